@@ -1,0 +1,14 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Controller state directory: /var/lib/ediv for root, else the XDG state directory. */
+export function defaultStateDir(): string {
+  if (process.env.EDIV_STATE_DIR) return process.env.EDIV_STATE_DIR;
+  if (process.getuid?.() === 0) return '/var/lib/ediv';
+  const xdg = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(xdg, 'ediv');
+}
+
+/** Root of the ediv source tree (for running the agent of this very checkout). */
+export const edivRoot = path.resolve(import.meta.dirname, '..', '..');
+export const edivBin = path.join(edivRoot, 'bin', 'ediv');

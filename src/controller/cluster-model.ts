@@ -1,0 +1,78 @@
+// The cluster model, read from YAML/JSON cluster files or EDIV's cluster.conf.
+// See DESIGN.md, "Cluster".
+
+export type BackplaneKind = 'vlan' | 'vxlan';
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Private key file; when absent the SSH agent (SSH_AUTH_SOCK) is used. */
+  identity?: string;
+  /** known_hosts file used to verify the host key; default ~/.ssh/known_hosts. */
+  knownHosts?: string;
+}
+
+export interface ClusterHost {
+  name: string;
+  /** Address (or DNS name) the controller reaches the host at over SSH. */
+  address: string;
+  ssh: SshSettings;
+  /** Interface that carries the backplane (vlan parent or vxlan underlay). */
+  trunk: string;
+  /** Underlay address used by vxlan peers; defaults to `address`. */
+  trunkAddress?: string;
+  /** Relative CPU speed (EDIV: percentage relative to the fastest host). */
+  cpu: number;
+  memMB?: number;
+  /** Maximum VMs on this host; undefined or 0 = unlimited. */
+  maxVMs?: number;
+  labels: Record<string, string>;
+  /**
+   * How to run ediv on the host: the command prefix before `agent <op>`,
+   * e.g. ["ediv"] or ["/usr/bin/node", "/opt/ediv/bin/ediv"]. Default ["ediv"].
+   */
+  agentCommand: string[];
+  /** Agent state directory on the host (journal); default chosen by the agent. */
+  agentStateDir?: string;
+  /** 'ssh' (default) or 'local' when the host is the controller itself. */
+  transport: 'ssh' | 'local';
+  /** VM driver on this host; default 'netns'. */
+  driver: string;
+}
+
+export interface Cluster {
+  hosts: ClusterHost[];
+  /** Range of backplane ids (VLAN ids or VNIs) this cluster may allocate. Inclusive. */
+  ids: { first: number; last: number };
+  backplane: BackplaneKind;
+  management: {
+    /** Management network in CIDR form, e.g. 10.250.0.0/16. */
+    network?: string;
+    /** Interface on the controller that faces the management network (SSDP). */
+    interface?: string;
+  };
+  /** Default segmentator name. */
+  segmentator: string;
+  source: { path: string; format: 'yaml' | 'json' | 'cluster.conf' | 'emulated' };
+}
+
+/** EDIV restriction file (deployment_restrictions). Host names resolved to cluster host names. */
+export interface Restrictions {
+  vmDeployAt: { vm: string; host: string }[];
+  netDeployAt: { net: string; host: string }[];
+  /** Each group's VMs must share a host. */
+  affinity: { vms: string[] }[];
+  /** Each group's VMs must be on pairwise different hosts. */
+  antiAffinity: { vms: string[] }[];
+  /** Each group's nets: all VMs on any of them on one host. */
+  netDeployTogether: { nets: string[] }[];
+  source?: string;
+}
+
+export const noRestrictions = (): Restrictions => ({
+  vmDeployAt: [],
+  netDeployAt: [],
+  affinity: [],
+  antiAffinity: [],
+  netDeployTogether: [],
+});

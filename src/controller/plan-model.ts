@@ -1,0 +1,55 @@
+// The plan: segmentation + split + id allocation (DESIGN.md, "Plan").
+import type { Scenario } from '../scenario/model.ts';
+import type { BackplaneKind } from './cluster-model.ts';
+import type { Mapping } from '../segmentators/api.ts';
+
+/** A net whose VMs are on more than one host, carried by the backplane. */
+export interface SpanningNet {
+  net: string;
+  /** VLAN id or VNI, from the cluster range, unique among running scenarios. */
+  id: number;
+  /** Hosts that carry the net, sorted. */
+  hosts: string[];
+}
+
+/** Backplane work for one spanning net on one host. */
+export interface BackplaneLink {
+  kind: BackplaneKind;
+  net: string;
+  id: number;
+  /** Local trunk interface (vlan parent / vxlan underlay device). */
+  trunk: string;
+  /** vxlan: this host's underlay address. */
+  localAddress?: string;
+  /** vxlan: underlay addresses of the other hosts carrying the net (head-end replication). */
+  remotes: string[];
+}
+
+export interface HostPlan {
+  host: string;
+  vms: string[];
+  /** Fragment scenario name, `<scenario>_<host>`. */
+  fragmentName: string;
+  /** The fragment, in the source dialect (VNUML/VNX XML). */
+  fragmentXml: string;
+  fragment: Scenario;
+  backplane: BackplaneLink[];
+}
+
+export interface PlanQuality {
+  spanningNets: number;
+  /** Sum over spanning nets of (hosts carrying it - 1): extra trunk attachments. */
+  crossHostAttachments: number;
+  /** max host load / ideal load - 1, as a fraction (0 = perfectly balanced). */
+  imbalance: number;
+}
+
+export interface Plan {
+  scenario: string;
+  segmentator: string;
+  backplane: BackplaneKind;
+  mapping: Mapping;
+  spanning: SpanningNet[];
+  hosts: Record<string, HostPlan>;
+  quality: PlanQuality;
+}

@@ -1,0 +1,101 @@
+// Host-agent protocol (DESIGN.md): the controller runs `ediv agent <op> [--state-dir D]` on a
+// host with one JSON request on stdin. The agent writes JSON lines on stdout: zero or more
+// progress events, then exactly one result line; it exits 0 on success, non-zero on failure
+// (the result line then carries the error). Every op is idempotent.
+import type { BackplaneLink } from '../controller/plan-model.ts';
+
+export type AgentOp = 'facts' | 'apply' | 'exec' | 'destroy' | 'status' | 'serve';
+
+export interface FactsRequest {}
+
+export interface FactsResult {
+  version: string;
+  hostname: string;
+  cpus: number;
+  memMB: number;
+  loadAvg: [number, number, number];
+  root: boolean;
+  capabilities: { netns: boolean; bridge: boolean; veth: boolean; vxlan: boolean; vlan8021q: boolean };
+  drivers: string[];
+}
+
+export interface ApplyRequest {
+  /** Deployment (scenario) name, unique in the cluster. */
+  deployment: string;
+  /** Cluster host name this agent acts as (several emulated hosts may share one kernel). */
+  host: string;
+  /** The host's fragment (VNUML/VNX XML). */
+  fragmentXml: string;
+  /** Directory the scenario file was in on the controller (for filetree sources), if any. */
+  scenarioDir?: string;
+  backplane: BackplaneLink[];
+  driver?: string;
+  /** Only these VMs (EDIV -M); default all VMs of the fragment. */
+  vms?: string[];
+}
+
+export interface ApplyResult {
+  deployment: string;
+  vms: { name: string; state: VmState }[];
+  links: string[];
+}
+
+export interface ExecRequest {
+  deployment: string;
+  host: string;
+  seq: string;
+  vms?: string[];
+}
+
+export interface CommandOutcome {
+  command: string;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface ExecResult {
+  deployment: string;
+  seq: string;
+  vms: { name: string; commands: CommandOutcome[] }[];
+}
+
+export interface DestroyRequest {
+  deployment: string;
+  host: string;
+  vms?: string[];
+}
+
+export interface DestroyResult {
+  deployment: string;
+  removed: string[];
+}
+
+export interface StatusRequest {
+  deployment?: string;
+  host: string;
+}
+
+export type VmState = 'running' | 'stopped' | 'suspended' | 'missing';
+
+export interface StatusResult {
+  loadAvg: [number, number, number];
+  deployments: { name: string; vms: { name: string; state: VmState }[] }[];
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  step: string;
+  message?: string;
+  done?: number;
+  total?: number;
+}
+
+export interface ResultLine<T = unknown> {
+  type: 'result';
+  ok: boolean;
+  result?: T;
+  error?: { message: string; code?: string; details?: unknown };
+}
+
+export type AgentLine = ProgressEvent | ResultLine;
