@@ -7,30 +7,45 @@ import path from 'node:path';
 import type { Cluster, ClusterHost } from './cluster-model.ts';
 import { edivBin } from '../common/paths.ts';
 
+//
+// Several emulated clusters can exist side by side (tests run their own): each has an
+// instance number k (0 = the user's default) that selects its bridge, subnet and namespaces.
 export const EMULATED = {
-  /** Root-namespace bridge standing for the cluster switch. */
-  bridge: 'edivbr0',
-  /** Controller's address on the bridge. */
-  controllerAddress: '198.18.0.1',
   prefix: 24,
-  network: '198.18.0.0/24',
   /** Management interface name inside each host namespace. */
   hostInterface: 'eth0',
   ids: { first: 1000, last: 1999 },
   maxHosts: 200,
+  maxInstance: 255,
 } as const;
+
+export interface EmulatedInstance {
+  k: number;
+  /** Root-namespace bridge standing for the cluster switch. */
+  bridge: string;
+  /** Controller's address on the bridge. */
+  controllerAddress: string;
+  network: string;
+}
+
+export function emulatedInstance(k = 0): EmulatedInstance {
+  if (!Number.isInteger(k) || k < 0 || k > EMULATED.maxInstance) {
+    throw new RangeError(`emulated cluster instance must be 0..${EMULATED.maxInstance}`);
+  }
+  return { k, bridge: `edivbr${k}`, controllerAddress: `198.18.${k}.1`, network: `198.18.${k}.0/24` };
+}
 
 export function emulatedHostName(i: number): string {
   return `host${i}`;
 }
 
-export function emulatedHostAddress(i: number): string {
-  return `198.18.0.${10 + i}`;
+export function emulatedHostAddress(i: number, k = 0): string {
+  return `198.18.${k}.${10 + i}`;
 }
 
-/** Network namespace of emulated host i. */
-export function emulatedHostNamespace(i: number): string {
-  return `ediv-host${i}`;
+/** Network namespace of emulated host i of instance k. */
+export function emulatedHostNamespace(i: number, k = 0): string {
+  return k === 0 ? `ediv-host${i}` : `ediv${k}-host${i}`;
 }
 
 /**
@@ -38,13 +53,14 @@ export function emulatedHostNamespace(i: number): string {
  * keeps keys, known_hosts and per-host agent state). Used for planning without a cluster
  * file and by `cluster up` to write the cluster file.
  */
-export function emulatedCluster(n: number, dir: string): Cluster {
+export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
+  const inst = emulatedInstance(k);
   const hosts: ClusterHost[] = [];
   for (let i = 1; i <= n; i++) {
     const name = emulatedHostName(i);
     hosts.push({
       name,
-      address: emulatedHostAddress(i),
+      address: emulatedHostAddress(i, k),
       ssh: {
         user: 'root',
         port: 22,
@@ -52,7 +68,7 @@ export function emulatedCluster(n: number, dir: string): Cluster {
         knownHosts: path.join(dir, 'known_hosts'),
       },
       trunk: EMULATED.hostInterface,
-      trunkAddress: emulatedHostAddress(i),
+      trunkAddress: emulatedHostAddress(i, k),
       cpu: 100,
       labels: { emulated: 'true' },
       agentCommand: [process.execPath, edivBin],
@@ -65,7 +81,7 @@ export function emulatedCluster(n: number, dir: string): Cluster {
     hosts,
     ids: { ...EMULATED.ids },
     backplane: 'vxlan',
-    management: { network: EMULATED.network, interface: EMULATED.bridge },
+    management: { network: inst.network, interface: inst.bridge },
     segmentator: 'round-robin',
     source: { path: path.join(dir, 'cluster.yaml'), format: 'emulated' },
   };
