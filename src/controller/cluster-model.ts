@@ -43,7 +43,15 @@ export interface ClusterHost {
 export interface Cluster {
   hosts: ClusterHost[];
   /** Range of backplane ids (VLAN ids or VNIs) this cluster may allocate. Inclusive. */
-  ids: { first: number; last: number };
+  ids: {
+    first: number;
+    last: number;
+    /**
+     * Present only when the cluster file gives several disjoint ranges: the allowed ids are
+     * exactly these (sorted, non-overlapping, within first..last); ids in the gaps are not usable.
+     */
+    ranges?: { first: number; last: number }[];
+  };
   backplane: BackplaneKind;
   management: {
     /** Management network in CIDR form, e.g. 10.250.0.0/16. */

@@ -1,0 +1,116 @@
+// Semantic checks of a schema-valid cluster document: what JSON Schema cannot say.
+// Every problem points at the offending node.
+import type { InputProblem } from '../common/errors.ts';
+import { safeNameProblem } from '../common/names.ts';
+import type { BackplaneKind } from './cluster-model.ts';
+import type { DocPath, LocatedDoc } from './cluster-source.ts';
+import { MAX_IFNAME, cidrProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem } from './cluster-values.ts';
+
+export interface IdRange {
+  first: number;
+  last: number;
+}
+
+/** Largest id each backplane can carry: 802.1q VLAN ids, VXLAN VNIs. */
+export const MAX_ID: Record<BackplaneKind, number> = { vlan: 4094, vxlan: 16777215 };
+
+/** The shape of a document that passed the schema. */
+export interface RawHost {
+  name: string;
+  address?: string;
+  trunk: string;
+  trunkAddress?: string;
+  ssh?: { user?: string; port?: number; identity?: string; knownHosts?: string };
+  cpu?: number;
+  memMB?: number;
+  maxVMs?: number;
+  labels?: Record<string, string>;
+  agentCommand?: string[];
+  agentStateDir?: string;
+  transport?: 'ssh' | 'local';
+  driver?: string;
+}
+export interface RawCluster {
+  hosts: RawHost[];
+  ids?: IdRange | IdRange[];
+  backplane?: BackplaneKind;
+  management?: { network?: string; interface?: string };
+  segmentator?: string;
+}
+
+export const DEFAULT_IDS: IdRange = { first: 1000, last: 1999 };
+
+export function rangesOf(raw: RawCluster): IdRange[] {
+  const ids = raw.ids ?? DEFAULT_IDS;
+  return Array.isArray(ids) ? ids : [ids];
+}
+
+export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const at = (path: DocPath, message: string) => problems.push({ loc: { file: doc.file, ...doc.locate(path) }, message });
+  const backplane = raw.backplane ?? 'vlan';
+
+  const seen = new Map<string, number>();
+  raw.hosts.forEach((h, i) => {
+    const p = (...rest: (string | number)[]) => ['hosts', i, ...rest];
+    const bad = safeNameProblem('host', h.name);
+    if (bad) at(p('name'), bad);
+    const first = seen.get(h.name);
+    if (first !== undefined) at(p('name'), `host name "${h.name}" is used twice (also ${doc.describe(['hosts', first])})`);
+    else seen.set(h.name, i);
+    if (h.address !== undefined) {
+      const badAddr = hostAddressProblem(h.address);
+      if (badAddr) at(p('address'), `${doc.describe(p('address'))}: ${badAddr}`);
+    } else if (!bad) {
+      const badAddr = hostAddressProblem(h.name);
+      if (badAddr) at(p('name'), `host "${h.name}" has no address and its name is not one: ${badAddr}`);
+    }
+    if (h.trunkAddress !== undefined) {
+      const badIp = ipAddressProblem(h.trunkAddress);
+      if (badIp) at(p('trunkAddress'), `${doc.describe(p('trunkAddress'))}: ${badIp}`);
+    }
+    const badIf = interfaceNameProblem(h.trunk);
+    if (badIf) {
+      at(p('trunk'), `${doc.describe(p('trunk'))}: ${badIf}`);
+    } else if (backplane === 'vlan') {
+      // The vlan backplane makes <trunk>.<id>, which must still fit in an interface name.
+      const longest = `${h.trunk}.${Math.max(...rangesOf(raw).map((r) => r.last))}`;
+      if (longest.length > MAX_IFNAME) {
+        at(p('trunk'), `${doc.describe(p('trunk'))}: VLAN interface "${longest}" would exceed ${MAX_IFNAME} characters; use a shorter trunk name`);
+      }
+    }
+    if (h.driver !== undefined) {
+      const badDriver = safeNameProblem('driver', h.driver);
+      if (badDriver) at(p('driver'), badDriver);
+    }
+  });
+
+  const ranges = rangesOf(raw);
+  const single = !Array.isArray(raw.ids);
+  ranges.forEach((r, i) => {
+    const path = single ? ['ids'] : ['ids', i];
+    if (r.first > r.last) at(path, `id range ${r.first}-${r.last}: first is greater than last`);
+    if (r.last > MAX_ID[backplane] || r.first < 1) {
+      at(path, `id range ${r.first}-${r.last} is outside 1-${MAX_ID[backplane]}, the ids a ${backplane} backplane can use`);
+    }
+  });
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = ranges[j]!;
+      const b = ranges[i]!;
+      if (a.first <= b.last && b.first <= a.last) {
+        at(['ids', i], `id range ${b.first}-${b.last} overlaps range ${a.first}-${a.last} (${doc.describe(['ids', j])})`);
+      }
+    }
+  }
+
+  if (raw.management?.network !== undefined) {
+    const badNet = cidrProblem(raw.management.network);
+    if (badNet) at(['management', 'network'], `${doc.describe(['management', 'network'])}: ${badNet}`);
+  }
+  if (raw.management?.interface !== undefined) {
+    const badIf = interfaceNameProblem(raw.management.interface);
+    if (badIf) at(['management', 'interface'], `${doc.describe(['management', 'interface'])}: ${badIf}`);
+  }
+  return problems;
+}

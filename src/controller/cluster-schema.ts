@@ -1,0 +1,78 @@
+// JSON Schema of the cluster file (YAML or JSON; EDIV's cluster.conf is translated into the
+// same document shape before validation). `default` values are documentation: the defaults
+// are applied in cluster.ts, after validation. docs/cluster-file.md describes every field.
+import { Ajv, type ErrorObject } from 'ajv';
+
+const idRange = {
+  type: 'object',
+  description: 'Inclusive range of backplane ids (VLAN ids 1..4094, VNIs 1..16777215).',
+  required: ['first', 'last'],
+  additionalProperties: false,
+  properties: {
+    first: { type: 'integer', minimum: 1 },
+    last: { type: 'integer', minimum: 1 },
+  },
+};
+
+const host = {
+  type: 'object',
+  required: ['name', 'trunk'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', description: 'Host name used by ediv (a safe name).' },
+    address: { type: 'string', description: 'IP address or DNS name to reach the host over SSH. Default: name.' },
+    ssh: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        user: { type: 'string', minLength: 1, default: 'root' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
+        identity: { type: 'string', minLength: 1, description: 'Private key file (relative to the cluster file).' },
+        knownHosts: { type: 'string', minLength: 1, description: 'known_hosts file (relative to the cluster file).' },
+      },
+    },
+    trunk: { type: 'string', description: 'Interface carrying the backplane.' },
+    trunkAddress: { type: 'string', description: 'Underlay IP address for vxlan peers. Default: address.' },
+    cpu: { type: 'number', exclusiveMinimum: 0, default: 100 },
+    memMB: { type: 'integer', minimum: 0 },
+    maxVMs: { type: 'integer', minimum: 0, description: '0 = unlimited.' },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    agentCommand: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['ediv'] },
+    agentStateDir: { type: 'string', minLength: 1 },
+    transport: { enum: ['ssh', 'local'], default: 'ssh' },
+    driver: { type: 'string', minLength: 1, default: 'netns' },
+  },
+};
+
+export const clusterSchema = {
+  $id: 'https://ediv.invalid/schemas/cluster.json',
+  type: 'object',
+  required: ['hosts'],
+  additionalProperties: false,
+  properties: {
+    hosts: { type: 'array', minItems: 1, items: host },
+    ids: {
+      description: 'an id range {first, last}, or a list of such ranges',
+      anyOf: [idRange, { type: 'array', minItems: 1, items: idRange }],
+      default: { first: 1000, last: 1999 },
+    },
+    backplane: { enum: ['vlan', 'vxlan'], default: 'vlan' },
+    management: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        network: { type: 'string', description: 'Management network, CIDR.' },
+        interface: { type: 'string', description: "Controller's interface on the management network." },
+      },
+    },
+    segmentator: { type: 'string', minLength: 1, default: 'round-robin' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, verbose: true });
+const validate = ajv.compile(clusterSchema);
+
+/** Validates a cluster document; returns ajv's errors (empty when valid). */
+export function schemaErrors(doc: unknown): ErrorObject[] {
+  return validate(doc) ? [] : [...(validate.errors ?? [])];
+}

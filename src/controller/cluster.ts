@@ -1,0 +1,146 @@
+// Loads a cluster description: a YAML or JSON cluster file (cluster-schema.ts) or EDIV's own
+// cluster.conf (cluster-conf.ts), detected from the file name and content. Every problem is
+// reported as an InputError naming file, line and column.
+import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../common/errors.ts';
+import type { Cluster, ClusterHost } from './cluster-model.ts';
+import { readClusterConf } from './cluster-conf.ts';
+import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
+import { schemaErrors } from './cluster-schema.ts';
+import { schemaProblems } from './cluster-schema-errors.ts';
+import { readYamlOrJson, type LocatedDoc } from './cluster-source.ts';
+
+export type ClusterFormat = 'yaml' | 'json' | 'cluster.conf';
+
+/** Cluster files are small; anything bigger is a mistake (wrong file) and is refused unread. */
+export const MAX_CLUSTER_FILE_BYTES = 4 * 1024 * 1024;
+
+export const CLUSTER_DEFAULTS = {
+  sshUser: 'root',
+  sshPort: 22,
+  cpu: 100,
+  agentCommand: ['ediv'],
+  transport: 'ssh',
+  driver: 'netns',
+  backplane: 'vlan',
+  segmentator: 'round-robin',
+} as const;
+
+/** Picks the format from the extension, else from the content. */
+export function detectClusterFormat(text: string, file: string): ClusterFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  const body = text.replace(/^\uFEFF/, '');
+  if (/^\s*\{/.test(body)) return 'json';
+  // An INI section header alone on a line ("[cluster]", "[vlan]") marks cluster.conf.
+  if (/^\s*\[[^\]\s][^\]]*\]\s*$/m.test(body) && /^\s*[A-Za-z_][\w.-]*\s*=/m.test(body)) return 'cluster.conf';
+  return 'yaml';
+}
+
+function expandPath(p: string | undefined, baseDir: string): string | undefined {
+  if (p === undefined) return undefined;
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(baseDir, p);
+}
+
+/** Sorts the ranges and joins ranges that touch (100-199 + 200-299 = 100-299). */
+function mergeRanges(ranges: IdRange[]): IdRange[] {
+  const sorted = [...ranges].sort((a, b) => a.first - b.first);
+  const out: IdRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.first <= last.last + 1) last.last = Math.max(last.last, r.last);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+function toHost(h: RawHost, baseDir: string): ClusterHost {
+  const host: ClusterHost = {
+    name: h.name,
+    address: h.address ?? h.name,
+    ssh: {
+      user: h.ssh?.user ?? CLUSTER_DEFAULTS.sshUser,
+      port: h.ssh?.port ?? CLUSTER_DEFAULTS.sshPort,
+    },
+    trunk: h.trunk,
+    cpu: h.cpu ?? CLUSTER_DEFAULTS.cpu,
+    labels: { ...(h.labels ?? {}) },
+    agentCommand: [...(h.agentCommand ?? CLUSTER_DEFAULTS.agentCommand)],
+    transport: h.transport ?? CLUSTER_DEFAULTS.transport,
+    driver: h.driver ?? CLUSTER_DEFAULTS.driver,
+  };
+  const identity = expandPath(h.ssh?.identity, baseDir);
+  const knownHosts = expandPath(h.ssh?.knownHosts, baseDir);
+  if (identity !== undefined) host.ssh.identity = identity;
+  if (knownHosts !== undefined) host.ssh.knownHosts = knownHosts;
+  if (h.trunkAddress !== undefined) host.trunkAddress = h.trunkAddress;
+  if (h.memMB !== undefined) host.memMB = h.memMB;
+  if (h.maxVMs !== undefined) host.maxVMs = h.maxVMs;
+  if (h.agentStateDir !== undefined) host.agentStateDir = h.agentStateDir;
+  return host;
+}
+
+/** Validates a located document and builds the Cluster model. */
+export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster {
+  if (doc.data === null || doc.data === undefined) {
+    throw InputError.at(doc.file, undefined, undefined, 'the cluster file is empty: it needs at least a "hosts" list');
+  }
+  const errors = schemaErrors(doc.data);
+  if (errors.length > 0) throw new InputError(schemaProblems(errors, doc));
+  const raw = doc.data as RawCluster;
+  const problems = checkCluster(raw, doc);
+  if (problems.length > 0) throw new InputError(problems);
+
+  const baseDir = path.dirname(path.resolve(doc.file));
+  const ranges = mergeRanges(rangesOf(raw));
+  const ids: Cluster['ids'] = { first: ranges[0]!.first, last: ranges[ranges.length - 1]!.last };
+  if (ranges.length > 1) ids.ranges = ranges;
+  const management: Cluster['management'] = {};
+  if (raw.management?.network !== undefined) management.network = raw.management.network;
+  if (raw.management?.interface !== undefined) management.interface = raw.management.interface;
+  return {
+    hosts: raw.hosts.map((h) => toHost(h, baseDir)),
+    ids,
+    backplane: raw.backplane ?? CLUSTER_DEFAULTS.backplane,
+    management,
+    segmentator: raw.segmentator ?? CLUSTER_DEFAULTS.segmentator,
+    source: { path: doc.file, format },
+  };
+}
+
+/** Refuses text that cannot be a cluster description before any parser sees it. */
+function checkText(text: string, file: string): void {
+  if (text.includes('\u0000')) throw InputError.at(file, undefined, undefined, 'this is a binary file, not a cluster file (YAML, JSON or cluster.conf)');
+  if (text.trim() === '') throw InputError.at(file, undefined, undefined, 'the cluster file is empty: it needs at least a "hosts" list');
+}
+
+/** Parses cluster text; the format is detected unless given. */
+export function parseClusterText(text: string, file: string, format?: ClusterFormat): Cluster {
+  checkText(text, file);
+  const fmt = format ?? detectClusterFormat(text, file);
+  const body = text.replace(/^\uFEFF/, '');
+  const doc = fmt === 'cluster.conf' ? readClusterConf(body, file) : readYamlOrJson(body, file, fmt);
+  return clusterFromDoc(doc, fmt);
+}
+
+/** Reads and parses a cluster file (YAML, JSON or EDIV cluster.conf). */
+export async function loadCluster(file: string): Promise<Cluster> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw InputError.at(file, undefined, undefined, 'not a regular file');
+    size = st.size;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw InputError.at(file, undefined, undefined, `cannot read the cluster file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (size > MAX_CLUSTER_FILE_BYTES) {
+    throw InputError.at(file, undefined, undefined, `the file is ${size} bytes; a cluster file is at most ${MAX_CLUSTER_FILE_BYTES} bytes`);
+  }
+  const text = await readFile(file, 'utf8');
+  return parseClusterText(text, file);
+}
