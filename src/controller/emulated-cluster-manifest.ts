@@ -1,0 +1,51 @@
+// The manifest of an emulated cluster: a journal of everything `cluster up` made, written
+// BEFORE each thing is made, so `cluster down` can remove it all even after a crash.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type Resource =
+  | { kind: 'bridge'; name: string }
+  | { kind: 'netns'; name: string }
+  | { kind: 'link'; name: string }
+  /** An sshd; `config` is its config file, used to check the pid still belongs to it. */
+  | { kind: 'sshd'; host: string; pid: number; config: string }
+  /** A file or directory (removed recursively). */
+  | { kind: 'path'; path: string };
+
+export interface Manifest {
+  version: 1;
+  instance: number;
+  hosts: number;
+  /** Whether `up` created the cluster directory itself (then `down` removes it when empty). */
+  createdDir: boolean;
+  backplane: 'vlan' | 'vxlan';
+  resources: Resource[];
+}
+
+export function manifestPath(dir: string): string {
+  return path.join(dir, 'manifest.json');
+}
+
+export function readManifest(dir: string): Manifest | undefined {
+  const file = manifestPath(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+}
+
+/** Writes atomically (rename), so a crash never leaves half a manifest. */
+export function writeManifest(dir: string, m: Manifest): void {
+  const file = manifestPath(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(m, null, 2) + '\n', { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+function sameResource(a: Resource, b: Resource): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Journals a resource (once) before it is created. */
+export function journal(dir: string, m: Manifest, r: Resource): void {
+  if (m.resources.some((x) => sameResource(x, r))) return;
+  m.resources.push(r);
+  writeManifest(dir, m);
+}
