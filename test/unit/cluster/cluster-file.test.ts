@@ -1,0 +1,260 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { detectClusterFormat, loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
+import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const example = (f: string) => path.join(repoRoot, 'docs/examples', f);
+
+describe('cluster file (YAML / JSON)', () => {
+  it('loads the documented YAML example with its values and defaults', async () => {
+    const c = await loadCluster(example('cluster.yaml'));
+    expect(c.source).to.deep.equal({ path: example('cluster.yaml'), format: 'yaml' });
+    expect(c.backplane).to.equal('vxlan');
+    expect(c.ids).to.deep.equal({ first: 5000, last: 5999 });
+    expect(c.management).to.deep.equal({ network: '10.250.0.0/16', interface: 'eth0' });
+    expect(c.segmentator).to.equal('WeightedRoundRobin');
+    expect(c.hosts.map((h) => h.name)).to.deep.equal(['zermat', 'kofy', 'cuco']);
+    const [zermat, kofy, cuco] = c.hosts;
+    expect(zermat!.ssh).to.deep.equal({
+      user: 'root',
+      port: 22,
+      identity: path.join(os.homedir(), '.ssh/id_ed25519'),
+      knownHosts: path.join(os.homedir(), '.ssh/known_hosts'),
+    });
+    expect(zermat!.trunkAddress).to.equal('192.168.50.11');
+    expect(zermat!.labels).to.deep.equal({ rack: 'r1' });
+    expect(kofy!.ssh).to.deep.equal({ user: 'root', port: 2222 });
+    expect(kofy!.maxVMs).to.equal(20);
+    expect(kofy!.cpu).to.equal(85);
+    expect(cuco!.agentCommand).to.deep.equal(['/usr/bin/node', '/opt/ediv/bin/ediv']);
+    expect(cuco!.trunk).to.equal('enp3s0');
+    expect(cuco!.maxVMs).to.equal(undefined);
+  });
+
+  it('loads the JSON example with two id ranges', async () => {
+    const c = await loadCluster(example('cluster.json'));
+    expect(c.source.format).to.equal('json');
+    expect(c.ids).to.deep.equal({
+      first: 100,
+      last: 349,
+      ranges: [
+        { first: 100, last: 199 },
+        { first: 300, last: 349 },
+      ],
+    });
+    expect(c.hosts[1]).to.deep.include({ name: 'node2', address: '203.0.113.22', cpu: 50, memMB: 4096 });
+  });
+
+  it('fills every default for a minimal file', () => {
+    const c = parseClusterText('hosts:\n  - name: h1\n    trunk: eth0\n', '/tmp/x/c.yaml');
+    expect(c).to.deep.equal({
+      hosts: [
+        {
+          name: 'h1',
+          address: 'h1',
+          ssh: { user: 'root', port: 22 },
+          trunk: 'eth0',
+          cpu: 100,
+          labels: {},
+          agentCommand: ['ediv'],
+          transport: 'ssh',
+          driver: 'netns',
+        },
+      ],
+      ids: { first: 1000, last: 1999 },
+      backplane: 'vlan',
+      management: {},
+      segmentator: 'round-robin',
+      source: { path: '/tmp/x/c.yaml', format: 'yaml' },
+    });
+  });
+
+  it('joins touching id ranges and resolves relative key paths against the file', () => {
+    const c = parseClusterText(
+      'ids: [{first: 200, last: 299}, {first: 100, last: 199}]\nhosts:\n  - {name: h1, trunk: eth0, ssh: {identity: keys/id}}\n',
+      '/srv/lab/cluster.yaml',
+    );
+    expect(c.ids).to.deep.equal({ first: 100, last: 299 });
+    expect(c.hosts[0]!.ssh.identity).to.equal('/srv/lab/keys/id');
+  });
+
+  it('detects the format from the extension, else from the content', () => {
+    expect(detectClusterFormat('{}', 'c.json')).to.equal('json');
+    expect(detectClusterFormat('hosts: []', 'c.yml')).to.equal('yaml');
+    expect(detectClusterFormat(' {"hosts": []}', 'cluster')).to.equal('json');
+    expect(detectClusterFormat('# x\n[cluster]\nhost = a\n', 'cluster.conf')).to.equal('cluster.conf');
+    expect(detectClusterFormat('hosts:\n  - name: a\n', 'cluster.conf')).to.equal('yaml');
+    const c = parseClusterText('{"hosts": [{"name": "a", "trunk": "eth0"}]}', 'no-extension');
+    expect(c.source.format).to.equal('json');
+  });
+
+  describe('bad input: file, line, column and what is wrong (InputError, exit 2)', () => {
+    const yaml = (hostLines: string, top = '') => `${top}hosts:\n  - name: a\n    trunk: eth0\n${hostLines}`;
+
+    it('a bad address', () => {
+      for (const bad of ['999.1.1.1', 'my host', 'h;rm -rf /', '$(reboot)', '-dash.example.org', '10.0.0']) {
+        expectInputError(() => parseClusterText(yaml(`    address: "${bad}"\n`), 'c.yaml'), {
+          file: 'c.yaml',
+          line: 4,
+          column: 14,
+          message: /hosts\[0\]\.address: address .* is neither an IP address nor a DNS host name/,
+        });
+      }
+      for (const good of ['10.0.0.1', 'fd00::1', 'kofy', 'kofy.dit.upm.es', 'kofy.dit.upm.es.']) {
+        expect(parseClusterText(yaml(`    address: "${good}"\n`), 'c.yaml').hosts[0]!.address).to.equal(good);
+      }
+      expectInputError(() => parseClusterText(yaml('    trunkAddress: kofy\n'), 'c.yaml'), {
+        line: 4,
+        message: /trunkAddress: "kofy" is not an IPv4 or IPv6 address/,
+      });
+    });
+
+    it('overlapping id ranges', () => {
+      const text = yaml('', 'ids:\n  - {first: 100, last: 200}\n  - {first: 300, last: 400}\n  - {first: 150, last: 250}\n');
+      expectInputError(() => parseClusterText(text, 'c.yaml'), {
+        line: 4,
+        column: 5,
+        message: /id range 150-250 overlaps range 100-200 \(ids\[0\]\)/,
+      });
+    });
+
+    it('id ranges outside what the backplane can carry, or reversed', () => {
+      expectInputError(() => parseClusterText(yaml('', 'ids: {first: 4000, last: 4095}\n'), 'c.yaml'), {
+        line: 1,
+        column: 6,
+        message: /id range 4000-4095 is outside 1-4094, the ids a vlan backplane can use/,
+      });
+      const vx = parseClusterText(yaml('', 'backplane: vxlan\nids: {first: 4000, last: 16777215}\n'), 'c.yaml');
+      expect(vx.ids).to.deep.equal({ first: 4000, last: 16777215 });
+      expectInputError(() => parseClusterText(yaml('', 'backplane: vxlan\nids: {first: 1, last: 16777216}\n'), 'c.yaml'), {
+        line: 2,
+        message: /outside 1-16777215/,
+      });
+      expectInputError(() => parseClusterText(yaml('', 'ids: {first: 20, last: 10}\n'), 'c.yaml'), {
+        message: /first is greater than last/,
+      });
+      expectInputError(() => parseClusterText(yaml('', 'ids: {first: 0, last: 10}\n'), 'c.yaml'), {
+        line: 1,
+        column: 14,
+        message: /ids\.first must be >= 1 \(found 0\)/,
+      });
+    });
+
+    it('an unknown key, pointing at the key', () => {
+      expectInputError(() => parseClusterText(yaml('    colour: red\n'), 'c.yaml'), {
+        line: 4,
+        column: 5,
+        message: /unknown key "colour" in hosts\[0\] \(allowed: name, address, ssh/,
+      });
+      expectInputError(() => parseClusterText(yaml('', 'backplain: vlan\n'), 'c.yaml'), {
+        line: 1,
+        column: 1,
+        message: /unknown key "backplain" in the document/,
+      });
+    });
+
+    it('a duplicate host name', () => {
+      expectInputError(() => parseClusterText(yaml('  - name: a\n    trunk: eth1\n'), 'c.yaml'), {
+        line: 4,
+        column: 11,
+        message: /host name "a" is used twice \(also hosts\[0\]\)/,
+      });
+    });
+
+    it('a value of the wrong type, a missing field, a bad enum', () => {
+      expectInputError(
+        () => parseClusterText(yaml('    cpu: fast\n    maxVMs: 2.5\n    labels: {gpu: true}\n  - name: b\n', 'backplane: vxln\n'), 'c.yaml'),
+        { line: 5, column: 10, message: /hosts\[0\]\.cpu must be a number \(found "fast"\)/ },
+        { line: 6, column: 13, message: /hosts\[0\]\.maxVMs must be a whole number \(found 2\.5\)/ },
+        { line: 7, column: 19, message: /hosts\[0\]\.labels\.gpu must be a string \(quote it\) \(found true\)/ },
+        { line: 8, column: 5, message: /hosts\[1\] is missing "trunk"/ },
+        { line: 1, column: 12, message: /backplane must be one of vlan, vxlan \(found "vxln"\)/ },
+      );
+      expectInputError(() => parseClusterText(yaml('', 'ids: 7\n'), 'c.yaml'), {
+        line: 1,
+        message: /ids has the wrong form: expected an id range \{first, last\}, or a list of such ranges/,
+      });
+    });
+
+    it('unsafe host names and interface names', () => {
+      expectInputError(() => parseClusterText('hosts:\n  - {name: "a b", address: 10.0.0.1, trunk: eth0}\n', 'c.yaml'), {
+        line: 2,
+        message: /host name "a b" is not allowed/,
+      });
+      expectInputError(() => parseClusterText(yaml('', 'management: {interface: "eth0;x"}\n').replace('trunk: eth0', 'trunk: eth0/1'), 'c.yaml'), {
+        line: 4,
+        message: /hosts\[0\]\.trunk: interface name "eth0\/1" is not valid/,
+      }, { line: 1, message: /management\.interface: interface name "eth0;x" is not valid/ });
+      expectInputError(() => parseClusterText(yaml('').replace('eth0', 'averylonginterface'), 'c.yaml'), {
+        message: /longer than 15 characters/,
+      });
+      // With a vlan backplane, <trunk>.<id> must still be a valid interface name.
+      expectInputError(() => parseClusterText(yaml('').replace('eth0', 'enx00e04c6801'), 'c.yaml'), {
+        line: 3,
+        message: /VLAN interface "enx00e04c6801\.1999" would exceed 15 characters/,
+      });
+      expect(parseClusterText(yaml('', 'backplane: vxlan\n').replace('eth0', 'enx00e04c6801'), 'c.yaml').hosts[0]!.trunk).to.equal('enx00e04c6801');
+    });
+
+    it('a bad management network', () => {
+      expectInputError(() => parseClusterText(yaml('', 'management: {network: 10.250.0.0/33}\n'), 'c.yaml'), {
+        line: 1,
+        column: 23,
+        message: /management\.network: "10\.250\.0\.0\/33" is not a network in CIDR form/,
+      });
+    });
+
+    it('YAML and JSON syntax errors, with line and column', () => {
+      expectInputError(() => parseClusterText('hosts:\n  - name: a\n   trunk: [eth0\n', 'c.yaml'), { line: 3, message: /invalid YAML/ });
+      expectInputError(() => parseClusterText('hosts: 1\nhosts: 2\n', 'c.yaml'), { line: 2, message: /invalid YAML: Map keys must be unique/ });
+      expectInputError(() => parseClusterText('{\n  "hosts": [\n    {"name": "a",}\n  ]\n}\n', 'c.json'), {
+        line: 3,
+        column: 18,
+        message: /invalid JSON/,
+      });
+      expectInputError(() => parseClusterText('{"hosts": [{"name": "a", "trunk": "eth0", "cpu": "1"}]}', 'c.json'), {
+        line: 1,
+        column: 50,
+        message: /hosts\[0\]\.cpu must be a number \(found "1"\)/,
+      });
+    });
+
+    it('a YAML alias bomb fails fast', () => {
+      let text = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+      for (let i = 1; i < 12; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+      const t0 = Date.now();
+      expectInputError(() => parseClusterText(text, 'bomb.yaml'), { file: 'bomb.yaml', message: /cannot read YAML|alias/i });
+      expect(Date.now() - t0).to.be.below(2000);
+    });
+
+    describe('files', () => {
+      let dir: string;
+      before(async () => {
+        dir = await mkdtemp(path.join(os.tmpdir(), 'ediv2-cluster-'));
+      });
+      after(async () => {
+        await rm(dir, { recursive: true, force: true });
+      });
+
+      it('an empty file, a binary file, a 50 MB file, a missing file', async () => {
+        const empty = path.join(dir, 'empty.yaml');
+        await writeFile(empty, '\n  \n');
+        await expectInputErrorAsync(() => loadCluster(empty), { file: empty, message: /the cluster file is empty/ });
+        const bin = path.join(dir, 'bin.yaml');
+        await writeFile(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]));
+        await expectInputErrorAsync(() => loadCluster(bin), { message: /binary file/ });
+        const big = path.join(dir, 'big.yaml');
+        await writeFile(big, Buffer.alloc(50 * 1024 * 1024, 0x20));
+        const t0 = Date.now();
+        await expectInputErrorAsync(() => loadCluster(big), { message: /a cluster file is at most/ });
+        expect(Date.now() - t0).to.be.below(1000);
+        await expectInputErrorAsync(() => loadCluster(path.join(dir, 'missing.yaml')), { message: /cannot read the cluster file: ENOENT/ });
+        await expectInputErrorAsync(() => loadCluster(dir), { message: /not a regular file/ });
+      });
+    });
+  });
+});
