@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { OperationError } from '../common/errors.ts';
+import { InputError, OperationError } from '../common/errors.ts';
 import type { Cluster } from './cluster-model.ts';
 import type { Plan } from './plan-model.ts';
 
@@ -145,10 +145,12 @@ export class StateStore {
     return (this.db.prepare('SELECT * FROM scenarios ORDER BY created_at, name').all() as Row[]).map(scenarioFromRow);
   }
 
-  /** Throws when `name` is not recorded. */
+  /** Throws a bad-input error (the user named it) when `name` is not recorded. */
   requireScenario(name: string): ScenarioRecord {
     const rec = this.getScenario(name);
-    if (!rec) throw new OperationError(`no scenario named ${JSON.stringify(name)} is deployed (see 'ediv status')`);
+    if (!rec) {
+      throw new InputError({ loc: { file: 'command line' }, message: `no scenario named ${JSON.stringify(name)} is recorded (see 'ediv status')` });
+    }
     return rec;
   }
 

@@ -1,0 +1,297 @@
+// `ediv deploy`: facts from every host, plan, record the plan (before any host is touched),
+// apply every host's fragment in parallel, then mark the scenario running. If any host fails
+// (or the user interrupts), everything made on every host is destroyed and the ids freed,
+// unless keepOnFailure asks to leave it (recorded as failed, so `ediv undeploy` removes it).
+import { InputError, OperationError } from '../common/errors.ts';
+import type { ApplyRequest, ApplyResult, FactsResult } from '../host-agent/protocol.ts';
+import type { Scenario } from '../scenario/model.ts';
+import type { HostFacts } from '../segmentators/api.ts';
+import type { Cluster, ClusterHost, Restrictions } from './cluster-model.ts';
+import type { Plan, SpanningNet } from './plan-model.ts';
+import type { Progress } from './progress.ts';
+import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
+import { alreadyDeployed, type StateStore } from './state.ts';
+import { teardown, type TeardownOutcome } from './teardown.ts';
+import path from 'node:path';
+
+export type Planner = (opts: {
+  scenario: Scenario;
+  cluster: Cluster;
+  hosts?: HostFacts[];
+  segmentator?: string;
+  restrictions?: Restrictions;
+  idsInUse?: Set<number>;
+}) => Promise<Plan>;
+
+export interface DeployRequest {
+  scenario: Scenario;
+  /** Path of the scenario file (recorded; its directory is sent for filetree sources). */
+  scenarioPath: string;
+  cluster: Cluster;
+  restrictions?: Restrictions;
+  segmentator?: string;
+  /** Only these VMs (EDIV -M). */
+  vms?: string[];
+  /** Only these hosts (EDIV -H). */
+  hosts?: string[];
+  keepOnFailure?: boolean;
+  /** Aborted by SIGINT/SIGTERM: stop starting work, then roll back as for a failure. */
+  signal?: AbortSignal;
+}
+
+export interface DeployDeps {
+  store: StateStore;
+  sessions: HostSessions;
+  makePlan: Planner;
+  progress: Progress;
+  /** The controller's ediv version; a host whose agent differs gets a warning. */
+  version?: string;
+  /** Called after a host's apply succeeded (starts the discovery daemon there). */
+  afterApply?: (host: ClusterHost) => Promise<void>;
+}
+
+export interface DeployReport {
+  ok: true;
+  scenario: string;
+  status: 'running';
+  segmentator: string;
+  backplane: string;
+  mapping: { vm: string; host: string }[];
+  hosts: { host: string; vms: string[]; status: string; applyMs?: number }[];
+  spanning: SpanningNet[];
+  excludedHosts: { host: string; reason: string }[];
+  warnings: string[];
+  elapsedMs: number;
+}
+
+export async function deployScenario(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
+  const started = Date.now();
+  const { store, sessions, progress } = deps;
+  const name = req.scenario.name;
+  const warnings: string[] = [];
+  const warn = (m: string): void => {
+    warnings.push(m);
+    progress.warn(m);
+  };
+  checkFilters(req);
+
+  const existing = store.getScenario(name);
+  if (existing && !req.vms && !req.hosts) throw alreadyDeployed(existing);
+  if (existing && (existing.status === 'planning' || existing.status === 'undeploying')) throw alreadyDeployed(existing);
+
+  // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
+  const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);
+  throwIfAborted(req.signal);
+
+  // 2. Plan and record (one transaction with the id allocation), unless the record exists
+  //    (a partial deploy of an already recorded scenario reuses its plan).
+  let plan: Plan;
+  if (existing) {
+    plan = store.plan(name);
+  } else {
+    if (active.length === 0) {
+      throw new OperationError(`no host of the cluster is reachable: ${excluded.map((e) => `${e.host} (${e.reason})`).join('; ')}`);
+    }
+    progress.info(`planning ${name}: ${req.scenario.vms.length} VMs over ${active.length} hosts`);
+    plan = await store.createScenario({
+      name,
+      sourcePath: req.scenarioPath,
+      cluster: req.cluster,
+      segmentator: req.segmentator ?? req.cluster.segmentator,
+      makePlan: (idsInUse) =>
+        deps.makePlan({
+          scenario: req.scenario,
+          cluster: req.cluster,
+          hosts: active.map((a) => a.facts),
+          segmentator: req.segmentator,
+          restrictions: req.restrictions,
+          idsInUse,
+        }),
+    });
+  }
+
+  // 3. Apply on every selected host in parallel.
+  const targets = selectHosts(plan, req);
+  const unreachable = targets.filter((h) => excluded.some((e) => e.host === h));
+  if (unreachable.length > 0 && existing) {
+    throw new OperationError(`cannot deploy on ${unreachable.join(', ')}: not reachable`, { host: unreachable[0] });
+  }
+  store.setScenarioStatus(name, 'deploying');
+  const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
+  const applyMs: Record<string, number> = {};
+  const results = await settleAll(targets, async (hostName) => {
+    throwIfAborted(req.signal);
+    const host = byName.get(hostName);
+    if (!host) throw new OperationError(`${hostName}: the plan names a host that is not in the cluster`, { host: hostName });
+    const hp = plan.hosts[hostName]!;
+    const vms = req.vms ? hp.vms.filter((vm) => req.vms!.includes(vm)) : undefined;
+    const request: ApplyRequest = {
+      deployment: name,
+      host: hostName,
+      fragmentXml: hp.fragmentXml,
+      scenarioDir: req.scenarioPath ? path.dirname(path.resolve(req.scenarioPath)) : undefined,
+      backplane: hp.backplane,
+      driver: host.driver,
+      vms,
+    };
+    store.markHostTouched(name, hostName); // committed before the request leaves
+    const t0 = Date.now();
+    const res = await sessions.run<ApplyResult>(host, 'apply', request, progress);
+    applyMs[hostName] = Date.now() - t0;
+    store.setHostStatus(name, hostName, 'applied');
+    const reported = res?.vms?.filter((v) => v.state !== 'running').map((v) => v.name) ?? [];
+    const wanted = vms ?? hp.vms;
+    store.setVmStatus(name, wanted.filter((vm) => !reported.includes(vm)), 'running');
+    store.setVmStatus(name, reported, 'failed');
+    progress.host(hostName, 'applied', { message: `${(vms ?? hp.vms).length} VMs up` });
+    return res;
+  });
+
+  const failures = results.filter((r) => !r.ok).map((r) => ({ host: r.item, error: errorMessage(r.error) }));
+  for (const f of failures) store.setHostStatus(name, f.host, 'failed', f.error);
+  const interrupted = req.signal?.aborted ?? false;
+  if (failures.length > 0 || interrupted) {
+    const reason = interrupted && failures.every((f) => /interrupt/i.test(f.error))
+      ? 'interrupted'
+      : failures.filter((f) => !/interrupt/i.test(f.error)).map((f) => f.error).join('; ');
+    await failDeploy({ req, deps, reason, failures, fresh: !existing });
+  }
+
+  // 4. Discovery daemons (best effort: the lab runs without them).
+  if (deps.afterApply) {
+    const after = await settleAll(targets, (h) => deps.afterApply!(byName.get(h)!));
+    for (const a of after) if (!a.ok) warn(`${a.item}: discovery daemon: ${errorMessage(a.error)}`);
+  }
+
+  store.setScenarioStatus(name, 'running');
+  progress.done();
+  const hostRecords = store.hosts(name);
+  return {
+    ok: true,
+    scenario: name,
+    status: 'running',
+    segmentator: plan.segmentator,
+    backplane: plan.backplane,
+    mapping: Object.entries(plan.mapping).map(([vm, host]) => ({ vm, host })),
+    hosts: hostRecords.map((h) => ({
+      host: h.host,
+      vms: plan.hosts[h.host]?.vms ?? [],
+      status: h.status,
+      applyMs: applyMs[h.host],
+    })),
+    spanning: plan.spanning,
+    excludedHosts: excluded,
+    warnings,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** Rolls back (or keeps, with keepOnFailure) and throws the error that names the failed hosts. */
+async function failDeploy(opts: {
+  req: DeployRequest;
+  deps: DeployDeps;
+  reason: string;
+  failures: { host: string; error: string }[];
+  fresh: boolean;
+}): Promise<never> {
+  const { req, deps, reason, failures } = opts;
+  const { store, progress } = deps;
+  const name = req.scenario.name;
+  const failedHosts = failures.map((f) => f.host);
+  const headline =
+    failedHosts.length > 0 && reason !== 'interrupted'
+      ? `deploy of ${name} failed on ${failedHosts.join(', ')}: ${reason}`
+      : `deploy of ${name} interrupted`;
+  store.setScenarioStatus(name, 'failed', headline);
+  const details = { scenario: name, failedHosts: failures, rolledBack: false as boolean, leftovers: [] as TeardownOutcome['failed'] };
+  if (req.keepOnFailure || !opts.fresh) {
+    progress.done();
+    throw new OperationError(
+      `${headline}\nleft in place for inspection (recorded as failed); 'ediv undeploy ${name}' removes it`,
+      { host: failedHosts[0], details },
+    );
+  }
+  progress.info(`${headline}; rolling back`);
+  const td = await teardown({ store, name, sessions: deps.sessions, progress });
+  details.leftovers = td.failed;
+  if (td.failed.length === 0) {
+    store.deleteScenario(name); // frees the ids
+    details.rolledBack = true;
+    progress.done();
+    throw new OperationError(`${headline}\nrolled back: nothing is left on any host`, { host: failedHosts[0], details });
+  }
+  progress.done();
+  throw new OperationError(
+    `${headline}\nrollback incomplete on ${td.failed.map((f) => `${f.host} (${f.error})`).join(', ')}; ` +
+      `the record is kept: run 'ediv undeploy ${name}' when the host is back`,
+    { host: failedHosts[0], details },
+  );
+}
+
+interface ActiveHost {
+  host: ClusterHost;
+  facts: HostFacts;
+  raw: FactsResult;
+}
+
+async function gatherFacts(
+  cluster: Cluster,
+  sessions: HostSessions,
+  progress: Progress,
+  version: string | undefined,
+  warn: (m: string) => void,
+): Promise<{ active: ActiveHost[]; excluded: { host: string; reason: string }[] }> {
+  const results = await settleAll(cluster.hosts, (h) => sessions.run<FactsResult>(h, 'facts', {}, progress));
+  const active: ActiveHost[] = [];
+  const excluded: { host: string; reason: string }[] = [];
+  for (const r of results) {
+    if (!r.ok) {
+      const reason = errorMessage(r.error);
+      excluded.push({ host: r.item.name, reason });
+      progress.host(r.item.name, 'excluded', { message: 'unreachable' });
+      warn(`host ${r.item.name} excluded (inactive): ${reason}`);
+      continue;
+    }
+    const f = r.value;
+    if (version && f.version && f.version !== version) {
+      warn(`host ${r.item.name} runs ediv agent ${f.version}, the controller is ${version}`);
+    }
+    progress.host(r.item.name, 'ready', { message: `load ${f.loadAvg?.[0] ?? '?'}` });
+    active.push({ host: r.item, raw: f, facts: hostFacts(r.item, f) });
+  }
+  return { active, excluded };
+}
+
+export function hostFacts(h: ClusterHost, f: FactsResult): HostFacts {
+  return {
+    name: h.name,
+    cpu: h.cpu,
+    memMB: h.memMB ?? f.memMB,
+    maxVMs: h.maxVMs,
+    loadAvg: f.loadAvg?.[0],
+    cpus: f.cpus,
+    labels: h.labels,
+  };
+}
+
+function selectHosts(plan: Plan, req: DeployRequest): string[] {
+  return Object.values(plan.hosts)
+    .filter((hp) => !req.hosts || req.hosts.includes(hp.host))
+    .filter((hp) => !req.vms || hp.vms.some((vm) => req.vms!.includes(vm)))
+    .map((hp) => hp.host)
+    .sort();
+}
+
+function checkFilters(req: DeployRequest): void {
+  const vmNames = new Set(req.scenario.vms.map((v) => v.name));
+  const hostNames = new Set(req.cluster.hosts.map((h) => h.name));
+  const problems = [
+    ...(req.vms ?? []).filter((v) => !vmNames.has(v)).map((v) => `--vm ${v}: no such VM in scenario ${req.scenario.name}`),
+    ...(req.hosts ?? []).filter((h) => !hostNames.has(h)).map((h) => `--host ${h}: no such host in the cluster`),
+  ];
+  if (problems.length > 0) throw new InputError(problems.map((message) => ({ loc: { file: 'command line' }, message })));
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new OperationError('interrupted');
+}

@@ -1,0 +1,109 @@
+// `ediv exec`: run a command sequence of a deployed scenario on the hosts whose fragment has
+// it (cmd-seq expanded), gathering each VM's per-command output and exit status.
+import { InputError, OperationError } from '../common/errors.ts';
+import type { CommandOutcome, ExecResult } from '../host-agent/protocol.ts';
+import type { Scenario } from '../scenario/model.ts';
+import type { Plan } from './plan-model.ts';
+import type { Progress } from './progress.ts';
+import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
+import type { StateStore } from './state.ts';
+
+export interface ExecRequest {
+  name: string;
+  seq: string;
+  vms?: string[];
+  hosts?: string[];
+}
+
+export interface ExecReport {
+  ok: boolean;
+  scenario: string;
+  seq: string;
+  vms: { vm: string; host: string; commands: CommandOutcome[] }[];
+  failedHosts: { host: string; error: string }[];
+}
+
+/** The leaf sequences `seq` stands for: itself, or its cmd-seq expansion (recursive, cycle-safe). */
+export function expandSeq(seq: string, cmdSeqs: Record<string, string[]>, seen = new Set<string>()): string[] {
+  if (seen.has(seq)) return [];
+  seen.add(seq);
+  const parts = cmdSeqs[seq];
+  if (!parts) return [seq];
+  return parts.flatMap((p) => expandSeq(p.trim(), cmdSeqs, seen));
+}
+
+/** VMs of a fragment that have something to do for `seq` (an exec or a filetree). */
+export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: Record<string, string[]>): string[] {
+  const leaves = new Set(expandSeq(seq, { ...cmdSeqs, ...fragment.cmdSeqs }));
+  return fragment.vms
+    .filter((vm) => vm.execs.some((e) => leaves.has(e.seq)) || vm.filetrees.some((f) => leaves.has(f.seq)))
+    .map((vm) => vm.name);
+}
+
+/** host → VMs to run `seq` on, after the --vm/--host filters. Throws InputError for an unknown seq. */
+export function execTargets(plan: Plan, req: ExecRequest): Map<string, string[]> {
+  const cmdSeqs: Record<string, string[]> = {};
+  for (const hp of Object.values(plan.hosts)) Object.assign(cmdSeqs, hp.fragment?.cmdSeqs ?? {});
+  const targets = new Map<string, string[]>();
+  let anywhere = false;
+  for (const hp of Object.values(plan.hosts)) {
+    let vms = vmsWithSeq(hp.fragment, req.seq, cmdSeqs);
+    if (vms.length > 0) anywhere = true;
+    if (req.hosts && !req.hosts.includes(hp.host)) continue;
+    if (req.vms) vms = vms.filter((v) => req.vms!.includes(v));
+    if (vms.length > 0) targets.set(hp.host, vms);
+  }
+  if (!anywhere) {
+    throw new InputError({
+      loc: { file: 'command line' },
+      message: `sequence ${JSON.stringify(req.seq)} is not defined in scenario ${req.name}` + knownSeqs(plan),
+    });
+  }
+  return targets;
+}
+
+function knownSeqs(plan: Plan): string {
+  const all = new Set<string>();
+  for (const hp of Object.values(plan.hosts)) {
+    for (const vm of hp.fragment?.vms ?? []) for (const e of vm.execs) all.add(e.seq);
+    for (const s of Object.keys(hp.fragment?.cmdSeqs ?? {})) all.add(s);
+  }
+  return all.size > 0 ? ` (known: ${[...all].sort().join(', ')})` : ' (it defines no sequences)';
+}
+
+export async function execScenario(
+  req: ExecRequest,
+  deps: { store: StateStore; sessions: HostSessions; progress: Progress },
+): Promise<ExecReport> {
+  const { store, sessions, progress } = deps;
+  const rec = store.requireScenario(req.name);
+  if (rec.status !== 'running') {
+    throw new OperationError(`scenario ${req.name} is ${rec.status}, not running`);
+  }
+  const plan = store.plan(req.name);
+  const known = new Set(Object.keys(plan.mapping));
+  const badVms = (req.vms ?? []).filter((v) => !known.has(v));
+  if (badVms.length > 0) {
+    throw new InputError(badVms.map((v) => ({ loc: { file: 'command line' }, message: `--vm ${v}: no such VM in ${req.name}` })));
+  }
+  const targets = execTargets(plan, req);
+  const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
+  const results = await settleAll([...targets], async ([host, vms]) => {
+    const res = await sessions.run<ExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, seq: req.seq, vms }, progress);
+    progress.host(host, 'done');
+    return res;
+  });
+  const report: ExecReport = { ok: true, scenario: req.name, seq: req.seq, vms: [], failedHosts: [] };
+  for (const r of results) {
+    const [host] = r.item;
+    if (!r.ok) {
+      report.failedHosts.push({ host, error: errorMessage(r.error) });
+      continue;
+    }
+    for (const vm of r.value.vms) report.vms.push({ vm: vm.name, host, commands: vm.commands });
+  }
+  report.vms.sort((a, b) => a.vm.localeCompare(b.vm));
+  report.ok = report.failedHosts.length === 0 && report.vms.every((v) => v.commands.every((c) => c.exitCode === 0));
+  progress.done();
+  return report;
+}

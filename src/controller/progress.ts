@@ -1,0 +1,139 @@
+// Progress reporting for long controller commands. Two renderers behind one interface:
+// - on a terminal, one redrawn line per host on stderr ("host2  apply  12/40 VMs up");
+// - otherwise (or with --json), one JSON object per line on stderr, for scripts.
+// Command results never go through here: they are printed on stdout by the CLI.
+
+export interface ProgressDetail {
+  message?: string;
+  done?: number;
+  total?: number;
+}
+
+export interface Progress {
+  /** What `host` is doing now (step names: connect, facts, apply, destroy, exec, status...). */
+  host(host: string, step: string, detail?: ProgressDetail): void;
+  /** A controller-level message (planning, rolling back...). */
+  info(message: string): void;
+  warn(message: string): void;
+  /** Final redraw; call once when the command's work is over. */
+  done(): void;
+}
+
+export const silentProgress: Progress = {
+  host() {},
+  info() {},
+  warn() {},
+  done() {},
+};
+
+interface Writable {
+  write(s: string): unknown;
+}
+
+/** JSON lines on a stream: {"type":"progress","host":...,"step":...} / {"type":"info"|"warning",...}. */
+export class JsonLinesProgress implements Progress {
+  private readonly out: Writable;
+  constructor(out: Writable = process.stderr) {
+    this.out = out;
+  }
+  private emit(obj: Record<string, unknown>): void {
+    this.out.write(JSON.stringify({ ...obj, time: new Date().toISOString() }) + '\n');
+  }
+  host(host: string, step: string, detail: ProgressDetail = {}): void {
+    this.emit({ type: 'progress', host, step, ...detail });
+  }
+  info(message: string): void {
+    this.emit({ type: 'info', message });
+  }
+  warn(message: string): void {
+    this.emit({ type: 'warning', message });
+  }
+  done(): void {}
+}
+
+const CLEAR_LINE = '\x1b[2K';
+const cursorUp = (n: number): string => (n > 0 ? `\x1b[${n}F` : '\r');
+
+/**
+ * Live per-host lines on a terminal. Messages (info/warn) are printed above the block of
+ * host lines, which is then redrawn; redraws are throttled so a chatty agent costs little.
+ */
+export class TtyProgress implements Progress {
+  private readonly out: Writable;
+  private readonly lines = new Map<string, { step: string; detail: ProgressDetail; started: number }>();
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly minIntervalMs: number;
+  private lastDraw = 0;
+
+  constructor(out: Writable = process.stderr, opts: { minIntervalMs?: number } = {}) {
+    this.out = out;
+    this.minIntervalMs = opts.minIntervalMs ?? 80;
+  }
+
+  host(host: string, step: string, detail: ProgressDetail = {}): void {
+    const prev = this.lines.get(host);
+    this.lines.set(host, { step, detail, started: prev && prev.step === step ? prev.started : Date.now() });
+    this.schedule();
+  }
+
+  info(message: string): void {
+    this.printAbove(message);
+  }
+
+  warn(message: string): void {
+    this.printAbove(`warning: ${message}`);
+  }
+
+  done(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draw();
+  }
+
+  private printAbove(message: string): void {
+    this.out.write(this.erase() + message + '\n');
+    this.drawn = 0;
+    this.draw();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.minIntervalMs - (Date.now() - this.lastDraw));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.draw();
+    }, wait);
+    this.timer.unref?.();
+  }
+
+  private erase(): string {
+    if (this.drawn === 0) return '';
+    let s = cursorUp(this.drawn);
+    for (let i = 0; i < this.drawn; i++) s += CLEAR_LINE + '\n';
+    return s + cursorUp(this.drawn);
+  }
+
+  private draw(): void {
+    this.lastDraw = Date.now();
+    const width = Math.max(...[...this.lines.keys()].map((h) => h.length), 4);
+    let s = this.erase();
+    for (const [host, { step, detail }] of this.lines) s += CLEAR_LINE + formatHostLine(host, width, step, detail) + '\n';
+    this.drawn = this.lines.size;
+    this.out.write(s);
+  }
+}
+
+export function formatHostLine(host: string, width: number, step: string, d: ProgressDetail): string {
+  let s = `${host.padEnd(width)}  ${step}`;
+  if (d.total !== undefined) s += `  ${d.done ?? 0}/${d.total}`;
+  if (d.message) s += `  ${d.message}`;
+  return s;
+}
+
+/** The renderer a command should use: live lines on a TTY unless --json, else JSON lines. */
+export function progressFor(opts: { json?: boolean; stream?: NodeJS.WriteStream }): Progress {
+  const stream = opts.stream ?? process.stderr;
+  if (!opts.json && stream.isTTY) return new TtyProgress(stream);
+  return new JsonLinesProgress(stream);
+}

@@ -1,0 +1,73 @@
+// One connection per host for the whole of a command: every agent op of the command reuses it.
+// The connector is the transport (src/transport) in the product, a fake in orchestration tests.
+import { OperationError } from '../common/errors.ts';
+import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
+import type { ClusterHost } from './cluster-model.ts';
+import type { Progress } from './progress.ts';
+
+/** What the controller needs from a host connection (H5's HostTransport has this shape). */
+export interface AgentChannel {
+  runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T>;
+  close(): Promise<void> | void;
+}
+
+export type Connector = (host: ClusterHost) => Promise<AgentChannel>;
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class HostSessions {
+  private readonly connector: Connector;
+  private readonly open = new Map<string, Promise<AgentChannel>>();
+
+  constructor(connector: Connector) {
+    this.connector = connector;
+  }
+
+  /** The host's channel, connecting on first use; a failed connection is not retried. */
+  channel(host: ClusterHost): Promise<AgentChannel> {
+    const key = `${host.name}@${host.address}:${host.ssh?.port ?? ''}`;
+    let p = this.open.get(key);
+    if (!p) {
+      p = this.connector(host);
+      p.catch(() => {}); // observed by the caller; avoid an unhandled rejection here
+      this.open.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Runs one agent op on a host, forwarding its progress events, and turns any failure into an
+   * OperationError that names the host.
+   */
+  async run<T>(host: ClusterHost, op: AgentOp, request: unknown, progress?: Progress): Promise<T> {
+    progress?.host(host.name, op === 'facts' ? 'connect' : op);
+    try {
+      const ch = await this.channel(host);
+      return await ch.runAgent<T>(op, request, (e) => {
+        progress?.host(host.name, e.step || op, { message: e.message, done: e.done, total: e.total });
+      });
+    } catch (err) {
+      if (err instanceof OperationError && err.host) throw err;
+      throw new OperationError(`${host.name}: ${errorMessage(err)}`, { host: host.name, cause: err });
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.allSettled(all.map(async (p) => (await p).close()));
+  }
+}
+
+/** Runs `fn` on every item in parallel and returns the outcomes in order (never throws). */
+export async function settleAll<I, T>(
+  items: I[],
+  fn: (item: I) => Promise<T>,
+): Promise<({ item: I; ok: true; value: T } | { item: I; ok: false; error: unknown })[]> {
+  const results = await Promise.allSettled(items.map((i) => fn(i)));
+  return results.map((r, k) =>
+    r.status === 'fulfilled' ? { item: items[k]!, ok: true, value: r.value } : { item: items[k]!, ok: false, error: r.reason },
+  );
+}

@@ -1,0 +1,91 @@
+// `ediv undeploy`: destroy a recorded scenario on every host it touched, free its ids and
+// remove its record. Hosts that fail to answer are reported and their part of the record is
+// kept (so running undeploy again finishes the job), unless purge asks to forget it anyway.
+import { InputError, OperationError } from '../common/errors.ts';
+import type { ClusterHost } from './cluster-model.ts';
+import type { Progress } from './progress.ts';
+import type { HostSessions } from './sessions.ts';
+import type { StateStore } from './state.ts';
+import { teardown } from './teardown.ts';
+
+export interface UndeployRequest {
+  name: string;
+  /** Forget the record even when some hosts could not be cleaned. */
+  purge?: boolean;
+  vms?: string[];
+  hosts?: string[];
+}
+
+export interface UndeployReport {
+  ok: boolean;
+  scenario: string;
+  /** 'removed' (record gone), 'partial' (--vm/--host: record kept), 'kept' (hosts failed). */
+  record: 'removed' | 'partial' | 'kept' | 'purged';
+  destroyedHosts: string[];
+  failedHosts: { host: string; error: string }[];
+  freedIds: number[];
+  removed: Record<string, string[]>;
+}
+
+export async function undeployScenario(
+  req: UndeployRequest,
+  deps: { store: StateStore; sessions: HostSessions; progress: Progress; afterDestroy?: (host: ClusterHost) => Promise<void> },
+): Promise<UndeployReport> {
+  const { store, progress } = deps;
+  store.requireScenario(req.name);
+  checkFilters(store, req);
+  const partial = Boolean(req.vms || req.hosts);
+  if (!partial) store.setScenarioStatus(req.name, 'undeploying');
+  const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts });
+
+  if (deps.afterDestroy) {
+    const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
+    await Promise.allSettled(td.destroyed.map((h) => deps.afterDestroy!(byName.get(h)!)));
+  }
+
+  const ids = store.ids(req.name).map((i) => i.id);
+  const report: UndeployReport = {
+    ok: td.failed.length === 0,
+    scenario: req.name,
+    record: 'removed',
+    destroyedHosts: td.destroyed,
+    failedHosts: td.failed,
+    freedIds: [],
+    removed: td.removed,
+  };
+  if (partial) {
+    report.record = 'partial';
+  } else if (td.failed.length === 0 || req.purge) {
+    store.deleteScenario(req.name);
+    report.freedIds = ids;
+    report.record = td.failed.length === 0 ? 'removed' : 'purged';
+  } else {
+    store.setScenarioStatus(req.name, 'failed', `undeploy failed on ${td.failed.map((f) => f.host).join(', ')}`);
+    report.record = 'kept';
+  }
+  progress.done();
+  return report;
+}
+
+/** Throws the error a CLI reports when an undeploy left hosts behind. */
+export function undeployError(r: UndeployReport): OperationError {
+  const list = r.failedHosts.map((f) => `  ${f.host}: ${f.error}`).join('\n');
+  const tail =
+    r.record === 'purged'
+      ? 'the record was purged: whatever those hosts still hold must be removed by hand (or by the agent: ediv agent destroy)'
+      : `the record is kept: run 'ediv undeploy ${r.scenario}' again when the hosts answer, or add --purge to forget them`;
+  return new OperationError(`undeploy of ${r.scenario} failed on ${r.failedHosts.length} host(s):\n${list}\n${tail}`, {
+    host: r.failedHosts[0]?.host,
+    details: r,
+  });
+}
+
+function checkFilters(store: StateStore, req: UndeployRequest): void {
+  const vms = new Set(store.vms(req.name).map((v) => v.vm));
+  const hosts = new Set(store.hosts(req.name).map((h) => h.host));
+  const problems = [
+    ...(req.vms ?? []).filter((v) => !vms.has(v)).map((v) => `--vm ${v}: no such VM in ${req.name}`),
+    ...(req.hosts ?? []).filter((h) => !hosts.has(h)).map((h) => `--host ${h}: ${req.name} has nothing on that host`),
+  ];
+  if (problems.length > 0) throw new InputError(problems.map((message) => ({ loc: { file: 'command line' }, message })));
+}

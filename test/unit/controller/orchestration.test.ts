@@ -1,0 +1,257 @@
+// Orchestration logic (rollback, keep-on-failure, exclusion, interrupt, undeploy retries) with a
+// fake in-memory transport. The real transport and agents are exercised by test/e2e.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OperationError } from '../../../src/common/errors.ts';
+import type { Cluster, ClusterHost } from '../../../src/controller/cluster-model.ts';
+import { deployScenario, type Planner } from '../../../src/controller/deploy.ts';
+import { execScenario, expandSeq } from '../../../src/controller/exec.ts';
+import type { Plan } from '../../../src/controller/plan-model.ts';
+import { silentProgress } from '../../../src/controller/progress.ts';
+import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
+import { StateStore } from '../../../src/controller/state.ts';
+import { undeployScenario } from '../../../src/controller/undeploy.ts';
+import type { Scenario } from '../../../src/scenario/model.ts';
+
+const extra = () => ({ attrs: {}, children: [] });
+
+function scenario(name: string, vms: string[]): Scenario {
+  return {
+    name,
+    global: { version: '2.0', extra: extra() },
+    nets: [{ name: 'Net0', mode: 'virtual_bridge', extra: extra() }],
+    vms: vms.map((v) => ({
+      name: v,
+      ifaces: [{ id: 1, net: 'Net0', ipv4: [], ipv6: [], extra: extra() }],
+      routes: [],
+      execs: [{ seq: `hello-${v}`, type: 'verbatim' as const, text: 'echo hi' }, { seq: 'all', type: 'verbatim' as const, text: 'true' }],
+      filetrees: [],
+      extra: extra(),
+    })),
+    cmdSeqs: { both: ['hello-a', 'hello-b'] },
+    source: { format: 'vnx', path: `${name}.xml`, version: '2.0' },
+    extra: extra(),
+  };
+}
+
+function cluster(n: number): Cluster {
+  const hosts: ClusterHost[] = [];
+  for (let i = 1; i <= n; i++) {
+    hosts.push({
+      name: `host${i}`, address: `192.0.2.${i}`, ssh: { user: 'root', port: 22 }, trunk: 'eth0', cpu: 100, labels: {},
+      agentCommand: ['ediv'], transport: 'ssh', driver: 'netns',
+    });
+  }
+  return { hosts, ids: { first: 1000, last: 1999 }, backplane: 'vxlan', management: {}, segmentator: 'round-robin', source: { path: 'c.yaml', format: 'yaml' } };
+}
+
+/** Round-robin over the active hosts; one spanning net when more than one host is used. */
+const planner: Planner = async ({ scenario: s, hosts, idsInUse }) => {
+  const names = hosts!.map((h) => h.name);
+  const mapping: Record<string, string> = {};
+  s.vms.forEach((vm, i) => (mapping[vm.name] = names[i % names.length]!));
+  const used = [...new Set(Object.values(mapping))].sort();
+  let id = 1000;
+  while (idsInUse?.has(id)) id++;
+  const plan: Plan = {
+    scenario: s.name, segmentator: 'round-robin', backplane: 'vxlan', mapping,
+    spanning: used.length > 1 ? [{ net: 'Net0', id, hosts: used }] : [],
+    hosts: {},
+    quality: { spanningNets: used.length > 1 ? 1 : 0, crossHostAttachments: used.length - 1, imbalance: 0 },
+  };
+  for (const h of used) {
+    const vms = Object.keys(mapping).filter((v) => mapping[v] === h);
+    plan.hosts[h] = {
+      host: h, vms, fragmentName: `${s.name}_${h}`, fragmentXml: '<vnx/>',
+      fragment: { ...s, name: `${s.name}_${h}`, vms: s.vms.filter((v) => vms.includes(v.name)) }, backplane: [],
+    };
+  }
+  return plan;
+};
+
+/** In-memory hosts: what each "made", and switches to make connect/apply/destroy fail. */
+class FakeCluster {
+  made = new Map<string, Set<string>>(); // host -> deployments present
+  log: string[] = [];
+  down = new Set<string>();
+  failApply = new Set<string>();
+  failDestroy = new Set<string>();
+  applyDelayMs = 0;
+  connections = 0;
+  onApply?: (host: string) => void;
+
+  connector = async (h: ClusterHost): Promise<AgentChannel> => {
+    this.connections++;
+    if (this.down.has(h.name)) throw new Error(`connect ECONNREFUSED ${h.address}:22`);
+    return {
+      runAgent: async <T>(op: string, req: unknown): Promise<T> => {
+        const r = req as { deployment: string; host: string; vms?: string[]; seq?: string };
+        this.log.push(`${op} ${h.name}${r?.deployment ? ' ' + r.deployment : ''}`);
+        const set = this.made.get(h.name) ?? new Set<string>();
+        this.made.set(h.name, set);
+        if (op === 'facts') return { version: '0.1.0', hostname: h.name, cpus: 2, memMB: 1000, loadAvg: [0, 0, 0], root: true, capabilities: { netns: true, bridge: true, veth: true, vxlan: true, vlan8021q: false }, drivers: ['netns'] } as T;
+        if (op === 'apply') {
+          this.onApply?.(h.name);
+          set.add(r.deployment); // the agent journals and makes things before it can fail
+          if (this.applyDelayMs) await new Promise((res) => setTimeout(res, this.applyDelayMs));
+          if (this.failApply.has(h.name)) throw new OperationError(`${h.name}: link ediv-Net0 already exists`, { host: h.name });
+          return { deployment: r.deployment, vms: [], links: [] } as T;
+        }
+        if (op === 'destroy') {
+          if (this.failDestroy.has(h.name)) throw new Error('connection lost');
+          set.delete(r.deployment);
+          return { deployment: r.deployment, removed: ['x'] } as T;
+        }
+        if (op === 'exec') {
+          return { deployment: r.deployment, seq: r.seq, vms: (r.vms ?? []).map((name) => ({ name, commands: [{ command: 'echo hi', stdout: `hi from ${name}\n`, stderr: '', exitCode: name === 'c' ? 3 : 0 }] })) } as T;
+        }
+        throw new Error(`unexpected op ${op}`);
+      },
+      close: () => {},
+    };
+  };
+
+  leftovers(): string[] {
+    return [...this.made].flatMap(([h, s]) => [...s].map((d) => `${h}:${d}`));
+  }
+}
+
+describe('controller orchestration (fake transport)', () => {
+  let dir: string;
+  let store: StateStore;
+  let fake: FakeCluster;
+  const deps = () => ({ store, sessions: new HostSessions(fake.connector), makePlan: planner, progress: silentProgress, version: '0.1.0' });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv7-orch-'));
+    store = StateStore.open(dir);
+    fake = new FakeCluster();
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deploys on every host, one connection per host, and records the scenario running', async () => {
+    const rep = await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps());
+    expect(rep.mapping).to.deep.equal([{ vm: 'a', host: 'host1' }, { vm: 'b', host: 'host2' }, { vm: 'c', host: 'host3' }]);
+    expect(fake.connections).to.equal(3);
+    expect(fake.leftovers().sort()).to.deep.equal(['host1:lab', 'host2:lab', 'host3:lab']);
+    expect(store.getScenario('lab')!.status).to.equal('running');
+    expect(store.hosts('lab').map((h) => h.status)).to.deep.equal(['applied', 'applied', 'applied']);
+    expect(store.vms('lab').every((v) => v.status === 'running')).to.equal(true);
+    expect(store.ids('lab').map((i) => i.id)).to.deep.equal([1000]);
+  });
+
+  it('refuses to deploy the same name twice without touching any host', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps());
+    fake.log = [];
+    const err = await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/already recorded/);
+    expect(fake.log).to.deep.equal([]);
+  });
+
+  it('on an apply failure destroys on every host that was sent an apply (the failed one too) and frees the ids', async () => {
+    fake.failApply.add('host2');
+    const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps()).catch((e: unknown) => e)) as OperationError;
+    expect(err).to.be.instanceOf(OperationError);
+    expect(err.message).to.match(/failed on host2: .*already exists/);
+    expect(err.message).to.match(/rolled back/);
+    expect(err.host).to.equal('host2');
+    expect(fake.leftovers()).to.deep.equal([]);
+    expect(fake.log.filter((l) => l.startsWith('destroy')).sort()).to.deep.equal(['destroy host1 lab', 'destroy host2 lab', 'destroy host3 lab']);
+    expect(store.getScenario('lab')).to.equal(undefined);
+    expect(store.idsInUse('vxlan').size).to.equal(0);
+  });
+
+  it('with keepOnFailure leaves everything, recorded as failed, and undeploy then removes it', async () => {
+    fake.failApply.add('host1');
+    const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), keepOnFailure: true }, deps()).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/failed on host1/);
+    expect(fake.leftovers().sort()).to.deep.equal(['host1:lab', 'host2:lab']);
+    expect(store.getScenario('lab')!.status).to.equal('failed');
+    expect(store.hosts('lab').map((h) => h.status)).to.deep.equal(['failed', 'applied']);
+    const rep = await undeployScenario({ name: 'lab' }, deps());
+    expect(rep.record).to.equal('removed');
+    expect(rep.freedIds).to.deep.equal([1000]);
+    expect(fake.leftovers()).to.deep.equal([]);
+  });
+
+  it('excludes an unreachable host at facts time with a warning and plans over the others', async () => {
+    fake.down.add('host2');
+    const rep = await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps());
+    expect(rep.excludedHosts.map((e) => e.host)).to.deep.equal(['host2']);
+    expect(rep.warnings.join('\n')).to.match(/host2 excluded/);
+    expect(new Set(rep.mapping.map((m) => m.host))).to.deep.equal(new Set(['host1', 'host3']));
+  });
+
+  it('an interrupt during apply rolls back everything once the in-flight applies return', async () => {
+    const ac = new AbortController();
+    fake.applyDelayMs = 30;
+    fake.onApply = () => ac.abort();
+    const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), signal: ac.signal }, deps()).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/interrupted/);
+    expect(fake.leftovers()).to.deep.equal([]);
+    expect(store.listScenarios()).to.deep.equal([]);
+  });
+
+  it('a rollback that cannot reach a host keeps the record so undeploy can finish the job', async () => {
+    fake.failApply.add('host1');
+    fake.failDestroy.add('host2');
+    const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/rollback incomplete on host2/);
+    expect(store.getScenario('lab')!.status).to.equal('failed');
+    expect(store.hosts('lab').map((h) => [h.host, h.status])).to.deep.equal([['host1', 'destroyed'], ['host2', 'applied']]);
+    fake.failDestroy.clear();
+    fake.log = [];
+    const rep = await undeployScenario({ name: 'lab' }, deps());
+    expect(fake.log.filter((l) => l.startsWith('destroy'))).to.deep.equal(['destroy host2 lab']);
+    expect(rep.record).to.equal('removed');
+    expect(fake.leftovers()).to.deep.equal([]);
+  });
+
+  it('undeploy keeps the record when a host does not answer, and --purge forgets it', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps());
+    fake.down.add('host2');
+    const rep = await undeployScenario({ name: 'lab' }, deps());
+    expect(rep.ok).to.equal(false);
+    expect(rep.record).to.equal('kept');
+    expect(rep.failedHosts.map((f) => f.host)).to.deep.equal(['host2']);
+    expect(store.ids('lab')).to.have.length(1);
+    const again = await undeployScenario({ name: 'lab', purge: true }, deps());
+    expect(again.record).to.equal('purged');
+    expect(store.getScenario('lab')).to.equal(undefined);
+    expect(store.idsInUse('vxlan').size).to.equal(0);
+  });
+
+  it('two scenarios get distinct ids', async () => {
+    await deployScenario({ scenario: scenario('one', ['a', 'b']), scenarioPath: 'one.xml', cluster: cluster(2) }, deps());
+    await deployScenario({ scenario: scenario('two', ['a', 'b']), scenarioPath: 'two.xml', cluster: cluster(2) }, deps());
+    expect(store.ids('one').map((i) => i.id)).to.deep.equal([1000]);
+    expect(store.ids('two').map((i) => i.id)).to.deep.equal([1001]);
+  });
+
+  it('exec runs a sequence only on hosts whose fragment has it, expanding cmd-seq, and reports failures', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps());
+    fake.log = [];
+    const one = await execScenario({ name: 'lab', seq: 'hello-b' }, deps());
+    expect(fake.log).to.deep.equal(['exec host2 lab']);
+    expect(one.ok).to.equal(true);
+    expect(one.vms).to.deep.equal([{ vm: 'b', host: 'host2', commands: [{ command: 'echo hi', stdout: 'hi from b\n', stderr: '', exitCode: 0 }] }]);
+    fake.log = [];
+    const both = await execScenario({ name: 'lab', seq: 'both' }, deps());
+    expect(fake.log.sort()).to.deep.equal(['exec host1 lab', 'exec host2 lab']);
+    expect(both.vms.map((v) => v.vm)).to.deep.equal(['a', 'b']);
+    const all = await execScenario({ name: 'lab', seq: 'all' }, deps());
+    expect(all.ok).to.equal(false); // c's command exits 3
+    const err = await execScenario({ name: 'lab', seq: 'nope' }, deps()).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/not defined.*known: all, both, hello-a/);
+  });
+
+  it('expands nested cmd-seq and survives cycles', () => {
+    expect(expandSeq('ls1234', { ls12: ['ls1', 'ls2'], ls123: ['ls12', 'ls3'], ls1234: ['ls123', 'ls4'] })).to.deep.equal(['ls1', 'ls2', 'ls3', 'ls4']);
+    expect(expandSeq('x', { x: ['y'], y: ['x', 'z'] })).to.deep.equal(['z']);
+  });
+});
