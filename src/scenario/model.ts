@@ -119,6 +119,9 @@ export interface HostSection {
 export interface GlobalSection {
   version: string;
   automac?: boolean;
+  /** <automac offset="N"/>: offset of the generated MAC addresses. */
+  automacOffset?: number;
+  loc?: SourceLocation;
   extra: Extra;
 }
 
@@ -130,6 +133,8 @@ export interface Scenario {
   host?: HostSection;
   /** VNX <cmd-seq seq="a">b,c</cmd-seq>: a sequence that runs other sequences, in order. */
   cmdSeqs: Record<string, string[]>;
+  /** Where each cmd-seq was declared (for error messages). */
+  cmdSeqLoc?: Record<string, SourceLocation>;
   source: { format: Dialect; path: string; version: string };
   /** Root-level elements not named above, in order. */
   extra: Extra;

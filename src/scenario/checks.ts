@@ -1,0 +1,161 @@
+// Semantic checks on a parsed Scenario (any dialect). Every problem is reported, each with
+// the file, line and column of the element at fault and what to change.
+import type { InputProblem, SourceLocation } from '../common/errors.ts';
+import { safeNameProblem } from '../common/names.ts';
+import type { Exec, Filetree, IpAddress, Route, Scenario } from './model.ts';
+import { checkIpAddress, checkRouteDestination, isAddress, isMac, type Family } from './addresses.ts';
+
+/** The pseudo-net an interface may name for the VM's loopback (as in VNX). */
+export const LOOPBACK_NET = 'lo';
+
+export function checkScenario(s: Scenario): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const fileLoc: SourceLocation = { file: s.source.path };
+  const add = (loc: SourceLocation | undefined, message: string) => problems.push({ loc: loc ?? fileLoc, message });
+
+  if (!s.name) add(s.global.loc, 'the scenario has no name');
+  else addName(add, s.global.loc, 'scenario', s.name);
+
+  // Nets: unique, usable names.
+  const nets = new Map<string, SourceLocation | undefined>();
+  for (const n of s.nets) {
+    if (!n.name) continue; // reported by the parser
+    addName(add, n.loc, 'net', n.name);
+    if (n.name === LOOPBACK_NET) add(n.loc, `"${LOOPBACK_NET}" is reserved for loopback interfaces: rename the net`);
+    const first = nets.get(n.name);
+    if (nets.has(n.name)) add(n.loc, `net name "${n.name}" is used twice${at(first)}: net names must be unique`);
+    else nets.set(n.name, n.loc);
+    if (n.vlan !== undefined && !(Number.isInteger(n.vlan) && n.vlan >= 1 && n.vlan <= 4094)) {
+      add(n.loc, `net ${n.name}: vlan ${n.vlan} is out of range 1-4094`);
+    }
+  }
+
+  // VMs.
+  const vms = new Map<string, SourceLocation | undefined>();
+  const seqs = new Set<string>();
+  for (const vm of s.vms) {
+    if (vm.name) {
+      addName(add, vm.loc, 'VM', vm.name);
+      const first = vms.get(vm.name);
+      if (vms.has(vm.name)) add(vm.loc, `VM name "${vm.name}" is used twice${at(first)}: VM names must be unique`);
+      else vms.set(vm.name, vm.loc);
+    }
+    const label = `vm ${vm.name || '(unnamed)'}`;
+    if (vm.cpus !== undefined && !(Number.isInteger(vm.cpus) && vm.cpus > 0)) add(vm.loc, `${label}: vcpu must be a positive whole number`);
+    if (vm.memMB !== undefined && !(vm.memMB > 0)) add(vm.loc, `${label}: memory must be more than zero`);
+    const ids = new Map<number, SourceLocation | undefined>();
+    for (const i of vm.ifaces) {
+      if (Number.isInteger(i.id)) {
+        if (ids.has(i.id)) add(i.loc, `${label}: interface id ${i.id} is used twice${at(ids.get(i.id))}: give each <if> its own id`);
+        else ids.set(i.id, i.loc);
+      } else if (!Number.isNaN(i.id)) add(i.loc, `${label}: interface id ${i.id} must be a whole number`);
+      checkNetRef(add, nets, i.net, i.loc, `${label}, interface ${Number.isNaN(i.id) ? '?' : i.id}`, true);
+      if (i.mac !== undefined && !isMac(i.mac)) add(i.loc, `${label}: MAC address "${i.mac}" is not of the form 02:fd:00:00:01:01`);
+      checkAddresses(add, i.loc, label, i);
+    }
+    for (const r of vm.routes) checkRoute(add, r, label);
+    for (const x of vm.execs) checkExec(add, x, label, seqs);
+    for (const f of vm.filetrees) checkFiletree(add, f, label, seqs);
+  }
+
+  // The <host> section.
+  if (s.host) {
+    for (const hi of s.host.ifaces) {
+      checkNetRef(add, nets, hi.net, hi.loc, 'host interface', false);
+      checkAddresses(add, hi.loc, `host interface on ${hi.net}`, hi);
+    }
+    for (const r of s.host.routes) checkRoute(add, r, 'host');
+    for (const x of s.host.execs) checkExec(add, x, 'host', seqs);
+  }
+
+  checkCmdSeqs(s, seqs, add, fileLoc);
+  return problems;
+}
+
+type Add = (loc: SourceLocation | undefined, message: string) => void;
+
+function at(loc: SourceLocation | undefined): string {
+  return loc?.line !== undefined ? ` (first at line ${loc.line})` : '';
+}
+
+function addName(add: Add, loc: SourceLocation | undefined, kind: string, name: string): void {
+  const p = safeNameProblem(kind, name);
+  if (p) add(loc, p);
+}
+
+function checkNetRef(
+  add: Add,
+  nets: Map<string, unknown>,
+  net: string,
+  loc: SourceLocation | undefined,
+  what: string,
+  loopbackOk: boolean,
+): void {
+  if (!net || nets.has(net) || (loopbackOk && net === LOOPBACK_NET)) return;
+  const names = [...nets.keys()];
+  const hint = names.length ? ` (declared nets: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})` : '';
+  add(loc, `${what} is on net "${net}", which is not declared: add <net name="${net}" .../> or fix the name${hint}`);
+}
+
+function checkAddresses(add: Add, loc: SourceLocation | undefined, label: string, from: { ipv4: IpAddress[]; ipv6: IpAddress[] }): void {
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const a of from[family]) {
+      const p = checkIpAddress(family, a);
+      if (p) add(loc, `${label}: ${p}`);
+    }
+  }
+}
+
+function checkRoute(add: Add, r: Route, label: string): void {
+  const family: Family = r.family;
+  const d = checkRouteDestination(family, r.destination);
+  if (d) add(r.loc, `${label}: ${d}`);
+  if (!isAddress(family, r.gateway)) {
+    add(r.loc, `${label}: route gateway ${JSON.stringify(r.gateway)} is not a valid ${family} address`);
+  }
+}
+
+function checkExec(add: Add, x: Exec, label: string, seqs: Set<string>): void {
+  if (!x.seq) add(x.loc, `${label}: an exec has no sequence name (seq="...")`);
+  else seqs.add(x.seq);
+  if (x.type !== 'verbatim' && x.type !== 'file') add(x.loc, `${label}: exec type must be verbatim or file`);
+  if (x.type === 'file' && !x.text) add(x.loc, `${label}: exec of type file needs the file name as its text`);
+}
+
+function checkFiletree(add: Add, f: Filetree, label: string, seqs: Set<string>): void {
+  if (!f.seq) add(f.loc, `${label}: a filetree has no sequence name (seq="...")`);
+  else seqs.add(f.seq);
+  if (!f.root.startsWith('/')) add(f.loc, `${label}: filetree root "${f.root}" must be an absolute path inside the VM`);
+  if (!f.source) add(f.loc, `${label}: filetree needs a source path`);
+}
+
+/** Every cmd-seq names existing sequences (exec, filetree or other cmd-seqs) and none loops. */
+function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceLocation): void {
+  const locOf = (seq: string) => s.cmdSeqLoc?.[seq] ?? s.global.loc ?? fileLoc;
+  for (const [seq, parts] of Object.entries(s.cmdSeqs)) {
+    if (seqs.has(seq)) add(locOf(seq), `cmd-seq "${seq}" has the same name as an exec/filetree sequence: rename one of them`);
+    if (parts.length === 0) add(locOf(seq), `cmd-seq "${seq}" lists no sequences`);
+    for (const p of parts) {
+      if (!seqs.has(p) && !Object.hasOwn(s.cmdSeqs, p)) {
+        add(locOf(seq), `cmd-seq "${seq}" refers to sequence "${p}", which no exec, filetree or cmd-seq defines`);
+      }
+    }
+  }
+  // Cycles: depth-first search with colours; each cycle reported once, at its first member.
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (seq: string): void => {
+    state.set(seq, 1);
+    stack.push(seq);
+    for (const p of s.cmdSeqs[seq] ?? []) {
+      if (!Object.hasOwn(s.cmdSeqs, p)) continue;
+      if (state.get(p) === 1) {
+        const cycle = [...stack.slice(stack.indexOf(p)), p];
+        add(locOf(p), `cmd-seq loop: ${cycle.join(' → ')}: a sequence cannot include itself`);
+      } else if (!state.has(p)) visit(p);
+    }
+    stack.pop();
+    state.set(seq, 2);
+  };
+  for (const seq of Object.keys(s.cmdSeqs)) if (!state.has(seq)) visit(seq);
+}
