@@ -1,0 +1,89 @@
+// What every controller command needs around its logic: the state store, one transport per
+// host (SSH, or local), a progress renderer, the cluster to use, and clean closing.
+import { existsSync, readFileSync } from 'node:fs';
+import { InputError } from '../common/errors.ts';
+import path from 'node:path';
+import { defaultStateDir, edivRoot } from '../common/paths.ts';
+import { openTransport } from '../transport/index.ts';
+import type { Cluster } from './cluster-model.ts';
+import { loadCluster } from './cluster.ts';
+import { clusterUp } from './emulated-cluster.ts';
+import { progressFor, type Progress } from './progress.ts';
+import { HostSessions } from './sessions.ts';
+import { StateStore } from './state.ts';
+
+export interface CommonOptions {
+  json?: boolean;
+  state?: string;
+  acceptNewHostKeys?: boolean;
+}
+
+export interface CommandContext {
+  stateDir: string;
+  store: StateStore;
+  sessions: HostSessions;
+  progress: Progress;
+  version: string;
+}
+
+export function controllerVersion(): string {
+  return (JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export function stateDirOf(opts: CommonOptions): string {
+  return path.resolve(opts.state ?? defaultStateDir());
+}
+
+/** Runs `fn` with a context; always closes every connection and the store. */
+export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
+  const stateDir = stateDirOf(opts);
+  const store = StateStore.open(stateDir);
+  const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys) }));
+  const progress = progressFor({ json: opts.json });
+  try {
+    return await fn({ stateDir, store, sessions, progress, version: controllerVersion() });
+  } finally {
+    progress.done();
+    await sessions.closeAll();
+    store.close();
+  }
+}
+
+/** The emulated cluster the controller falls back to: `<stateDir>/local-cluster`. */
+export function localClusterDir(stateDir: string): string {
+  return path.join(stateDir, 'local-cluster');
+}
+
+/**
+ * The cluster a command runs on: --cluster, else $EDIV_CLUSTER, else the emulated cluster in
+ * the state directory — created (3 hosts) when `create` and it does not exist yet.
+ */
+export async function resolveCluster(opts: {
+  cluster?: string;
+  stateDir: string;
+  progress: Progress;
+  create: boolean;
+}): Promise<Cluster> {
+  const file = opts.cluster ?? process.env.EDIV_CLUSTER;
+  if (file) return loadCluster(file);
+  const dir = localClusterDir(opts.stateDir);
+  const clusterFile = path.join(dir, 'cluster.yaml');
+  if (!existsSync(clusterFile)) {
+    if (!opts.create) {
+      throw new InputError({
+        loc: { file: 'command line' },
+        message: `no cluster: give --cluster FILE, set $EDIV_CLUSTER, or create the emulated one ('ediv cluster up --local 3')`,
+      });
+    }
+    opts.progress.info(`no cluster given (--cluster or $EDIV_CLUSTER): creating a 3-host emulated cluster in ${dir}`);
+    await clusterUp({ hosts: 3, instance: 0, dir, onProgress: (m, h) => opts.progress.info(h ? `${h}: ${m}` : m) });
+  }
+  return loadCluster(clusterFile);
+}
+
+/** Splits `a,b,c` option values (repeatable options are joined first). */
+export function listOption(v: string | string[] | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}
