@@ -82,6 +82,10 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
   const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);
   throwIfAborted(req.signal);
+  const needed = (req.hosts ?? []).filter((h) => excluded.some((e) => e.host === h));
+  if (needed.length > 0) {
+    throw new OperationError(`cannot deploy on ${needed.join(', ')}: ${excluded.find((e) => e.host === needed[0])!.reason}`, { host: needed[0] });
+  }
 
   // 2. Plan and record (one transaction with the id allocation), unless the record exists
   //    (a partial deploy of an already recorded scenario reuses its plan).
