@@ -1,0 +1,56 @@
+// The local transport: for a cluster host that is the controller machine itself. Runs the same
+// agent command as SSH would, as a child process with an argument vector (no shell).
+import { spawn } from 'node:child_process';
+import { OperationError } from '../common/errors.ts';
+import type { ClusterHost } from '../controller/cluster-model.ts';
+import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
+import { agentArgv, agentOutcome, finish } from './agent-run.ts';
+import type { Started } from './agent-run.ts';
+import { DEFAULTS } from './types.ts';
+import type { CallOptions, ExecOptions, ExecResult, HostTransport, TransportOptions } from './types.ts';
+
+export function startLocal(hostName: string, argv: string[]): Started {
+  if (argv.length === 0) throw new TypeError('empty command');
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<{ exitCode: number | null; signal?: string }>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code === 'ENOENT' ? 127 : null;
+      if (code === 127) resolve({ exitCode: 127 });
+      else reject(new OperationError(`${hostName}: cannot run ${argv[0]}: ${err.message}`, { host: hostName, cause: err }));
+    });
+    child.once('close', (code, signal) => resolve(signal ? { exitCode: null, signal } : { exitCode: code }));
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+export class LocalTransport implements HostTransport {
+  readonly host: ClusterHost;
+  private readonly opts: TransportOptions;
+
+  constructor(host: ClusterHost, opts: TransportOptions = {}) {
+    this.host = host;
+    this.opts = opts;
+  }
+
+  private timeout(o?: CallOptions): number {
+    return o?.timeoutMs ?? this.opts.operationTimeoutMs ?? DEFAULTS.operationTimeoutMs;
+  }
+
+  runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
+    const p = startLocal(this.host.name, agentArgv(this.host, op));
+    return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+  }
+
+  exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {
+    const p = startLocal(this.host.name, argv);
+    return finish(p, argv[0]!, this.host.name, { input: o?.input, timeoutMs: this.timeout(o), signal: o?.signal });
+  }
+
+  async close(): Promise<void> {}
+}

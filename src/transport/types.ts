@@ -1,0 +1,60 @@
+// What a transport offers the controller: run the ediv agent, or a plain command, on one host.
+import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
+import type { ClusterHost } from '../controller/cluster-model.ts';
+
+export interface TransportOptions {
+  /** SSH connect + handshake + authentication timeout. Default 15 s. */
+  connectTimeoutMs?: number;
+  /** Default time limit for one operation (agent op or exec). Default 30 min; 0 = none. */
+  operationTimeoutMs?: number;
+  /** SSH keepalive interval; the connection is dropped after 3 unanswered. Default 10 s. */
+  keepaliveIntervalMs?: number;
+  /** Like OpenSSH's StrictHostKeyChecking=accept-new: add UNKNOWN host keys to known_hosts. Changed keys are always refused. */
+  acceptNewHostKeys?: boolean;
+  /** ssh config file consulted for Host aliases; false to ignore. Default ~/.ssh/config. */
+  sshConfig?: string | false;
+  /** SSH agent socket; false to not use an agent. Default $SSH_AUTH_SOCK. */
+  agentSocket?: string | false;
+  /** Channels open at once on one connection (sshd's MaxSessions defaults to 10). Default 8. */
+  maxChannels?: number;
+}
+
+export interface CallOptions {
+  /** Overrides TransportOptions.operationTimeoutMs for this call. */
+  timeoutMs?: number;
+  /** Aborting closes the channel (or kills the local process) and rejects. */
+  signal?: AbortSignal;
+}
+
+export interface ExecOptions extends CallOptions {
+  /** Written to the command's stdin (then closed). */
+  input?: string;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status, or null when the command was ended by a signal. */
+  exitCode: number | null;
+  signal?: string;
+}
+
+export interface HostTransport {
+  readonly host: ClusterHost;
+  /**
+   * Runs `ediv agent <op>` on the host with `request` as JSON on stdin; progress events go to
+   * `onProgress`; resolves with the result or throws an OperationError naming the host and
+   * carrying the agent's error (`details`).
+   */
+  runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, opts?: CallOptions): Promise<T>;
+  /** Runs a program (argument vector, quoted for the remote shell); never rejects on a non-zero exit. */
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  connectTimeoutMs: 15_000,
+  operationTimeoutMs: 30 * 60_000,
+  keepaliveIntervalMs: 10_000,
+  maxChannels: 8,
+} as const;
