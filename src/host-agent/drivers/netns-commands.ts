@@ -1,0 +1,58 @@
+// iproute2 batch lines for the netns driver. Pure functions of the desired state, so what the
+// agent executes can be unit-tested. Every name in them comes from the allocator or is a
+// validated scenario name; addresses come from the parsed model.
+import type { IfaceSpec, NetSpec, VmSpec } from '../desired.ts';
+
+/** Host-side lines creating a net's bridge. */
+export function bridgeLines(net: NetSpec): string[] {
+  return [
+    `link add name ${net.bridge}${net.mtu ? ` mtu ${net.mtu}` : ''} type bridge`,
+    `link set dev ${net.bridge} up`,
+  ];
+}
+
+function vethLine(vm: VmSpec, i: IfaceSpec): string {
+  const mtu = i.mtu ? ` mtu ${i.mtu}` : '';
+  const mac = i.mac ? ` address ${i.mac}` : '';
+  return `link add name ${i.outer}${mtu} type veth peer name ${i.inner}${mtu}${mac} netns ${vm.netns}`;
+}
+
+/** Host-side lines creating a VM: its namespace and the veths plugged into the bridges. */
+export function vmHostLines(vm: VmSpec): string[] {
+  const lines = [`netns add ${vm.netns}`];
+  for (const i of vm.ifaces) {
+    lines.push(vethLine(vm, i), `link set dev ${i.outer} master ${i.bridge} up`);
+  }
+  return lines;
+}
+
+function routeDestination(r: VmSpec['routes'][number]): string {
+  if (r.destination !== 'default') return r.destination;
+  return r.family === 'ipv6' ? '::/0' : '0.0.0.0/0';
+}
+
+/** Lines run inside the VM's namespace (`ip -n <ns> -batch -`). */
+export function vmInnerLines(vm: VmSpec): string[] {
+  const lines = ['link set dev lo up'];
+  for (const i of vm.ifaces) {
+    for (const a of i.ipv4) lines.push(`addr add ${a} dev ${i.inner}`);
+    // nodad: the address is usable at once (no duplicate address detection delay).
+    for (const a of i.ipv6) lines.push(`addr add ${a} dev ${i.inner} nodad`);
+    lines.push(`link set dev ${i.inner} up`);
+  }
+  for (const r of vm.routes) lines.push(`route replace ${routeDestination(r)} via ${r.gateway}`);
+  return lines;
+}
+
+/** sysctl settings inside the VM's namespace (name → value); empty when none needed. */
+export function vmSysctls(vm: VmSpec): [string, string][] {
+  const out: [string, string][] = [];
+  if (vm.forwarding.ipv4) out.push(['net.ipv4.ip_forward', '1']);
+  if (vm.forwarding.ipv6) out.push(['net.ipv6.conf.all.forwarding', '1']);
+  return out;
+}
+
+/** Host-side removal lines (run with -force; the result is verified afterwards). */
+export function removeLines(kind: 'netns' | 'link', name: string): string[] {
+  return kind === 'netns' ? [`netns del ${name}`] : [`link del dev ${name}`];
+}

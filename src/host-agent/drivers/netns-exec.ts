@@ -1,0 +1,123 @@
+// Running exec sequences inside netns VMs. Each command's text is ONE argument to `sh -c` run
+// inside the VM: `nsenter` into the holder's namespaces when the VM has one (private file
+// views, own hostname), else `ip netns exec <ns>`. Output goes to files rather than pipes so
+// that a daemon started by a command (keeping its stdout open) does not hold the command up.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError, OperationError } from '../../common/errors.ts';
+import type { Exec, Filetree, Scenario, Vm } from '../../scenario/model.ts';
+import type { CommandOutcome } from '../protocol.ts';
+import { mustRun } from '../sys.ts';
+
+/** Expands a sequence through the scenario's `<cmd-seq>` definitions, in order. */
+export function expandSeq(seq: string, cmdSeqs: Record<string, string[]>, trail: string[] = []): string[] {
+  if (trail.includes(seq)) throw new InputError({ loc: { file: 'fragment' }, message: `cmd-seq cycle: ${[...trail, seq].join(' -> ')}` });
+  const parts = cmdSeqs[seq];
+  if (!parts) return [seq];
+  return parts.flatMap((p) => expandSeq(p.trim(), cmdSeqs, [...trail, seq]));
+}
+
+export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
+
+/** What running `seq` on a VM does: per expanded sequence, its filetrees, then its execs. */
+export function vmSteps(vm: Vm, seq: string, cmdSeqs: Record<string, string[]>): Step[] {
+  return expandSeq(seq, cmdSeqs).flatMap((s) => [
+    ...vm.filetrees.filter((f) => f.seq === s).map((filetree): Step => ({ kind: 'filetree', filetree })),
+    ...vm.execs.filter((e) => e.seq === s).map((exec): Step => ({ kind: 'exec', exec })),
+  ]);
+}
+
+/** How to enter a VM: argv prefix before the program to run in it. */
+export function enterVm(netns: string, holderPid?: number): string[] {
+  return holderPid ? ['nsenter', '-t', String(holderPid), '-n', '-m', '-u', '--'] : ['ip', 'netns', 'exec', netns];
+}
+
+/** Runs `sh -c text` inside the VM and captures stdout, stderr and the exit status. */
+export async function runInVm(enter: string[], text: string): Promise<CommandOutcome> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv-exec-'));
+  try {
+    const out = fs.openSync(path.join(dir, 'out'), 'w');
+    const err = fs.openSync(path.join(dir, 'err'), 'w');
+    const child = spawn(enter[0], [...enter.slice(1), 'sh', '-c', text], { stdio: ['ignore', out, err] });
+    fs.closeSync(out);
+    fs.closeSync(err);
+    const exitCode = await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    });
+    return {
+      command: text,
+      stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
+      stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8'),
+      exitCode,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The command text of an exec: verbatim text, or the content of the named script file. */
+export function execText(e: Exec, scenarioDir?: string): string {
+  if (e.type === 'verbatim') return e.text;
+  const file = path.resolve(scenarioDir ?? process.cwd(), e.text.trim());
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OperationError(`exec file ${file} (sequence ${e.seq}) cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** Source entries of a filetree: a directory's contents, a file, or a `dir/*`-style pattern. */
+export function filetreeSources(f: Filetree, scenarioDir?: string): string[] {
+  const src = path.resolve(scenarioDir ?? process.cwd(), f.source.trim());
+  const base = path.basename(src);
+  if (base.includes('*') || base.includes('?')) {
+    const re = new RegExp('^' + base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    const dir = path.dirname(src);
+    return fs.readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort().map((n) => path.join(dir, n));
+  }
+  if (!fs.existsSync(src)) throw new OperationError(`filetree source ${src} (sequence ${f.seq}) does not exist`);
+  if (fs.statSync(src).isDirectory()) return fs.readdirSync(src).sort().map((n) => path.join(src, n));
+  return [src];
+}
+
+/** Copies a filetree into the VM's private view (inside its mount namespace). */
+export async function copyFiletree(holderPid: number, f: Filetree, scenarioDir?: string): Promise<CommandOutcome> {
+  const sources = filetreeSources(f, scenarioDir);
+  const enter = ['nsenter', '-t', String(holderPid), '-m', '--'];
+  const label = `filetree ${f.source} -> ${f.root}`;
+  try {
+    await mustRun(enter[0], [...enter.slice(1), 'mkdir', '-p', '--', f.root]);
+    if (sources.length) await mustRun(enter[0], [...enter.slice(1), 'cp', '-R', '--', ...sources, f.root + '/']);
+    const copied = sources.map((s) => path.posix.join(f.root, path.basename(s)));
+    if (f.perms && copied.length) await mustRun(enter[0], [...enter.slice(1), 'chmod', '-R', '--', f.perms, ...copied]);
+    const owner = f.user ? `${f.user}${f.group ? `:${f.group}` : ''}` : f.group ? `:${f.group}` : undefined;
+    if (owner && copied.length) await mustRun(enter[0], [...enter.slice(1), 'chown', '-R', '--', owner, ...copied]);
+    return { command: label, stdout: '', stderr: '', exitCode: 0 };
+  } catch (err) {
+    return { command: label, stdout: '', stderr: (err as Error).message, exitCode: 1 };
+  }
+}
+
+export interface VmTarget {
+  vm: Vm;
+  netns: string;
+  holderPid?: number;
+}
+
+/** Runs a sequence on one VM, step by step, collecting each command's outcome. */
+export async function execOnVm(t: VmTarget, scenario: Scenario, seq: string, scenarioDir?: string): Promise<CommandOutcome[]> {
+  const outcomes: CommandOutcome[] = [];
+  const enter = enterVm(t.netns, t.holderPid);
+  for (const step of vmSteps(t.vm, seq, scenario.cmdSeqs)) {
+    if (step.kind === 'filetree') {
+      if (!t.holderPid) throw new OperationError(`VM ${t.vm.name} has no private file-system view for filetrees`);
+      outcomes.push(await copyFiletree(t.holderPid, step.filetree, scenarioDir));
+    } else {
+      outcomes.push(await runInVm(enter, execText(step.exec, scenarioDir)));
+    }
+  }
+  return outcomes;
+}

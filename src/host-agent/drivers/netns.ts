@@ -1,0 +1,249 @@
+// The netns driver: one network namespace per VM, one bridge per net in the agent's own
+// namespace, a veth per VM interface, backplane links for spanning nets.
+//
+// apply compares the desired state with the journal and the kernel, journals what it is about
+// to make (one fsync), then makes it in few processes: one `ip -batch` for everything on the
+// host side, one `ip -n <ns> -batch` per VM namespace (run in parallel), one `bridge -batch`
+// for VXLAN replication entries. destroy removes what the journal lists and verifies it is gone.
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OperationError } from '../../common/errors.ts';
+import type { Journal, Resource } from '../journal.ts';
+import type { ProgressEvent } from '../protocol.ts';
+import { backplaneKey, bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from '../desired.ts';
+import { bridgeLines, vmHostLines, vmInnerLines, vmSysctls } from './netns-commands.ts';
+import { vlanLines } from '../backplanes/vlan.ts';
+import { vxlanFdbLines, vxlanLines } from '../backplanes/vxlan.ts';
+import {
+  bootId,
+  bridgeBatch,
+  ipBatch,
+  listLinks,
+  listNetns,
+  mapLimit,
+  mustIpBatch,
+  mustRun,
+  pidsInNetns,
+  processStart,
+  signalPids,
+  type LinkInfo,
+} from '../sys.ts';
+import { overlayAnchors, startHolder } from './vm-holder.ts';
+
+export interface DriverContext {
+  stateDir: string;
+  deployment: string;
+  journal: Journal;
+  emit(e: ProgressEvent): void;
+  /** Per-VM private directory. */
+  vmDir(vm: string): string;
+}
+
+export const PARALLEL = Math.max(4, os.availableParallelism() * 2);
+
+export function netnsKey(vm: string): string {
+  return `netns:${vm}`;
+}
+export function holderKey(vm: string): string {
+  return `process:${vm}:holder`;
+}
+function vmDirKey(vm: string): string {
+  return `dir:${vm}`;
+}
+
+/** Whether a VM is fully there as specified (then apply leaves it alone). */
+function vmIsCurrent(vm: VmSpec, ctx: DriverContext, namespaces: Set<string>, links: Map<string, LinkInfo>): boolean {
+  if (ctx.journal.configuredVms().get(vm.vm) !== vm.hash) return false;
+  if (!namespaces.has(vm.netns)) return false;
+  if (!vm.ifaces.every((i) => links.get(i.outer)?.master === i.bridge)) return false;
+  if (vm.filetreeRoots.length) {
+    const h = ctx.journal.get(holderKey(vm.vm));
+    if (!h?.pid || processStart(h.pid) !== h.start) return false;
+  }
+  return true;
+}
+
+function backplaneIsCurrent(net: NetSpec, ctx: DriverContext, links: Map<string, LinkInfo>): boolean {
+  const b = net.backplane!;
+  const res = ctx.journal.get(backplaneKey(net.net));
+  return res?.params === netSpecHash(net) && links.get(b.dev)?.master === net.bridge;
+}
+
+/** Resources a VM consists of, in creation order. */
+function vmResources(vm: VmSpec): Resource[] {
+  return [
+    { key: netnsKey(vm.vm), kind: 'netns', name: vm.netns, vm: vm.vm },
+    ...vm.ifaces.map((i): Resource => ({ key: vethKey(vm.vm, i.id), kind: 'veth', name: i.outer, vm: vm.vm, net: i.net, params: i.inner })),
+  ];
+}
+
+export interface ApplyOutcome {
+  created: string[];
+  unchanged: string[];
+}
+
+export async function applyNetns(ctx: DriverContext, desired: DesiredState, removeOthers: boolean): Promise<ApplyOutcome> {
+  const { journal } = ctx;
+  const namespaces = listNetns();
+  let links = await listLinks();
+
+  // VMs to (re)make, and VMs of this deployment that are no longer wanted.
+  const stale = desired.vms.filter((v) => !vmIsCurrent(v, ctx, namespaces, links));
+  const wanted = new Set(desired.vms.map((v) => v.vm));
+  const known = new Set([...journal.configuredVms().keys(), ...journal.resources().flatMap((r) => (r.vm ? [r.vm] : []))]);
+  const unwanted = removeOthers ? [...known].filter((vm) => !wanted.has(vm)) : [];
+  const remake = [...stale.map((v) => v.vm).filter((vm) => known.has(vm)), ...unwanted];
+  if (remake.length) {
+    ctx.emit({ type: 'progress', step: 'remove-stale', message: `removing ${remake.length} changed or unwanted VM(s)`, total: remake.length });
+    await removeVms(ctx, remake);
+    links = await listLinks();
+  }
+
+  // Nets: bridges missing, backplane links missing or changed.
+  const newBridges = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge');
+  const newBackplanes = desired.nets.filter((n) => n.backplane && !backplaneIsCurrent(n, ctx, links));
+  const oldBackplanes = newBackplanes.filter((n) => links.has(n.backplane!.dev));
+  const mtuFixes = desired.nets.filter((n) => n.mtu && links.get(n.bridge)?.kind === 'bridge' && links.get(n.bridge)!.mtu !== n.mtu);
+
+  const resources: Resource[] = [
+    ...newBridges.map((n): Resource => ({ key: bridgeKey(n.net), kind: 'bridge', name: n.bridge, net: n.net })),
+    ...newBackplanes.map(
+      (n): Resource => ({ key: backplaneKey(n.net), kind: n.backplane!.kind, name: n.backplane!.dev, net: n.net, params: netSpecHash(n) }),
+    ),
+    ...stale.flatMap(vmResources),
+  ];
+  const total = resources.length;
+  ctx.emit({ type: 'progress', step: 'plan', message: `${total} resource(s) to create, ${desired.vms.length - stale.length} VM(s) unchanged`, total });
+  if (total === 0 && mtuFixes.length === 0) return { created: [], unchanged: desired.vms.map((v) => v.vm) };
+
+  journal.intend(resources);
+
+  const hostLines: string[] = [];
+  for (const n of oldBackplanes) hostLines.push(`link del dev ${n.backplane!.dev}`);
+  for (const n of newBridges) hostLines.push(...bridgeLines(n));
+  for (const n of mtuFixes) hostLines.push(`link set dev ${n.bridge} mtu ${n.mtu}`);
+  for (const n of newBackplanes) hostLines.push(...(n.backplane!.kind === 'vlan' ? vlanLines(n, n.backplane!) : vxlanLines(n, n.backplane!)));
+  for (const vm of stale) hostLines.push(...vmHostLines(vm));
+  ctx.emit({ type: 'progress', step: 'host', message: `host side: ${hostLines.length} iproute2 command(s)` });
+  await mustIpBatch(hostLines, 'creating bridges, namespaces and veths');
+
+  const fdb = newBackplanes.filter((n) => n.backplane!.kind === 'vxlan').flatMap((n) => vxlanFdbLines(n.backplane!));
+  if (fdb.length) {
+    const r = await bridgeBatch(fdb);
+    if (r.exitCode !== 0) throw new OperationError(`adding VXLAN replication entries failed: ${r.stderr.trim()}`);
+  }
+
+  let done = 0;
+  await mapLimit(stale, PARALLEL, async (vm) => {
+    await mustIpBatch(vmInnerLines(vm), `configuring VM ${vm.vm}`, vm.netns);
+    const sysctls = vmSysctls(vm);
+    if (sysctls.length) {
+      // /proc/sys/net belongs to the namespace of the process that opens it.
+      await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...sysctls.map(([k, v]) => `${k}=${v}`)]);
+    }
+    if (vm.filetreeRoots.length) await startVmHolder(ctx, vm);
+    done++;
+    if (done % 100 === 0 || done === stale.length) ctx.emit({ type: 'progress', step: 'vms', done, total: stale.length });
+  });
+
+  journal.append(stale.map((vm) => ({ t: 'vm', vm: vm.vm, hash: vm.hash })));
+  return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !stale.includes(v)).map((v) => v.vm) };
+}
+
+async function startVmHolder(ctx: DriverContext, vm: VmSpec): Promise<void> {
+  const anchors = overlayAnchors(vm.filetreeRoots);
+  const dir = ctx.vmDir(vm.vm);
+  const privateDir = path.join(dir, 'view');
+  ctx.journal.intend([
+    { key: vmDirKey(vm.vm), kind: 'dir', name: dir, vm: vm.vm },
+    // The mounts live in the holder's mount namespace and go with it.
+    ...anchors.map((a): Resource => ({ key: `mount:${vm.vm}:${a}`, kind: 'mount', name: a, vm: vm.vm })),
+    { key: holderKey(vm.vm), kind: 'process', name: 'holder', vm: vm.vm },
+  ]);
+  const pid = await startHolder(vm.netns, vm.vm, privateDir, anchors);
+  ctx.journal.intend([{ key: holderKey(vm.vm), kind: 'process', name: 'holder', vm: vm.vm, pid, start: processStart(pid), boot: bootId() }]);
+}
+
+/** Kills every process in the given VMs' namespaces (holders and whatever exec started). */
+export async function killVmProcesses(netns: string[], except: number[] = []): Promise<void> {
+  const pids = [...pidsInNetns(netns).values()].flat().filter((p) => !except.includes(p));
+  await signalPids(pids, 'SIGKILL');
+}
+
+/**
+ * Removes VMs (all of their journaled resources). Tolerates resources that are half-made or
+ * already gone; fails only if something is still there afterwards.
+ */
+export async function removeVms(ctx: DriverContext, vms: string[]): Promise<string[]> {
+  const set = new Set(vms);
+  const res = ctx.journal.resources().filter((r) => r.vm !== undefined && set.has(r.vm));
+  await removeResources(ctx, res);
+  ctx.journal.append(vms.map((vm) => ({ t: 'vm-gone', vm })));
+  return res.map((r) => r.name);
+}
+
+/** Removes resources in reverse creation order, verifies, and journals them as gone. */
+export async function removeResources(ctx: DriverContext, res: Resource[]): Promise<void> {
+  if (res.length === 0) return;
+  const boot = bootId();
+  const namespaces = res.filter((r) => r.kind === 'netns').map((r) => r.name);
+  // Processes: everything in the namespaces, plus recorded pids still alive in this boot.
+  await killVmProcesses(namespaces);
+  const recorded = res.filter((r) => r.kind === 'process' && r.pid && r.boot === boot && processStart(r.pid) === r.start);
+  await signalPids(recorded.map((r) => r.pid!), 'SIGKILL');
+
+  const linkKinds = new Set(['veth', 'bridge', 'vxlan', 'vlan']);
+  const before = await listLinks();
+  const present = listNetns();
+  // veths first (deleting one end deletes the pair at once; namespace clean-up is asynchronous).
+  const order = [...res].reverse().sort((a, b) => rank(a) - rank(b));
+  const lines: string[] = [];
+  for (const r of order) {
+    if (linkKinds.has(r.kind) && before.has(r.name)) lines.push(`link del dev ${r.name}`);
+    if (r.kind === 'netns' && present.has(r.name)) lines.push(`netns del ${r.name}`);
+  }
+  await ipBatch(lines, { force: true });
+
+  const after = await listLinks();
+  const nsAfter = listNetns();
+  for (const r of res) {
+    if (r.kind === 'netns' && nsAfter.has(r.name)) {
+      // A namespace file whose mount is gone (crash between creating and mounting it).
+      try {
+        fs.unlinkSync(`/run/netns/${r.name}`);
+      } catch {
+        /* verified below */
+      }
+    }
+    if (r.kind === 'dir') fs.rmSync(r.name, { recursive: true, force: true });
+  }
+  const left = res.filter(
+    (r) => (linkKinds.has(r.kind) && after.has(r.name)) || (r.kind === 'netns' && listNetns().has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
+  );
+  ctx.journal.gone(res.filter((r) => !left.includes(r)).map((r) => r.key));
+  if (left.length) {
+    throw new OperationError(`could not remove: ${left.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
+  }
+}
+
+function rank(r: Resource): number {
+  return { process: 0, mount: 1, veth: 2, netns: 3, vxlan: 4, vlan: 4, bridge: 5, dir: 6 }[r.kind];
+}
+
+/** Removes the whole deployment (or only `vms`, then nets no VM uses any more). */
+export async function destroyNetns(ctx: DriverContext, vms?: string[]): Promise<string[]> {
+  const { journal } = ctx;
+  const all = journal.resources();
+  if (!vms) {
+    const names = all.map((r) => `${r.kind} ${r.name}`);
+    await removeResources(ctx, all);
+    journal.append([...journal.configuredVms().keys()].map((vm) => ({ t: 'vm-gone', vm })));
+    return names;
+  }
+  const removed = await removeVms(ctx, vms);
+  const usedNets = new Set(journal.resources().filter((r) => r.kind === 'veth').map((r) => r.net));
+  const orphanNets = journal.resources().filter((r) => !r.vm && r.net !== undefined && !usedNets.has(r.net));
+  await removeResources(ctx, orphanNets);
+  return [...removed, ...orphanNets.map((r) => r.name)];
+}

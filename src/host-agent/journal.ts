@@ -1,0 +1,175 @@
+// The agent's journal: one append-only JSON-lines file per deployment in the state directory.
+// Every resource is recorded (append + fsync) BEFORE it is created, so `destroy` after a crash
+// of the agent or of the machine knows everything that may exist; a resource recorded but never
+// made is simply found absent. Removal is recorded after the resource is gone.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type ResourceKind = 'netns' | 'bridge' | 'veth' | 'vxlan' | 'vlan' | 'process' | 'mount' | 'dir';
+
+export interface Resource {
+  /** What the resource stands for, stable across runs (e.g. `veth:r1:2`). */
+  key: string;
+  kind: ResourceKind;
+  /** Kernel/file-system name: link name, namespace name, directory path, mount point. */
+  name: string;
+  vm?: string;
+  net?: string;
+  /** process: pid, its start time (clock ticks since boot) and the boot it belongs to. */
+  pid?: number;
+  start?: number;
+  boot?: string;
+  /** Parameters the resource was made with (a changed value means: remake it). */
+  params?: string;
+}
+
+export type JournalRecord =
+  | ({ t: 'res' } & Resource)
+  | { t: 'gone'; key: string }
+  /** The VM was fully configured with this spec hash. */
+  | { t: 'vm'; vm: string; hash: string }
+  | { t: 'vm-gone'; vm: string };
+
+export const JOURNAL_FILE = 'journal.jsonl';
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Replays journal records into the live state (later records win). */
+export function replay(records: JournalRecord[]): { resources: Map<string, Resource>; vms: Map<string, string> } {
+  const resources = new Map<string, Resource>();
+  const vms = new Map<string, string>();
+  for (const r of records) {
+    if (r.t === 'res') {
+      const { t: _t, ...res } = r;
+      resources.delete(r.key); // re-recording moves it to the end (creation order)
+      resources.set(r.key, res);
+    } else if (r.t === 'gone') resources.delete(r.key);
+    else if (r.t === 'vm') vms.set(r.vm, r.hash);
+    else if (r.t === 'vm-gone') vms.delete(r.vm);
+  }
+  return { resources, vms };
+}
+
+/** Parses journal text; a torn last line (crash during the write) is ignored. */
+export function parseJournal(text: string): JournalRecord[] {
+  const lines = text.split('\n');
+  const out: JournalRecord[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as JournalRecord);
+    } catch (err) {
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) {
+        throw new Error(`journal line ${i + 1} is corrupt: ${(err as Error).message}`);
+      }
+    }
+  });
+  return out;
+}
+
+export class Journal {
+  readonly dir: string;
+  readonly file: string;
+  private resourcesMap: Map<string, Resource>;
+  private vmsMap: Map<string, string>;
+
+  private constructor(dir: string, records: JournalRecord[]) {
+    this.dir = dir;
+    this.file = path.join(dir, JOURNAL_FILE);
+    const { resources, vms } = replay(records);
+    this.resourcesMap = resources;
+    this.vmsMap = vms;
+  }
+
+  /** Opens (without creating anything) the journal in `dir`. */
+  static open(dir: string): Journal {
+    let text = '';
+    try {
+      text = fs.readFileSync(path.join(dir, JOURNAL_FILE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return new Journal(dir, parseJournal(text));
+  }
+
+  /** Live resources, in the order they were (re)recorded. */
+  resources(): Resource[] {
+    return [...this.resourcesMap.values()];
+  }
+
+  get(key: string): Resource | undefined {
+    return this.resourcesMap.get(key);
+  }
+
+  configuredVms(): Map<string, string> {
+    return new Map(this.vmsMap);
+  }
+
+  isEmpty(): boolean {
+    return this.resourcesMap.size === 0 && this.vmsMap.size === 0;
+  }
+
+  /** Appends records durably (one write, one fsync) and applies them to the live state. */
+  append(records: JournalRecord[]): void {
+    if (records.length === 0) return;
+    const created = !fs.existsSync(this.file);
+    if (created) fs.mkdirSync(this.dir, { recursive: true });
+    const fd = fs.openSync(this.file, 'a');
+    try {
+      fs.writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (created) fsyncDir(this.dir);
+    const next = replay([
+      ...[...this.resourcesMap.values()].map((r) => ({ t: 'res', ...r }) as JournalRecord),
+      ...[...this.vmsMap].map(([vm, hash]) => ({ t: 'vm', vm, hash }) as JournalRecord),
+      ...records,
+    ]);
+    this.resourcesMap = next.resources;
+    this.vmsMap = next.vms;
+  }
+
+  /** Records resources before they are created. */
+  intend(resources: Resource[]): void {
+    this.append(resources.map((r) => ({ t: 'res', ...r })));
+  }
+
+  /** Records resources as removed (after verifying they are gone). */
+  gone(keys: string[]): void {
+    this.append(keys.map((key) => ({ t: 'gone', key })));
+  }
+
+  /**
+   * Rewrites the journal with only the live state (atomically: temp file, fsync, rename), or
+   * deletes it when nothing is left.
+   */
+  compact(): void {
+    if (this.isEmpty()) {
+      fs.rmSync(this.file, { force: true });
+      return;
+    }
+    const records: JournalRecord[] = [
+      ...this.resources().map((r) => ({ t: 'res', ...r }) as JournalRecord),
+      ...[...this.vmsMap].map(([vm, hash]) => ({ t: 'vm', vm, hash }) as JournalRecord),
+    ];
+    const tmp = `${this.file}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    fsyncDir(this.dir);
+  }
+}

@@ -1,0 +1,105 @@
+// Host-side names. Linux limits interface names to 15 characters and namespace names must be
+// unique on the whole machine, even when several emulated hosts (each with its own agent
+// state directory) share one kernel. Names are derived deterministically from what they stand
+// for; the journal keeps the name actually given, and the rare hash collision is resolved by
+// salting (see NameAllocator).
+import { createHash } from 'node:crypto';
+
+/** Linux IFNAMSIZ - 1. */
+export const MAX_IFNAME = 15;
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** `chars` base32 characters (5 bits each) of the SHA-256 of `text`. */
+export function shortHash(text: string, chars: number): string {
+  const digest = createHash('sha256').update(text).digest();
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const byte of digest) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < chars) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= 0xff;
+    if (out.length >= chars) break;
+  }
+  return out;
+}
+
+/** Prefixes of the host-side links the agent makes (2 characters + 13 hash characters). */
+export const LINK_PREFIX = { bridge: 'eb', veth: 'ev', vxlan: 'ex', vlan: 'el' } as const;
+export type LinkKind = keyof typeof LINK_PREFIX;
+
+/**
+ * Candidate name for a host-side link. `key` identifies what the link stands for (state-dir
+ * tag, deployment, net / vm + interface); `salt` > 0 gives the alternatives used when a
+ * candidate is already taken by something else.
+ */
+export function linkName(kind: LinkKind, key: string, salt = 0): string {
+  const prefix = LINK_PREFIX[kind];
+  return prefix + shortHash(salt === 0 ? key : `${key}#${salt}`, MAX_IFNAME - prefix.length);
+}
+
+/** EDIV's VLAN subinterface name `<trunk>.<id>`, or a hashed name when that exceeds 15 chars. */
+export function vlanLinkName(trunk: string, id: number, key: string): string {
+  const natural = `${trunk}.${id}`;
+  return natural.length <= MAX_IFNAME ? natural : linkName('vlan', `${key}|${trunk}|${id}`);
+}
+
+/** Tag of one agent state directory: tells apart emulated hosts sharing a kernel. */
+export function stateTag(stateDirRealPath: string): string {
+  return shortHash(stateDirRealPath, 6);
+}
+
+/**
+ * Network namespace of a VM: readable, and unique per machine because it carries the
+ * state-dir tag. Namespace names are file names under /run/netns (limit 255 bytes).
+ */
+export function netnsName(deployment: string, vm: string, tag: string): string {
+  return `${deployment}.${vm}.${tag}`;
+}
+
+/** Interface name inside the VM (VNX calls interface n `eth<n>` unless the scenario names it). */
+export function vmIfaceName(iface: { id: number; name?: string }): string {
+  return iface.name ?? `eth${iface.id}`;
+}
+
+/**
+ * Gives out link names: the name a key already has (from the journal) is kept; a new key gets
+ * the first candidate that neither another key of this agent nor a foreign link already uses.
+ */
+export class NameAllocator {
+  private readonly byKey = new Map<string, string>();
+  private readonly taken = new Set<string>();
+  private readonly foreign: Set<string>;
+  private readonly tag: string;
+
+  /**
+   * `tag`: the state-dir tag (part of every hash); `known`: key → name pairs from the journals;
+   * `existingLinks`: links present in the namespace (those not known are someone else's).
+   */
+  constructor(tag: string, known: Iterable<[key: string, name: string]>, existingLinks: Iterable<string>) {
+    this.tag = tag;
+    for (const [key, name] of known) {
+      this.byKey.set(key, name);
+      this.taken.add(name);
+    }
+    this.foreign = new Set([...existingLinks].filter((n) => !this.taken.has(n)));
+  }
+
+  name(kind: LinkKind, key: string): string {
+    const had = this.byKey.get(key);
+    if (had) return had;
+    for (let salt = 0; ; salt++) {
+      const candidate = linkName(kind, `${this.tag}|${key}`, salt);
+      if (!this.taken.has(candidate) && !this.foreign.has(candidate)) {
+        this.byKey.set(key, candidate);
+        this.taken.add(candidate);
+        return candidate;
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Per-deployment files in the agent state directory:
+//   <stateDir>/deployments/<deployment>/journal.jsonl   resources (see journal.ts)
+//   <stateDir>/deployments/<deployment>/applied.json    the last applied request (fragment, backplane)
+//   <stateDir>/deployments/<deployment>/vm-state.json   running | stopped | suspended per VM
+//   <stateDir>/deployments/<deployment>/vms/<vm>/       per-VM private directory (filetree views)
+// plus <stateDir>/lock (one writer at a time) and <stateDir>/facts-cache.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { OperationError } from '../common/errors.ts';
+import type { BackplaneLink } from '../controller/plan-model.ts';
+import type { VmState } from './protocol.ts';
+import { processStart } from './sys.ts';
+import { stateTag } from './naming.ts';
+
+export const DEFAULT_STATE_DIR = '/var/lib/ediv/agent';
+
+export interface Applied {
+  deployment: string;
+  host: string;
+  fragmentXml: string;
+  scenarioDir?: string;
+  backplane: BackplaneLink[];
+  driver: string;
+}
+
+export function deploymentsDir(stateDir: string): string {
+  return path.join(stateDir, 'deployments');
+}
+export function deploymentDir(stateDir: string, deployment: string): string {
+  return path.join(deploymentsDir(stateDir), deployment);
+}
+export function vmDir(stateDir: string, deployment: string, vm: string): string {
+  return path.join(deploymentDir(stateDir, deployment), 'vms', vm);
+}
+
+/** The state-dir tag that makes this agent's namespace names unique on the machine. */
+export function tagOf(stateDir: string): string {
+  fs.mkdirSync(stateDir, { recursive: true });
+  return stateTag(fs.realpathSync(stateDir));
+}
+
+export function writeFileAtomic(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function readApplied(stateDir: string, deployment: string): Applied | undefined {
+  return readJson<Applied>(path.join(deploymentDir(stateDir, deployment), 'applied.json'));
+}
+export function writeApplied(stateDir: string, a: Applied): void {
+  writeFileAtomic(path.join(deploymentDir(stateDir, a.deployment), 'applied.json'), JSON.stringify(a) + '\n');
+}
+
+export function readVmStates(stateDir: string, deployment: string): Record<string, VmState> {
+  return readJson<Record<string, VmState>>(path.join(deploymentDir(stateDir, deployment), 'vm-state.json')) ?? {};
+}
+export function writeVmStates(stateDir: string, deployment: string, states: Record<string, VmState>): void {
+  writeFileAtomic(path.join(deploymentDir(stateDir, deployment), 'vm-state.json'), JSON.stringify(states) + '\n');
+}
+
+export function listDeployments(stateDir: string): string[] {
+  try {
+    return fs.readdirSync(deploymentsDir(stateDir)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs `fn` holding the state directory's lock (a directory made atomically, with the holder's
+ * pid; a lock left by a dead agent is taken over).
+ */
+export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const lock = path.join(stateDir, 'lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), `${process.pid} ${processStart(process.pid)}\n`);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder: string[] = [];
+      try {
+        holder = fs.readFileSync(path.join(lock, 'pid'), 'utf8').trim().split(' ');
+      } catch {
+        /* being written or removed */
+      }
+      const [pid, start] = holder.map(Number);
+      const stale = holder.length === 2 && processStart(pid) !== start;
+      if (stale) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new OperationError(`state directory ${stateDir} is locked by agent pid ${pid}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}

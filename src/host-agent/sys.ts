@@ -1,0 +1,184 @@
+// Kernel and process plumbing for the agent: iproute2 batches, link and namespace listings,
+// process lookup by network namespace. Programs always run with argument arrays; batch input
+// is generated from validated names only.
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OperationError } from '../common/errors.ts';
+
+export const NETNS_DIR = '/run/netns';
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  const r = await execa(cmd, args, { reject: false, input: input ?? '', stripFinalNewline: false, encoding: 'utf8' });
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.shortMessage ?? '') };
+}
+
+/** Runs a command and throws an OperationError carrying its stderr when it fails. */
+export async function mustRun(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await run(cmd, args, input);
+  if (r.exitCode !== 0) {
+    throw new OperationError(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * Runs iproute2 commands as one `ip -batch -` process (in namespace `netns` when given).
+ * `force` keeps going after a failing line (used for removal, whose result is verified after).
+ */
+export async function ipBatch(lines: string[], opts: { netns?: string; force?: boolean } = {}): Promise<RunResult> {
+  if (lines.length === 0) return { exitCode: 0, stdout: '', stderr: '' };
+  const args = [...(opts.netns ? ['-n', opts.netns] : []), ...(opts.force ? ['-force'] : []), '-batch', '-'];
+  return run('ip', args, lines.join('\n') + '\n');
+}
+
+export async function mustIpBatch(lines: string[], what: string, netns?: string): Promise<void> {
+  const r = await ipBatch(lines, { netns });
+  if (r.exitCode !== 0) {
+    throw new OperationError(`${what} failed${netns ? ` (namespace ${netns})` : ''}: ${r.stderr.trim()}`, {
+      details: { commands: lines },
+    });
+  }
+}
+
+export async function bridgeBatch(lines: string[], force = false): Promise<RunResult> {
+  if (lines.length === 0) return { exitCode: 0, stdout: '', stderr: '' };
+  return run('bridge', [...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+}
+
+/** Names of the network namespaces under /run/netns. */
+export function listNetns(): Set<string> {
+  try {
+    return new Set(fs.readdirSync(NETNS_DIR));
+  } catch {
+    return new Set();
+  }
+}
+
+export interface LinkInfo {
+  name: string;
+  kind?: string;
+  master?: string;
+  mtu: number;
+  up: boolean;
+}
+
+/** Links of the agent's own network namespace (one `ip -j -d link show`). */
+export async function listLinks(): Promise<Map<string, LinkInfo>> {
+  const out = await mustRun('ip', ['-j', '-d', 'link', 'show']);
+  const raw = JSON.parse(out || '[]') as {
+    ifname: string;
+    mtu: number;
+    master?: string;
+    flags?: string[];
+    linkinfo?: { info_kind?: string };
+  }[];
+  return new Map(
+    raw.map((l) => [
+      l.ifname,
+      { name: l.ifname, kind: l.linkinfo?.info_kind, master: l.master, mtu: l.mtu, up: (l.flags ?? []).includes('UP') },
+    ]),
+  );
+}
+
+/** Kernel boot id: tells whether a recorded pid belongs to this boot. */
+export function bootId(): string {
+  return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** Start time of a process (clock ticks after boot), or undefined when it is gone or a zombie. */
+export function processStart(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of live processes whose network namespace is one of `names` (one pass over /proc). */
+export function pidsInNetns(names: Iterable<string>): Map<string, number[]> {
+  const byInode = new Map<number, string>();
+  const out = new Map<string, number[]>();
+  for (const name of names) {
+    out.set(name, []);
+    try {
+      const st = fs.statSync(path.join(NETNS_DIR, name));
+      // A namespace file that is no longer a mount of nsfs has an inode of the file system it
+      // lies on; it matches no process, as it should.
+      byInode.set(st.ino, name);
+    } catch {
+      /* gone */
+    }
+  }
+  if (byInode.size === 0) return out;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let link: string;
+    try {
+      link = fs.readlinkSync(`/proc/${entry}/ns/net`);
+    } catch {
+      continue;
+    }
+    const m = /^net:\[(\d+)\]$/.exec(link);
+    const name = m ? byInode.get(Number(m[1])) : undefined;
+    if (name && processStart(Number(entry)) !== undefined) out.get(name)!.push(Number(entry));
+  }
+  return out;
+}
+
+/** Sends `signal` to each pid; with SIGKILL, waits until they are gone. */
+export async function signalPids(pids: number[], signal: NodeJS.Signals): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+  if (signal !== 'SIGKILL') return;
+  const deadline = Date.now() + 10_000;
+  let left = pids;
+  while (left.length && Date.now() < deadline) {
+    left = left.filter((pid) => processStart(pid) !== undefined);
+    if (left.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  if (left.length) throw new OperationError(`processes ${left.join(', ')} did not end after SIGKILL`);
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once; results in input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * Whether namespaces created by this process are visible machine-wide: /run/netns must be a
+ * shared mount in our mount namespace (it is not inside `ip netns exec`, whose mount namespace
+ * is a slave: namespaces made there vanish with it).
+ */
+export function netnsDirShared(): boolean {
+  try {
+    const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+    const entry = lines.filter((l) => l.split(' ')[4] === NETNS_DIR).pop();
+    return entry === undefined || / shared:\d+/.test(entry.split(' - ')[0]);
+  } catch {
+    return true;
+  }
+}

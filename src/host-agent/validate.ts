@@ -1,0 +1,112 @@
+// Request validation for the agent ops: every field checked, each problem named, reported as
+// an InputError (exit code 2) before anything is touched.
+import net from 'node:net';
+import { InputError, type InputProblem } from '../common/errors.ts';
+import { isSafeName } from '../common/names.ts';
+import type { AgentOp, ApplyRequest, DestroyRequest, ExecRequest, StatusRequest } from './protocol.ts';
+import type { BackplaneLink } from '../controller/plan-model.ts';
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+class Checker {
+  readonly problems: InputProblem[] = [];
+  readonly op: string;
+  constructor(op: string) {
+    this.op = op;
+  }
+  fail(field: string, message: string): void {
+    this.problems.push({ loc: { file: `agent ${this.op} request` }, message: `${field}: ${message}` });
+  }
+  object(v: unknown, field: string): v is Record<string, unknown> {
+    if (v && typeof v === 'object' && !Array.isArray(v)) return true;
+    this.fail(field, 'must be a JSON object');
+    return false;
+  }
+  name(v: unknown, field: string, optional = false): void {
+    if (v === undefined && optional) return;
+    if (typeof v !== 'string' || !isSafeName(v)) this.fail(field, `must be a name of 1-63 letters, digits, '_', '-' or '.' (got ${JSON.stringify(v)})`);
+  }
+  string(v: unknown, field: string, optional = false): void {
+    if (v === undefined && optional) return;
+    if (typeof v !== 'string' || v.length === 0) this.fail(field, 'must be a non-empty string');
+  }
+  names(v: unknown, field: string): void {
+    if (v === undefined) return;
+    if (!Array.isArray(v)) return this.fail(field, 'must be an array of names');
+    v.forEach((x, i) => this.name(x, `${field}[${i}]`));
+  }
+  unknownKeys(o: Record<string, unknown>, allowed: string[], field = 'request'): void {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(`${field}.${k}`, 'unknown field');
+  }
+  done(): void {
+    if (this.problems.length) throw new InputError(this.problems);
+  }
+}
+
+function checkBackplane(c: Checker, v: unknown): void {
+  if (!Array.isArray(v)) return c.fail('backplane', 'must be an array');
+  v.forEach((b, i) => {
+    const f = `backplane[${i}]`;
+    if (!c.object(b, f)) return;
+    c.unknownKeys(b, ['kind', 'net', 'id', 'trunk', 'localAddress', 'remotes'], f);
+    const link = b as Partial<BackplaneLink>;
+    if (link.kind !== 'vlan' && link.kind !== 'vxlan') c.fail(`${f}.kind`, `must be "vlan" or "vxlan"`);
+    c.name(link.net, `${f}.net`);
+    const max = link.kind === 'vlan' ? 4094 : 16777215;
+    if (!Number.isInteger(link.id) || link.id! < 1 || link.id! > max) c.fail(`${f}.id`, `must be an integer 1..${max}`);
+    if (typeof link.trunk !== 'string' || !IFNAME.test(link.trunk)) c.fail(`${f}.trunk`, 'must be an interface name (1-15 characters)');
+    if (link.localAddress !== undefined && !net.isIP(String(link.localAddress))) c.fail(`${f}.localAddress`, 'must be an IP address');
+    if (link.kind === 'vxlan' && link.localAddress === undefined) c.fail(`${f}.localAddress`, 'is required for vxlan');
+    if (!Array.isArray(link.remotes)) c.fail(`${f}.remotes`, 'must be an array of IP addresses');
+    else link.remotes.forEach((r, j) => net.isIP(String(r)) || c.fail(`${f}.remotes[${j}]`, 'must be an IP address'));
+  });
+}
+
+export function validateRequest(op: AgentOp, req: unknown): void {
+  const c = new Checker(op);
+  if (op === 'serve') return; // validated by the discovery module
+  if (!c.object(req, 'request')) return c.done();
+  const r = req as Record<string, unknown>;
+  switch (op) {
+    case 'facts':
+      c.unknownKeys(r, []);
+      break;
+    case 'apply': {
+      const a = r as Partial<ApplyRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'fragmentXml', 'scenarioDir', 'backplane', 'driver', 'vms']);
+      c.name(a.deployment, 'deployment');
+      c.name(a.host, 'host');
+      c.string(a.fragmentXml, 'fragmentXml');
+      c.string(a.scenarioDir, 'scenarioDir', true);
+      checkBackplane(c, a.backplane);
+      if (a.driver !== undefined && a.driver !== 'netns') c.fail('driver', `unknown driver ${JSON.stringify(a.driver)} (available: netns)`);
+      c.names(a.vms, 'vms');
+      break;
+    }
+    case 'exec': {
+      const e = r as Partial<ExecRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'seq', 'vms']);
+      c.name(e.deployment, 'deployment');
+      c.name(e.host, 'host');
+      c.string(e.seq, 'seq');
+      c.names(e.vms, 'vms');
+      break;
+    }
+    case 'destroy': {
+      const d = r as Partial<DestroyRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'vms']);
+      c.name(d.deployment, 'deployment');
+      c.name(d.host, 'host');
+      c.names(d.vms, 'vms');
+      break;
+    }
+    case 'status': {
+      const s = r as Partial<StatusRequest>;
+      c.unknownKeys(r, ['deployment', 'host']);
+      c.name(s.deployment, 'deployment', true);
+      c.name(s.host, 'host');
+      break;
+    }
+  }
+  c.done();
+}
