@@ -1,0 +1,49 @@
+// Backplane id allocation (VLAN ids / VNIs) for the nets that span hosts.
+//
+// Deterministic: nets sorted by name (code-point order) take the lowest free ids of the
+// cluster's range(s) in turn, skipping ids used by other running scenarios.
+import { OperationError } from '../common/errors.ts';
+import type { Cluster } from './cluster-model.ts';
+
+/** The usable id ranges of a cluster, ascending. */
+export function idRanges(ids: Cluster['ids']): { first: number; last: number }[] {
+  return ids.ranges && ids.ranges.length ? ids.ranges : [{ first: ids.first, last: ids.last }];
+}
+
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** net name → id for every net given, or OperationError when the range runs out. */
+export function allocateIds(nets: string[], ids: Cluster['ids'], inUse: Set<number> = new Set()): Map<string, number> {
+  const sorted = [...nets].sort(byName);
+  const out = new Map<string, number>();
+  const ranges = idRanges(ids);
+  let r = 0;
+  let next = ranges.length ? ranges[0].first : 0;
+  for (const net of sorted) {
+    let id: number | undefined;
+    while (r < ranges.length) {
+      if (next > ranges[r].last) {
+        r++;
+        if (r < ranges.length) next = ranges[r].first;
+        continue;
+      }
+      if (!inUse.has(next)) {
+        id = next++;
+        break;
+      }
+      next++;
+    }
+    if (id === undefined) {
+      const text = ranges.map((x) => `${x.first}-${x.last}`).join(', ');
+      throw new OperationError(
+        `backplane id range ${text} is exhausted: ${sorted.length} nets span hosts, only ${out.size} ids are free ` +
+          `(${inUse.size} in use by other scenarios); widen the cluster's id range or undeploy a scenario`,
+        { details: { needed: sorted.length, free: out.size, ranges } },
+      );
+    }
+    out.set(net, id);
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// The split: one fragment per host that receives VMs (DESIGN.md, "Plan").
+//
+// A fragment is the source scenario, in its own dialect, named `<name>_<host>`, holding that
+// host's VMs (document order) and only the nets they use. Global sections, `<cmd-seq>`s and
+// unnamed root elements are carried over to every fragment.
+//
+// The `<host>` section (the physical host's own interfaces, routes and commands) describes
+// ONE machine, so it goes to exactly one fragment: the one of the host running the first VM
+// (document order) attached to the net of the first `<hostif>` that has a VM; when no hostif
+// net has a VM (or there is no hostif), the first host in cluster order that receives VMs.
+// The nets of its hostifs are part of that fragment, and count as carried by that host —
+// so a hostif net whose VMs run elsewhere spans hosts and is bound to the backplane.
+// (EDIV silently dropped the section.)
+//
+// A net carried by more than one host gets a backplane id and is bound to it in every
+// fragment that has it, as EDIV did: `external="<trunk>.<id>"` for the vlan backplane (the
+// 802.1q subinterface of the host's trunk); for vxlan `external="vxlan<id>"` (VNI = id),
+// naming the VXLAN device the net is bridged to. The host agent creates the actual devices
+// from the BackplaneLink entries (kind, id, trunk, local and remote underlay addresses).
+import type { Net, Scenario } from '../scenario/model.ts';
+import type { Mapping } from '../segmentators/api.ts';
+import type { BackplaneKind, Cluster, ClusterHost } from './cluster-model.ts';
+import { allocateIds, byName } from './ids.ts';
+import type { BackplaneLink, SpanningNet } from './plan-model.ts';
+import { netCarriers } from './quality.ts';
+
+export interface SplitFragment {
+  host: string;
+  vms: string[];
+  fragmentName: string;
+  fragment: Scenario;
+  backplane: BackplaneLink[];
+}
+
+export interface SplitResult {
+  /** Hosts receiving VMs, in cluster order. */
+  fragments: SplitFragment[];
+  spanning: SpanningNet[];
+  carriers: Map<string, Set<string>>;
+  /** Host whose fragment holds the `<host>` section, when the scenario has one. */
+  hostSectionHost?: string;
+}
+
+/** The host whose fragment keeps the `<host>` section (see the header comment). */
+export function hostSectionHost(scenario: Scenario, mapping: Mapping, hostOrder: string[]): string | undefined {
+  if (!scenario.host) return undefined;
+  for (const hi of scenario.host.ifaces) {
+    const vm = scenario.vms.find((v) => v.ifaces.some((f) => f.net === hi.net));
+    if (vm) return mapping[vm.name];
+  }
+  const used = new Set(Object.values(mapping));
+  return hostOrder.find((h) => used.has(h));
+}
+
+/** What a spanning net's `external` becomes in the fragment of a host. */
+export function backplaneBinding(kind: BackplaneKind, host: ClusterHost, id: number): string {
+  return kind === 'vlan' ? `${host.trunk}.${id}` : `vxlan${id}`;
+}
+
+export function underlayAddress(host: ClusterHost): string {
+  return host.trunkAddress ?? host.address;
+}
+
+export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Cluster, idsInUse?: Set<number>): SplitResult {
+  const hostOrder = cluster.hosts.map((h) => h.name);
+  const byHostName = new Map(cluster.hosts.map((h) => [h.name, h]));
+  const sectionHost = hostSectionHost(scenario, mapping, hostOrder);
+  const carriers = netCarriers(scenario, mapping, sectionHost);
+
+  const spanningNames = [...carriers].filter(([, hs]) => hs.size > 1).map(([n]) => n);
+  const ids = allocateIds(spanningNames, cluster.ids, idsInUse);
+  const spanning: SpanningNet[] = spanningNames.sort(byName).map((net) => ({
+    net,
+    id: ids.get(net)!,
+    hosts: [...carriers.get(net)!].sort(byName),
+  }));
+
+  const vmsOf = new Map<string, string[]>();
+  for (const vm of scenario.vms) {
+    const h = mapping[vm.name];
+    const list = vmsOf.get(h) ?? [];
+    list.push(vm.name);
+    vmsOf.set(h, list);
+  }
+  const fragments: SplitFragment[] = [];
+  for (const hostName of hostOrder) {
+    const vms = vmsOf.get(hostName);
+    if (!vms) continue;
+    const host = byHostName.get(hostName)!;
+    const fragmentName = `${scenario.name}_${hostName}`;
+    const nets: Net[] = [];
+    for (const net of scenario.nets) {
+      if (!carriers.get(net.name)?.has(hostName)) continue;
+      const id = ids.get(net.name);
+      nets.push(id === undefined ? net : { ...net, external: backplaneBinding(cluster.backplane, host, id) });
+    }
+    const keep = new Set(vms);
+    const fragment: Scenario = {
+      ...scenario,
+      name: fragmentName,
+      nets,
+      vms: scenario.vms.filter((vm) => keep.has(vm.name)),
+      host: hostName === sectionHost ? scenario.host : undefined,
+    };
+    const backplane: BackplaneLink[] = spanning
+      .filter((s) => s.hosts.includes(hostName))
+      .map((s) => ({
+        kind: cluster.backplane,
+        net: s.net,
+        id: s.id,
+        trunk: host.trunk,
+        localAddress: underlayAddress(host),
+        remotes: s.hosts
+          .filter((h) => h !== hostName)
+          .map((h) => underlayAddress(byHostName.get(h)!))
+          .sort(byName),
+      }));
+    fragments.push({ host: hostName, vms, fragmentName, fragment, backplane });
+  }
+  return { fragments, spanning, carriers, hostSectionHost: sectionHost };
+}
