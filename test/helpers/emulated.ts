@@ -1,0 +1,85 @@
+// Mocha helper: an emulated cluster for one test suite. Call inside `describe`:
+//
+//   const ec = useEmulatedCluster({ instance: 5, hosts: 2 });
+//   it('...', async () => { ec.cluster.hosts[0] ... });
+//
+// `before` removes whatever an earlier crashed run of the same instance left (by exact names),
+// then builds the cluster in a fresh temp directory; `after` tears it down and removes the
+// directory, even when the suite or the `before` hook failed. Needs root (the suite is skipped
+// with a message otherwise).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Cluster } from '../../src/controller/cluster-model.ts';
+import { clusterDown, clusterUp } from '../../src/controller/emulated-cluster.ts';
+import type { ClusterStatus } from '../../src/controller/emulated-cluster.ts';
+import { emulatedCluster } from '../../src/controller/emulated-layout.ts';
+
+export interface EmulatedFixture {
+  instance: number;
+  /** Temp directory holding keys, known_hosts, cluster file (`clusterFile`) and agent state. */
+  dir: string;
+  clusterFile: string;
+  /** The cluster model (same content as the cluster file). */
+  cluster: Cluster;
+  status: ClusterStatus;
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** Removes leftovers of instance k from an earlier run that could not clean up (no manifest needed). */
+export async function removeStaleInstance(instance: number): Promise<void> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), `ediv${instance}-stale-`));
+  try {
+    await clusterDown({ instance, dir: scratch });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export function useEmulatedCluster(opts: { instance: number; hosts: number; timeoutMs?: number }): EmulatedFixture {
+  const fx = {} as EmulatedFixture;
+  let dir: string | undefined;
+  before(async function () {
+    if (!isRoot()) {
+      console.warn('    (skipped: the emulated cluster needs root)');
+      this.skip();
+    }
+    this.timeout(opts.timeoutMs ?? 60_000);
+    await removeStaleInstance(opts.instance);
+    dir = mkdtempSync(path.join(os.tmpdir(), `ediv${opts.instance}-cluster-`));
+    const status = await clusterUp({ hosts: opts.hosts, instance: opts.instance, dir });
+    const cluster = emulatedCluster(opts.hosts, dir, opts.instance);
+    if (status.backplane) cluster.backplane = status.backplane;
+    Object.assign(fx, { instance: opts.instance, dir, clusterFile: status.clusterFile, cluster, status });
+  });
+  after(async function () {
+    this.timeout(opts.timeoutMs ?? 60_000);
+    if (!dir) return;
+    try {
+      await clusterDown({ instance: opts.instance, dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return fx;
+}
+
+/**
+ * What of emulated cluster instance k exists on the machine (namespaces, links, bridge), by its
+ * exact names; empty when it is all gone.
+ */
+export async function emulatedLeftovers(instance: number): Promise<string[]> {
+  const { execa } = await import('execa');
+  const ns = (await execa('ip', ['-o', 'netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0]!)
+    .filter((n) => n.startsWith(`ediv${instance}-host`) || (instance === 0 && n.startsWith('ediv-host')));
+  const links = (await execa('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+    .filter((n) => n === `edivbr${instance}` || new RegExp(`^ediv${instance}h\\d+$`).test(n));
+  return [...ns.map((n) => `netns ${n}`), ...links.map((l) => `link ${l}`)];
+}
