@@ -1,0 +1,154 @@
+// The hypervisor daemon process: started detached by `ediv agent serve` (serve.ts), one per
+// host state directory. It owns a pid file in <stateDir>/.discovery, re-reads the VM list on
+// SIGHUP and on changes in the state directory, and says byebye on SIGTERM.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { VmProvider } from './types.ts';
+import { HypervisorDaemon } from './hypervisor.ts';
+import { fileProvider, inventoryProvider } from './provider.ts';
+import { resolveInterface } from './netif.ts';
+
+export interface DaemonConfig {
+  host: string;
+  interface?: string;
+  address?: string;
+  port: number;
+  maxAge: number;
+  /** <stateDir>/.discovery */
+  dir: string;
+  stateDir: string;
+  /** A VM list file instead of the agent's inventory (tests, benchmark, foreign VMs). */
+  vmsFile?: string;
+  udn?: string;
+}
+
+/** What the running daemon tells serve() (daemon.json). */
+export interface DaemonState {
+  pid: number;
+  url: string;
+  udn: string;
+  bootId: number;
+  configId: number;
+  host: string;
+  interface: string;
+  address: string;
+  startedAt: string;
+  config: DaemonConfig;
+}
+
+export const DAEMON_MAIN = path.join(import.meta.dirname, 'daemon-main.ts');
+export const files = (dir: string) => ({
+  pid: path.join(dir, 'daemon.pid'),
+  state: path.join(dir, 'daemon.json'),
+  config: path.join(dir, 'daemon-config.json'),
+  log: path.join(dir, 'daemon.log'),
+  bootId: path.join(dir, 'bootid'),
+});
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether pid is a discovery daemon (guards against a recycled pid in a stale pid file). */
+export function isDaemonProcess(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a === DAEMON_MAIN);
+  } catch {
+    return false;
+  }
+}
+
+/** Pid of the daemon owning dir, if one is running. */
+export function runningPid(dir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(files(dir).pid, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && pidAlive(pid) && isDaemonProcess(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function claimPidFile(dir: string): boolean {
+  const f = files(dir).pid;
+  for (let i = 0; i < 2; i++) {
+    try {
+      fs.writeFileSync(f, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (runningPid(dir) !== undefined) return false;
+      fs.rmSync(f, { force: true }); // stale
+    }
+  }
+  return false;
+}
+
+/** BOOTID.UPNP.ORG: increases on every start of the daemon (persisted). */
+function nextBootId(file: string): number {
+  let prev = 0;
+  try {
+    prev = Number(fs.readFileSync(file, 'utf8').trim()) || 0;
+  } catch {
+    // first start
+  }
+  const id = Math.max(prev + 1, Math.floor(Date.now() / 1000)) & 0x7fffffff;
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+
+/** Exit codes: 0 stopped cleanly, 1 failed, 3 another daemon already runs for this state dir. */
+export async function runDaemon(configPath: string): Promise<number> {
+  const cfg = JSON.parse(fs.readFileSync(configPath, 'utf8')) as DaemonConfig;
+  const f = files(cfg.dir);
+  if (!claimPidFile(cfg.dir)) {
+    log('another discovery daemon runs for this state directory');
+    return 3;
+  }
+  let daemon: HypervisorDaemon | undefined;
+  const release = () => {
+    fs.rmSync(f.state, { force: true });
+    fs.rmSync(f.pid, { force: true });
+  };
+  try {
+    const iface = resolveInterface({ interface: cfg.interface, address: cfg.address });
+    const provider: VmProvider = cfg.vmsFile ? fileProvider(cfg.vmsFile) : inventoryProvider(cfg.stateDir, cfg.host);
+    const bootId = nextBootId(f.bootId);
+    daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, log });
+    const url = await daemon.start();
+    const d = daemon;
+    const writeState = () =>
+      writeJsonAtomic(f.state, {
+        pid: process.pid, url, udn: d.udn, bootId, configId: d.currentConfigId, host: cfg.host,
+        interface: iface.name, address: iface.address, startedAt: new Date().toISOString(), config: cfg,
+      } satisfies DaemonState);
+    writeState();
+    log(`serving ${url} on ${iface.name}, BOOTID ${bootId}`);
+    process.on('SIGHUP', () => void d.reload().then(writeState, (e: Error) => log(`reload failed: ${e.message}`)));
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    log('stopping: byebye');
+    await daemon.stop();
+    release();
+    return 0;
+  } catch (err) {
+    log(`failed: ${(err as Error).message}`);
+    await daemon?.stop().catch(() => {});
+    release();
+    return 1;
+  }
+}

@@ -1,0 +1,62 @@
+// Which IPv4 address SSDP and HTTP use: the management interface named by the caller.
+import os from 'node:os';
+import { InputError } from '../common/errors.ts';
+
+export interface InterfaceAddress {
+  name: string;
+  address: string;
+  netmask: string;
+}
+
+function ipv4Entries(): InterfaceAddress[] {
+  const out: InterfaceAddress[] = [];
+  for (const [name, list] of Object.entries(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4') out.push({ name, address: a.address, netmask: a.netmask });
+    }
+  }
+  return out;
+}
+
+/**
+ * The IPv4 address of an interface (by name) or the interface owning an address. With both,
+ * they must agree. Throws InputError naming what is missing.
+ */
+export function resolveInterface(opts: { interface?: string; address?: string }, what = '--interface'): InterfaceAddress {
+  const entries = ipv4Entries();
+  if (opts.interface) {
+    const own = entries.filter((e) => e.name === opts.interface);
+    if (own.length === 0) {
+      const names = [...new Set(entries.map((e) => e.name))].join(', ');
+      throw InputError.at(what, undefined, undefined,
+        `interface ${JSON.stringify(opts.interface)} has no IPv4 address here (interfaces with one: ${names || 'none'})`);
+    }
+    if (opts.address) {
+      const hit = own.find((e) => e.address === opts.address);
+      if (!hit) throw InputError.at(what, undefined, undefined, `address ${opts.address} is not on interface ${opts.interface}`);
+      return hit;
+    }
+    return own[0]!;
+  }
+  if (opts.address) {
+    const hit = entries.find((e) => e.address === opts.address);
+    if (!hit) throw InputError.at(what, undefined, undefined, `no interface here has address ${opts.address}`);
+    return hit;
+  }
+  throw InputError.at(what, undefined, undefined, 'give the management interface (or its address)');
+}
+
+export function interfaceExists(name: string): boolean {
+  return ipv4Entries().some((e) => e.name === name);
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
+}
+
+/** Whether `ip` is in the subnet of the interface address. */
+export function inSubnet(ip: string, iface: InterfaceAddress): boolean {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
+  const mask = toInt(iface.netmask);
+  return (toInt(ip) & mask) === (toInt(iface.address) & mask);
+}

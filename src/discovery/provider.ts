@@ -1,0 +1,107 @@
+// VM providers: where the hypervisor daemon gets its host's VMs from.
+// - inventoryProvider: the host agent's inventory (src/host-agent/inventory.ts), the real one.
+// - fileProvider: a JSON list of VMs; lifecycle actions on a VM that names a netns set its
+//   links down/up. Used by tests and the benchmark, and usable for VMs ediv does not manage.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { VmState } from '../host-agent/protocol.ts';
+import type { VmAction, VmEntry, VmProvider } from './types.ts';
+
+const exec = promisify(execFile);
+
+interface InventoryModule {
+  listVms(stateDir: string): Promise<{ deployment: string; vm: string; host: string; state: VmState; netns?: string }[]>;
+  vmAction(stateDir: string, deployment: string, vm: string, action: VmAction): Promise<unknown>;
+}
+
+/** Loaded at run time: the agent's inventory module is H4's (see docs/discovery.md). */
+async function loadInventory(): Promise<InventoryModule> {
+  const modPath = '../host-agent/inventory.ts';
+  return (await import(modPath)) as InventoryModule;
+}
+
+function stateOf(result: unknown, fallback: VmState): VmState {
+  if (typeof result === 'string') return result as VmState;
+  if (result && typeof result === 'object' && 'state' in result) return (result as { state: VmState }).state;
+  return fallback;
+}
+
+export function inventoryProvider(stateDir: string, host: string): VmProvider {
+  return {
+    async list() {
+      const inv = await loadInventory();
+      const vms = await inv.listVms(stateDir);
+      // Only this host's VMs: actions must never reach another host's.
+      return vms.filter((v) => !v.host || v.host === host).map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
+    },
+    async act(deployment, vm, action) {
+      const inv = await loadInventory();
+      const known = (await inv.listVms(stateDir)).find((v) => v.deployment === deployment && v.vm === vm);
+      if (!known) throw new Error(`VM ${vm} of ${deployment} is not on this host`);
+      const result = await inv.vmAction(stateDir, deployment, vm, action);
+      if (action === 'status') return stateOf(result, known.state);
+      const after = (await inv.listVms(stateDir)).find((v) => v.deployment === deployment && v.vm === vm);
+      return after?.state ?? stateOf(result, 'missing');
+    },
+    watchPaths: () => [stateDir],
+  };
+}
+
+// ---- file provider --------------------------------------------------------------------
+
+export interface VmFileEntry extends VmEntry {
+  /** Network namespace standing for the VM (links go down on stop/suspend, up on start/resume). */
+  netns?: string;
+}
+
+export interface VmFile {
+  vms: VmFileEntry[];
+}
+
+export function readVmFile(file: string): VmFile {
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as VmFile;
+  if (!data || !Array.isArray(data.vms)) throw new Error(`${file}: expected {"vms": [...]}`);
+  return data;
+}
+
+export function writeVmFile(file: string, data: VmFile): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+const TRANSITIONS: Record<Exclude<VmAction, 'status'>, { from: VmState[]; to: VmState; link: 'up' | 'down' }> = {
+  start: { from: ['stopped', 'running'], to: 'running', link: 'up' },
+  stop: { from: ['running', 'suspended', 'stopped'], to: 'stopped', link: 'down' },
+  suspend: { from: ['running', 'suspended'], to: 'suspended', link: 'down' },
+  resume: { from: ['suspended', 'running'], to: 'running', link: 'up' },
+};
+
+async function setLinks(netns: string, updown: 'up' | 'down'): Promise<void> {
+  const { stdout } = await exec('ip', ['-n', netns, '-j', 'link', 'show']);
+  const links = (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname).filter((n) => n !== 'lo');
+  for (const l of links) await exec('ip', ['-n', netns, 'link', 'set', 'dev', l, updown]);
+}
+
+export function fileProvider(file: string): VmProvider {
+  return {
+    async list() {
+      return readVmFile(file).vms.map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
+    },
+    async act(deployment, vm, action) {
+      const data = readVmFile(file);
+      const entry = data.vms.find((v) => v.deployment === deployment && v.vm === vm);
+      if (!entry) throw new Error(`VM ${vm} of ${deployment} is not on this host`);
+      if (action === 'status') return entry.state;
+      const t = TRANSITIONS[action];
+      if (!t.from.includes(entry.state)) throw new Error(`cannot ${action} a VM that is ${entry.state}`);
+      if (entry.netns) await setLinks(entry.netns, t.link);
+      entry.state = t.to;
+      writeVmFile(file, data);
+      return entry.state;
+    },
+    watchPaths: () => [path.dirname(path.resolve(file))],
+  };
+}

@@ -1,0 +1,198 @@
+// `ediv agent serve`: starts, reloads or stops the host's hypervisor discovery daemon.
+// The daemon is a detached process (own session, survives the SSH session that started it),
+// one per agent state directory whatever the number of scenarios; see docs/discovery.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { InputError, OperationError } from '../common/errors.ts';
+import type { InputProblem } from '../common/errors.ts';
+import { isSafeName } from '../common/names.ts';
+import { DEFAULT_MAX_AGE } from './types.ts';
+import { resolveInterface } from './netif.ts';
+import { isUdn } from './udn.ts';
+import type { DaemonConfig, DaemonState } from './daemon.ts';
+import { DAEMON_MAIN, files, pidAlive, runningPid } from './daemon.ts';
+import { sleep } from './ssdp.ts';
+
+export interface ServeRequest {
+  /** Cluster host name this agent acts as (names the hypervisor; UDN derives from it). */
+  host: string;
+  /** Management interface (SSDP multicast and HTTP only there). */
+  interface?: string;
+  /** Management address (alternative or check for `interface`). */
+  address?: string;
+  /** Agent state directory (default: the agent's --state-dir). */
+  stateDir?: string;
+  /** HTTP port of the description/control server; default 0 = any free port. */
+  port?: number;
+  /** SSDP max-age in seconds (default 1800). */
+  maxAge?: number;
+  /** Stop the daemon: byebye for everything, then exit. */
+  stop?: boolean;
+  /** Only make a running daemon re-read the VM list (no start). */
+  reload?: boolean;
+  /** Serve the VMs listed in this JSON file instead of the agent's inventory. */
+  vmsFile?: string;
+  /** Override the hypervisor UDN. */
+  udn?: string;
+}
+
+export interface ServeResult {
+  host: string;
+  running: boolean;
+  pid?: number;
+  url?: string;
+  udn?: string;
+  configId?: number;
+  started?: boolean;
+  reloaded?: boolean;
+  stopped?: boolean;
+}
+
+export interface ServeContext {
+  stateDir?: string;
+  emit?: (line: unknown) => void;
+}
+
+const WHERE = 'serve request';
+
+function checkRequest(raw: unknown): ServeRequest {
+  const problems: InputProblem[] = [];
+  const bad = (message: string) => problems.push({ loc: { file: WHERE }, message });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw InputError.at(WHERE, undefined, undefined, 'expected a JSON object');
+  const r = raw as Record<string, unknown>;
+  const known = ['host', 'interface', 'address', 'stateDir', 'port', 'maxAge', 'stop', 'reload', 'vmsFile', 'udn'];
+  for (const k of Object.keys(r)) if (!known.includes(k)) bad(`unknown field ${JSON.stringify(k)}`);
+  if (typeof r.host !== 'string' || !isSafeName(r.host)) bad('"host" must be a host name (letters, digits, _ - .)');
+  for (const k of ['interface', 'address', 'stateDir', 'vmsFile', 'udn']) {
+    if (r[k] !== undefined && (typeof r[k] !== 'string' || r[k] === '')) bad(`"${k}" must be a non-empty string`);
+  }
+  if (r.port !== undefined && !(Number.isInteger(r.port) && (r.port as number) >= 0 && (r.port as number) <= 65535)) bad('"port" must be 0..65535');
+  if (r.maxAge !== undefined && !(Number.isInteger(r.maxAge) && (r.maxAge as number) >= 10 && (r.maxAge as number) <= 86400)) bad('"maxAge" must be 10..86400 seconds');
+  for (const k of ['stop', 'reload']) if (r[k] !== undefined && typeof r[k] !== 'boolean') bad(`"${k}" must be true or false`);
+  if (typeof r.udn === 'string' && !isUdn(r.udn)) bad('"udn" must look like uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
+  if (!r.stop && !r.reload && r.interface === undefined && r.address === undefined) bad('give "interface" or "address" (the management network)');
+  if (problems.length) throw new InputError(problems);
+  return r as unknown as ServeRequest;
+}
+
+function readState(dir: string): DaemonState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(files(dir).state, 'utf8')) as DaemonState;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(host: string, pid: number | undefined, dir: string): ServeResult {
+  const st = pid ? readState(dir) : undefined;
+  return { host, running: pid !== undefined, pid, url: st?.url, udn: st?.udn, configId: st?.configId };
+}
+
+async function waitExit(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!pidAlive(pid)) return true;
+    await sleep(50);
+  }
+  return !pidAlive(pid);
+}
+
+/** SIGTERM (byebye, exit); SIGKILL if it does not go within 10 s. */
+async function stopDaemon(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitExit(pid, 10_000))) {
+    process.kill(pid, 'SIGKILL');
+    await waitExit(pid, 2_000);
+  }
+}
+
+function sameConfig(a: DaemonConfig, b: DaemonConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof DaemonConfig>;
+  return [...keys].every((k) => a[k] === b[k]);
+}
+
+export async function serve(request: unknown, ctx: ServeContext = {}): Promise<ServeResult> {
+  const req = checkRequest(request);
+  const stateDir = req.stateDir ?? ctx.stateDir;
+  if (!stateDir) throw InputError.at(WHERE, undefined, undefined, 'no state directory: give "stateDir" or run the agent with --state-dir');
+  const dir = path.join(path.resolve(stateDir), '.discovery');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pid = runningPid(dir);
+
+  if (req.stop) {
+    if (pid === undefined) return { host: req.host, running: false, stopped: false };
+    ctx.emit?.({ type: 'progress', step: 'discovery', message: `stopping discovery daemon ${pid}` });
+    await stopDaemon(pid);
+    return { host: req.host, running: false, pid, stopped: true };
+  }
+  if (req.reload) {
+    if (pid === undefined) return { host: req.host, running: false, reloaded: false };
+    process.kill(pid, 'SIGHUP');
+    return { ...describe(req.host, pid, dir), reloaded: true };
+  }
+
+  const iface = resolveInterface({ interface: req.interface, address: req.address }, WHERE);
+  const cfg: DaemonConfig = {
+    host: req.host,
+    interface: iface.name,
+    address: iface.address,
+    port: req.port ?? 0,
+    maxAge: req.maxAge ?? DEFAULT_MAX_AGE,
+    dir,
+    stateDir: path.resolve(stateDir),
+    ...(req.vmsFile ? { vmsFile: path.resolve(req.vmsFile) } : {}),
+    ...(req.udn ? { udn: req.udn } : {}),
+  };
+  if (pid !== undefined) {
+    const st = readState(dir);
+    if (st && sameConfig(st.config, cfg)) {
+      // Already serving: make it pick up the VMs that just changed.
+      process.kill(pid, 'SIGHUP');
+      return { ...describe(req.host, pid, dir), started: false, reloaded: true };
+    }
+    ctx.emit?.({ type: 'progress', step: 'discovery', message: 'restarting discovery daemon with a new configuration' });
+    await stopDaemon(pid);
+  }
+  return startDaemon(req.host, dir, cfg, ctx);
+}
+
+async function startDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: ServeContext): Promise<ServeResult> {
+  const f = files(dir);
+  fs.writeFileSync(f.config, JSON.stringify(cfg, null, 2) + '\n');
+  const logFd = fs.openSync(f.log, 'a', 0o600);
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', DAEMON_MAIN, f.config], {
+    detached: true, // own session: survives the SSH session that started it
+    stdio: ['ignore', logFd, logFd],
+    cwd: '/',
+  });
+  fs.closeSync(logFd);
+  let exitCode: number | null = null;
+  child.on('exit', (code) => (exitCode = code ?? 1));
+  child.unref();
+  ctx.emit?.({ type: 'progress', step: 'discovery', message: `started discovery daemon ${child.pid}` });
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    const st = readState(dir);
+    if (st && st.pid === child.pid) return { ...describe(host, child.pid, dir), started: true };
+    if (exitCode === 3) {
+      // Lost a race with another serve: report the daemon that won.
+      const other = runningPid(dir);
+      if (other !== undefined) {
+        process.kill(other, 'SIGHUP');
+        return { ...describe(host, other, dir), started: false, reloaded: true };
+      }
+    }
+    if (exitCode !== null && exitCode !== 3) break;
+    await sleep(50);
+  }
+  if (exitCode === null && child.pid) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tail = fs.existsSync(f.log) ? fs.readFileSync(f.log, 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+  throw new OperationError(`discovery daemon did not start${tail ? `:\n${tail}` : ''}`, { host });
+}

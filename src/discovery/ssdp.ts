@@ -1,0 +1,163 @@
+// SSDP on one management interface (UDA 1.1 §1): multicast only there (membership and
+// outgoing interface set to its address, TTL 2), alive/byebye announcements, periodic
+// re-announcement before max-age expires, and delayed unicast answers to M-SEARCH.
+import dgram from 'node:dgram';
+import type { DeviceModel } from './types.ts';
+import { SSDP_GROUP, SSDP_PORT } from './types.ts';
+import type { InterfaceAddress } from './netif.ts';
+import { inSubnet } from './netif.ts';
+import type { Advert, AdvertHeaders } from './ssdp-messages.ts';
+import {
+  advertSet, formatAlive, formatByebye, formatSearchResponse, matchSearch, parseSsdp, searchDelayMs,
+} from './ssdp-messages.ts';
+
+export const MULTICAST_TTL = 2;
+
+/** A UDP socket joined to the SSDP group on exactly one interface. */
+export async function openSsdpSocket(iface: InterfaceAddress, port = SSDP_PORT): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    // Bound to the group address: the socket receives SSDP multicast but no unicast.
+    sock.bind({ port, address: port === SSDP_PORT ? SSDP_GROUP : iface.address }, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  if (port === SSDP_PORT) sock.addMembership(SSDP_GROUP, iface.address);
+  sock.setMulticastInterface(iface.address);
+  sock.setMulticastTTL(MULTICAST_TTL);
+  sock.setMulticastLoopback(true);
+  return sock;
+}
+
+export function sendTo(sock: dgram.Socket, msg: string, port: number, address: string): Promise<void> {
+  return new Promise((resolve) => sock.send(msg, port, address, () => resolve()));
+}
+
+export interface TrafficCounter {
+  packets: number;
+  bytes: number;
+}
+
+export interface AdvertiserOptions {
+  iface: InterfaceAddress;
+  maxAge: number;
+  bootId: number;
+  log?: (msg: string) => void;
+  /** Copies of each announcement round (UDA: repeat a few times for UDP loss). */
+  repeats?: number;
+}
+
+export class SsdpAdvertiser {
+  private sock?: dgram.Socket;
+  private adverts: Advert[] = [];
+  private headers?: AdvertHeaders;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly opts: AdvertiserOptions;
+  /** Traffic sent, for the benchmark and logs. */
+  readonly sent: TrafficCounter = { packets: 0, bytes: 0 };
+
+  constructor(opts: AdvertiserOptions) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<void> {
+    this.sock = await openSsdpSocket(this.opts.iface);
+    this.sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
+    this.sock.on('error', (err) => this.opts.log?.(`ssdp socket error: ${err.message}`));
+  }
+
+  /**
+   * Sets (or replaces) the announced tree. The first call sends the initial alive set; later
+   * calls say byebye for adverts that went away (a VM undeployed) and re-announce the whole
+   * set with the new CONFIGID.
+   */
+  async setDevice(root: DeviceModel, location: string, configId: number): Promise<void> {
+    const next = advertSet(root);
+    const first = !this.headers;
+    const gone = this.adverts.filter((a) => !next.some((n) => n.usn === a.usn));
+    const old = this.headers;
+    this.adverts = next;
+    this.headers = { location, maxAge: this.opts.maxAge, bootId: this.opts.bootId, configId };
+    if (first) await sleep(Math.random() * 100);
+    if (old && gone.length) await this.announce(gone.map((a) => formatByebye(a, old)));
+    if (first || gone.length || old?.configId !== configId || old?.location !== location) {
+      await this.announceAlive();
+    }
+    this.schedule();
+  }
+
+  /** One round of alive messages for the whole set, repeated (copies spaced 200 ms). */
+  private async announceAlive(): Promise<void> {
+    const h = this.headers!;
+    const msgs = this.adverts.map((a) => formatAlive(a, h));
+    const repeats = this.opts.repeats ?? 2;
+    for (let i = 0; i < repeats && !this.stopped; i++) {
+      if (i > 0) await sleep(200);
+      await this.announce(msgs);
+    }
+  }
+
+  /** Re-announce at a random point below half of max-age (UDA 1.1 §1.2.2). */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const ms = this.opts.maxAge * 1000 * (0.3 + 0.15 * Math.random());
+    this.timer = setTimeout(() => {
+      void this.announceAlive().then(() => this.schedule());
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async announce(msgs: string[]): Promise<void> {
+    for (const m of msgs) {
+      if (!this.sock) return;
+      await sendTo(this.sock, m, SSDP_PORT, SSDP_GROUP);
+      this.sent.packets++;
+      this.sent.bytes += Buffer.byteLength(m);
+    }
+  }
+
+  private onMessage(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.stopped || !this.headers) return;
+    if (!inSubnet(rinfo.address, this.opts.iface)) return; // only the management network
+    const msg = parseSsdp(buf);
+    if (!msg || msg.kind !== 'search') return;
+    if ((msg.headers['man'] ?? '').replace(/"/g, '') !== 'ssdp:discover') return;
+    const st = msg.headers['st'];
+    const delay = searchDelayMs(msg.headers);
+    if (!st || delay === undefined) return;
+    const hits = matchSearch(this.adverts, st);
+    if (!hits.length) return;
+    const t = setTimeout(() => {
+      const h = this.headers;
+      const sock = this.sock;
+      if (!h || !sock || this.stopped) return;
+      void (async () => {
+        const date = new Date();
+        for (const r of hits) await sendTo(sock, formatSearchResponse(r, h, date), rinfo.port, rinfo.address);
+      })();
+    }, delay);
+    t.unref();
+  }
+
+  /** Byebye for everything (twice, for UDP loss), then close. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    if (this.headers && this.sock) {
+      const msgs = this.adverts.map((a) => formatByebye(a, this.headers!));
+      await this.announce(msgs);
+      await sleep(100);
+      await this.announce(msgs);
+    }
+    this.stopped = true;
+    await new Promise<void>((r) => (this.sock ? this.sock.close(() => r()) : r()));
+    this.sock = undefined;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
