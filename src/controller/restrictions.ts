@@ -167,7 +167,10 @@ export function restrictionsFromXml(doc: XmlDocument, scenario: Scenario, cluste
     }
   }
   checkContradictions(raw, hostOf, problems, cluster);
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) {
+    problems.sort((a, b) => (a.loc.line ?? 0) - (b.loc.line ?? 0) || (a.loc.column ?? 0) - (b.loc.column ?? 0));
+    throw new InputError(problems);
+  }
 
   const names = (g: Named[]) => g.map((n) => n.name);
   return {

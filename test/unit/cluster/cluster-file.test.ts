@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
 import { detectClusterFormat, loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
 import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
 
@@ -80,6 +82,14 @@ describe('cluster file (YAML / JSON)', () => {
     );
     expect(c.ids).to.deep.equal({ first: 100, last: 299 });
     expect(c.hosts[0]!.ssh.identity).to.equal('/srv/lab/keys/id');
+  });
+
+  it('reads back a Cluster model written as YAML or JSON (as `ediv cluster up` writes it)', () => {
+    const { source: _source, ...model } = emulatedCluster(3, '/srv/emulated');
+    const fromYaml = parseClusterText(YAML.stringify(model), '/srv/emulated/cluster.yaml');
+    const fromJson = parseClusterText(JSON.stringify(model), '/srv/emulated/cluster.json');
+    expect({ ...fromYaml, source: undefined }).to.deep.equal({ ...model, source: undefined });
+    expect({ ...fromJson, source: undefined }).to.deep.equal({ ...model, source: undefined });
   });
 
   it('detects the format from the extension, else from the content', () => {
