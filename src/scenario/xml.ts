@@ -334,12 +334,14 @@ class Parser {
     return i;
   }
 
-  private quoted(what: string): { value: string; start: number } {
+  /** A quoted literal; `what` + `name` says what it is in messages. */
+  private quoted(what: string, name = ''): { value: string; start: number } {
     const q = this.s[this.pos];
+    if (q !== '"' && q !== "'") what += name;
     if (q !== '"' && q !== "'") this.fail(this.pos, `expected a quoted ${what} but found ${this.found(this.pos)}`);
     const start = this.pos + 1;
     const end = this.s.indexOf(q, start);
-    if (end < 0) this.fail(this.pos, `${what} is never closed (missing ${q})`);
+    if (end < 0) this.fail(this.pos, `${what + name} is never closed (missing ${q})`);
     this.pos = end + 1;
     return { value: this.s.slice(start, end), start };
   }
@@ -642,14 +644,16 @@ class Parser {
         const aStart = this.pos;
         const aname = this.name('an attribute name');
         this.skipWs();
-        this.expect('=', `'=' after attribute ${aname}`);
+        if (s[this.pos] !== '=') this.fail(this.pos, `expected '=' after attribute ${aname} but found ${this.found(this.pos)}`);
+        this.pos++;
         this.skipWs();
-        const q = this.quoted(`value of attribute ${aname}`);
+        const q = this.quoted('value of attribute ', aname);
         const lt = q.value.indexOf('<');
         if (lt >= 0) this.fail(q.start + lt, `'<' is not allowed in attribute values (write &lt;)`);
         if (Object.hasOwn(attrs, aname)) this.fail(aStart, `attribute ${aname} appears twice in <${tag}>`);
         // Attribute-value normalization (XML 1.0 §3.3.3): literal tabs/newlines become spaces.
-        const v = this.decodeRefs(q.value.replace(/[\t\n]/g, ' '), q.start);
+        const raw = q.value.includes('\t') || q.value.includes('\n') ? q.value.replace(/[\t\n]/g, ' ') : q.value;
+        const v = this.decodeRefs(raw, q.start);
         setOwn(attrs, aname, v);
         if (aname === 'xmlns' || aname.startsWith('xmlns:')) {
           const next = scope === nsScope || !scope ? new Map(nsScope) : scope;
@@ -687,7 +691,8 @@ class Parser {
           this.pos = lt + 2;
           const name = this.name('an element name after "</"');
           this.skipWs();
-          this.expect('>', `'>' closing </${name}`);
+          if (s[this.pos] !== '>') this.fail(this.pos, `expected '>' closing </${name} but found ${this.found(this.pos)}`);
+          this.pos++;
           if (name !== top.el.tag) {
             this.fail(
               cStart,
