@@ -24,7 +24,7 @@ export interface RawHost {
   cpu?: number;
   memMB?: number;
   maxVMs?: number;
-  labels?: Record<string, string>;
+  labels?: Record<string, string | number | boolean>;
   agentCommand?: string[];
   agentStateDir?: string;
   transport?: 'ssh' | 'local';

@@ -27,7 +27,7 @@ function show(v: unknown): string {
 const TYPE_WORDS: Record<string, string> = {
   integer: 'a whole number',
   number: 'a number',
-  string: 'a string (quote it)',
+  string: 'a string',
   object: 'a mapping of keys to values',
   array: 'a list',
   boolean: 'true or false',
@@ -70,7 +70,7 @@ function messageFor(e: ErrorObject, doc: LocatedDoc, path: DocPath): string {
     case 'required':
       return `${field} is missing "${String(p.missingProperty)}"`;
     case 'type':
-      return `${field} must be ${TYPE_WORDS[String(p.type)] ?? String(p.type)}${found}`;
+      return `${field} must be ${String(p.type).split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ')}${found}`;
     case 'enum':
       return `${field} must be one of ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}${found}`;
     case 'minimum':

@@ -36,7 +36,7 @@ const host = {
     cpu: { type: 'number', exclusiveMinimum: 0, default: 100 },
     memMB: { type: 'integer', minimum: 0 },
     maxVMs: { type: 'integer', minimum: 0, description: '0 = unlimited.' },
-    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    labels: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Values are kept as strings.' },
     agentCommand: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['ediv'] },
     agentStateDir: { type: 'string', minLength: 1 },
     transport: { enum: ['ssh', 'local'], default: 'ssh' },

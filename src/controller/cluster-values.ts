@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME = 15;
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+// RFC 1123 labels, plus '_' (EDIV's own examples use my_host_name_1.mydomain.com; resolvers accept it).
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
 /** A network interface name usable with iproute2 (no spaces, '/', ':' or shell characters). */
 export function interfaceNameProblem(name: string): string | undefined {
@@ -17,7 +18,7 @@ export function interfaceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** An IPv4/IPv6 address or a DNS host name (RFC 1123 labels, the last one not all digits). */
+/** An IPv4/IPv6 address or a DNS host name (labels of letters, digits, '-', '_'; the last not all digits). */
 export function hostAddressProblem(address: string): string | undefined {
   const bad = `address ${JSON.stringify(address)} is neither an IP address nor a DNS host name`;
   if (isIP(address) !== 0) return undefined;

@@ -68,7 +68,7 @@ function toHost(h: RawHost, baseDir: string): ClusterHost {
     },
     trunk: h.trunk,
     cpu: h.cpu ?? CLUSTER_DEFAULTS.cpu,
-    labels: { ...(h.labels ?? {}) },
+    labels: Object.fromEntries(Object.entries(h.labels ?? {}).map(([k, v]) => [k, String(v)])),
     agentCommand: [...(h.agentCommand ?? CLUSTER_DEFAULTS.agentCommand)],
     transport: h.transport ?? CLUSTER_DEFAULTS.transport,
     driver: h.driver ?? CLUSTER_DEFAULTS.driver,

@@ -51,6 +51,11 @@ describe('cluster file (YAML / JSON)', () => {
     expect(c.hosts[1]).to.deep.include({ name: 'node2', address: '203.0.113.22', cpu: 50, memMB: 4096 });
   });
 
+  it('keeps label values as strings, whatever YAML scalar they were written as', () => {
+    const c = parseClusterText('hosts:\n  - {name: h1, trunk: eth0, labels: {gpu: true, rack: 3, zone: eu}}\n', 'c.yaml');
+    expect(c.hosts[0]!.labels).to.deep.equal({ gpu: 'true', rack: '3', zone: 'eu' });
+  });
+
   it('fills every default for a minimal file', () => {
     const c = parseClusterText('hosts:\n  - name: h1\n    trunk: eth0\n', '/tmp/x/c.yaml');
     expect(c).to.deep.equal({
@@ -114,7 +119,7 @@ describe('cluster file (YAML / JSON)', () => {
           message: /hosts\[0\]\.address: address .* is neither an IP address nor a DNS host name/,
         });
       }
-      for (const good of ['10.0.0.1', 'fd00::1', 'kofy', 'kofy.dit.upm.es', 'kofy.dit.upm.es.']) {
+      for (const good of ['10.0.0.1', 'fd00::1', 'kofy', 'kofy.dit.upm.es', 'kofy.dit.upm.es.', 'my_host_name_1.mydomain.com']) {
         expect(parseClusterText(yaml(`    address: "${good}"\n`), 'c.yaml').hosts[0]!.address).to.equal(good);
       }
       expectInputError(() => parseClusterText(yaml('    trunkAddress: kofy\n'), 'c.yaml'), {
@@ -177,10 +182,10 @@ describe('cluster file (YAML / JSON)', () => {
 
     it('a value of the wrong type, a missing field, a bad enum', () => {
       expectInputError(
-        () => parseClusterText(yaml('    cpu: fast\n    maxVMs: 2.5\n    labels: {gpu: true}\n  - name: b\n', 'backplane: vxln\n'), 'c.yaml'),
+        () => parseClusterText(yaml('    cpu: fast\n    maxVMs: 2.5\n    labels: {gpu: [1]}\n  - name: b\n', 'backplane: vxln\n'), 'c.yaml'),
         { line: 5, column: 10, message: /hosts\[0\]\.cpu must be a number \(found "fast"\)/ },
         { line: 6, column: 13, message: /hosts\[0\]\.maxVMs must be a whole number \(found 2\.5\)/ },
-        { line: 7, column: 19, message: /hosts\[0\]\.labels\.gpu must be a string \(quote it\) \(found true\)/ },
+        { line: 7, column: 19, message: /hosts\[0\]\.labels\.gpu must be a string or a number or true or false \(found \[1\]\)/ },
         { line: 8, column: 5, message: /hosts\[1\] is missing "trunk"/ },
         { line: 1, column: 12, message: /backplane must be one of vlan, vxlan \(found "vxln"\)/ },
       );
