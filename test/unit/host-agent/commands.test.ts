@@ -1,0 +1,151 @@
+import { expect } from 'chai';
+import { checkVlanSupport, vlanLines } from '../../../src/host-agent/backplanes/vlan.ts';
+import { vxlanFdbLines, vxlanLines } from '../../../src/host-agent/backplanes/vxlan.ts';
+import { bridgeLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns-commands.ts';
+import { desiredState, type NetSpec } from '../../../src/host-agent/desired.ts';
+import { NameAllocator } from '../../../src/host-agent/naming.ts';
+import { expandSeq, vmSteps } from '../../../src/host-agent/drivers/netns-exec.ts';
+import { overlayAnchors } from '../../../src/host-agent/drivers/vm-holder.ts';
+import type { Scenario, Vm } from '../../../src/scenario/model.ts';
+
+const extra = () => ({ attrs: {}, children: [] });
+
+function vm(name: string, ifaces: Vm['ifaces'], more: Partial<Vm> = {}): Vm {
+  return { name, ifaces, routes: [], execs: [], filetrees: [], extra: extra(), ...more };
+}
+
+function scenario(): Scenario {
+  return {
+    name: 'lab',
+    global: { version: '2.0', extra: extra() },
+    nets: [
+      { name: 'A', mode: 'virtual_bridge', extra: extra() },
+      { name: 'B', mode: 'virtual_bridge', extra: extra() },
+    ],
+    vms: [
+      vm('r1', [
+        { id: 1, net: 'A', mac: '02:00:00:00:00:01', ipv4: [{ address: '10.0.0.1', prefix: 24 }], ipv6: [{ address: '2001:db8::1', prefix: 64 }], extra: extra() },
+        { id: 2, net: 'B', ipv4: [{ address: '10.0.1.1', prefix: 24 }], ipv6: [], extra: extra() },
+      ], { forwarding: { ipv4: true, ipv6: true }, routes: [{ family: 'ipv4', destination: '10.9.0.0/16', gateway: '10.0.1.2' }] }),
+      vm('h1', [{ id: 1, net: 'A', ipv4: [{ address: '10.0.0.2', prefix: 24 }], ipv6: [], extra: extra() }], {
+        routes: [
+          { family: 'ipv4', destination: 'default', gateway: '10.0.0.1' },
+          { family: 'ipv6', destination: 'default', gateway: '2001:db8::1' },
+        ],
+      }),
+    ],
+    cmdSeqs: { all: ['a', 'b'], both: ['all', 'c'], loop: ['loop2'], loop2: ['loop'] },
+    source: { format: 'vnx', path: 'lab.xml', version: '2.0' },
+    extra: extra(),
+  };
+}
+
+function desired(backplane = [] as Parameters<typeof desiredState>[0]['backplane']) {
+  return desiredState({
+    scenario: scenario(),
+    deployment: 'lab',
+    tag: 'tag1',
+    backplane,
+    names: new NameAllocator('tag1', [], []),
+    trunkMtu: () => 1500,
+  });
+}
+
+describe('host-agent generated iproute2 commands', () => {
+  it('vlan: <trunk>.<id> subinterface enslaved to the net bridge', () => {
+    const d = desired([{ kind: 'vlan', net: 'B', id: 1234, trunk: 'eth0', remotes: [] }]);
+    const net = d.nets.find((n) => n.net === 'B')!;
+    expect(vlanLines(net, net.backplane!)).to.deep.equal([
+      'link add link eth0 name eth0.1234 type vlan id 1234',
+      `link set dev eth0.1234 master ${net.bridge} up`,
+    ]);
+    expect(net.mtu).to.equal(undefined);
+  });
+
+  it('vlan: refuses early without 8021q, suggesting vxlan', () => {
+    expect(() => checkVlanSupport(false, ['B'])).to.throw(/no 802\.1q.*nothing was changed.*backplane: vxlan/s);
+    expect(() => checkVlanSupport(true, ['B'])).not.to.throw();
+  });
+
+  it('vxlan: VNI, local address, port 4789, MTU = trunk - 50 on the device and the VM interfaces, one FDB entry per remote', () => {
+    const d = desired([{ kind: 'vxlan', net: 'A', id: 1001, trunk: 'eth0', localAddress: '198.18.0.11', remotes: ['198.18.0.13', '198.18.0.12'] }]);
+    const net: NetSpec = d.nets.find((n) => n.net === 'A')!;
+    const b = net.backplane!;
+    expect(b.dev).to.match(/^ex[a-z2-7]{13}$/);
+    expect(vxlanLines(net, b)).to.deep.equal([
+      `link add name ${b.dev} mtu 1450 type vxlan id 1001 local 198.18.0.11 dstport 4789 dev eth0`,
+      `link set dev ${b.dev} master ${net.bridge} up`,
+    ]);
+    expect(vxlanFdbLines(b)).to.deep.equal([
+      `fdb append 00:00:00:00:00:00 dev ${b.dev} dst 198.18.0.12`,
+      `fdb append 00:00:00:00:00:00 dev ${b.dev} dst 198.18.0.13`,
+    ]);
+    expect(bridgeLines(net)[0]).to.equal(`link add name ${net.bridge} mtu 1450 type bridge`);
+    const h1 = d.vms.find((v) => v.vm === 'h1')!;
+    expect(vmHostLines(h1)[1]).to.match(/^link add name ev[a-z2-7]{13} mtu 1450 type veth peer name eth1 mtu 1450 netns lab\.h1\.tag1$/);
+  });
+
+  it('netns: namespace, veth with MAC into the bridge, addresses without DAD, routes, forwarding', () => {
+    const d = desired();
+    const r1 = d.vms.find((v) => v.vm === 'r1')!;
+    const [a, b] = r1.ifaces;
+    expect(vmHostLines(r1)).to.deep.equal([
+      'netns add lab.r1.tag1',
+      `link add name ${a.outer} type veth peer name eth1 address 02:00:00:00:00:01 netns lab.r1.tag1`,
+      `link set dev ${a.outer} master ${a.bridge} up`,
+      `link add name ${b.outer} type veth peer name eth2 netns lab.r1.tag1`,
+      `link set dev ${b.outer} master ${b.bridge} up`,
+    ]);
+    expect(vmInnerLines(r1)).to.deep.equal([
+      'link set dev lo up',
+      'addr add 10.0.0.1/24 dev eth1',
+      'addr add 2001:db8::1/64 dev eth1 nodad',
+      'link set dev eth1 up',
+      'addr add 10.0.1.1/24 dev eth2',
+      'link set dev eth2 up',
+      'route replace 10.9.0.0/16 via 10.0.1.2',
+    ]);
+    expect(vmSysctls(r1)).to.deep.equal([
+      ['net.ipv4.ip_forward', '1'],
+      ['net.ipv6.conf.all.forwarding', '1'],
+    ]);
+    const h1 = d.vms.find((v) => v.vm === 'h1')!;
+    expect(vmInnerLines(h1).slice(-2)).to.deep.equal(['route replace 0.0.0.0/0 via 10.0.0.1', 'route replace ::/0 via 2001:db8::1']);
+    expect(vmSysctls(h1)).to.deep.equal([]);
+  });
+
+  it('the VM spec hash changes with what is configured', () => {
+    const a = desired().vms[1];
+    const s = scenario();
+    s.vms[1].ifaces[0].ipv4[0].address = '10.0.0.3';
+    const b = desiredState({ scenario: s, deployment: 'lab', tag: 'tag1', backplane: [], names: new NameAllocator('tag1', [], []), trunkMtu: () => 1500 }).vms[1];
+    expect(a.hash).not.to.equal(b.hash);
+    expect(desired().vms[1].hash).to.equal(a.hash);
+  });
+});
+
+describe('host-agent exec sequences and filetree views', () => {
+  it('expands cmd-seq recursively and refuses cycles', () => {
+    expect(expandSeq('both', scenario().cmdSeqs)).to.deep.equal(['a', 'b', 'c']);
+    expect(expandSeq('plain', scenario().cmdSeqs)).to.deep.equal(['plain']);
+    expect(() => expandSeq('loop', scenario().cmdSeqs)).to.throw(/cycle: loop -> loop2 -> loop/);
+  });
+
+  it('runs a sequence’s filetrees before its execs, sequence by sequence', () => {
+    const v = vm('x', [], {
+      execs: [
+        { seq: 'b', type: 'verbatim', text: 'echo b' },
+        { seq: 'a', type: 'verbatim', text: 'echo a' },
+      ],
+      filetrees: [{ seq: 'a', root: '/etc/x', source: 'conf' }],
+    });
+    const steps = vmSteps(v, 'all', { all: ['a', 'b'] });
+    expect(steps.map((s) => (s.kind === 'exec' ? s.exec.text : `ft ${s.filetree.root}`))).to.deep.equal(['ft /etc/x', 'echo a', 'echo b']);
+  });
+
+  it('overlays the nearest existing directory, never the host root', () => {
+    const exists = (p: string) => ['/var', '/etc', '/etc/ssh'].includes(p);
+    expect(overlayAnchors(['/var/www/html', '/etc/ssh/x', '/etc'], exists)).to.deep.equal(['/etc', '/var']);
+    expect(() => overlayAnchors(['/nonexistent/dir'], exists)).to.throw(/top-level directory/);
+  });
+});
