@@ -138,6 +138,20 @@ describe('VNUML/VNX scenarios', () => {
     expect(parseScenarioText(v, 'w.xml').vms).to.have.length(37);
   });
 
+  for (const f of ['cot_ubuntu.2.0.ovf', 'govmomi_vCD_vApp_OVF.ovf', 'govmomi_virtualsystemcollection_dsp0243_2.1.1_example3.ovf']) {
+    it(`dispatches the OVF envelope ${f} and writes it as VNX 2.0 that reads back the same`, async () => {
+      const s = await parseScenarioFile(path.resolve(vnxDir, '../ovf', f));
+      expect(s.source.format).to.equal('ovf');
+      expect(s.vms.length).to.be.above(0);
+      const text = writeScenario(s);
+      expect(text).to.match(/<vnx [^>]*>\n  <global>\n    <version>2\.0<\/version>/);
+      const again = parseScenarioText(text, 'written.xml');
+      expect(again.source.format).to.equal('vnx');
+      const shape = (x: Scenario) => withoutLocations({ name: x.name, nets: x.nets, vms: x.vms });
+      expect(shape(again)).to.deep.equal(shape(s));
+    });
+  }
+
   it('reads memory sizes with VNX units', () => {
     expect(parseMem('256M')).to.equal(256);
     expect(parseMem(' 1G ')).to.equal(1024);
