@@ -18,6 +18,7 @@ import {
   emulatedHostNamespace,
   emulatedInstance,
 } from './emulated-layout.ts';
+import { destroyLeftoverDeployments } from './emulated-cluster-leftovers.ts';
 import { journal, readManifest, writeManifest, manifestPath } from './emulated-cluster-manifest.ts';
 import type { Manifest, Resource } from './emulated-cluster-manifest.ts';
 import {
@@ -260,6 +261,11 @@ export async function clusterDown(o: ClusterOptions = {}): Promise<{ dir: string
   }
   const resources = m?.resources ?? (await guessResources(dir, k));
   const removed: string[] = [];
+
+  const hostCount = m?.hosts ?? resources.filter((r) => r.kind === 'netns').length;
+  const left = await destroyLeftoverDeployments(dir, k, hostCount, say);
+  removed.push(...left.destroyed.map((d) => `deployment ${d}`));
+  for (const f of left.failed) say(`warning: could not destroy ${f}`);
 
   for (const r of resources) {
     if (r.kind !== 'sshd') continue;

@@ -11,6 +11,7 @@ import type { ClusterUpResult } from '../../../src/controller/emulated-cluster.t
 import { readManifest } from '../../../src/controller/emulated-cluster-manifest.ts';
 import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
+import { openTransport } from '../../../src/transport/index.ts';
 import { emulatedLeftovers, isRoot, removeStaleInstance } from '../../helpers/emulated.ts';
 
 const K = 5;
@@ -180,4 +181,30 @@ describe('emulated cluster (root, instance 5)', function () {
     expect(await emulatedLeftovers(K)).to.deep.equal([]);
     expect(pidAlive(pid)).to.equal(false); // killed as a process inside the host namespace
   });
+
+  it('VM namespaces the agent makes over SSH are machine-wide, and down destroys deployments left on its hosts', async () => {
+    await clusterUp({ hosts: 1, instance: K, dir });
+    const host = emulatedCluster(1, dir, K).hosts[0]!;
+    const t = await openTransport(host, { sshConfig: false, agentSocket: false });
+    try {
+      await t.runAgent('apply', { deployment: 'ediv5left', host: 'host1', fragmentXml: FRAGMENT, backplane: [] });
+    } finally {
+      await t.close();
+    }
+    const vmNs = () => readdirSync('/run/netns').filter((n) => n.startsWith('ediv5left.'));
+    expect(vmNs()).to.have.length(2); // seen from the root namespace, not hidden in sshd's mount namespace
+    const r = await clusterDown({ instance: K, dir });
+    expect(r.removed).to.include('deployment host1/ediv5left');
+    expect(vmNs()).to.deep.equal([]);
+    expect(await emulatedLeftovers(K)).to.deep.equal([]);
+  });
 });
+
+const FRAGMENT = `<?xml version="1.0" encoding="UTF-8"?>
+<vnx>
+  <global><version>2.0</version><scenario_name>ediv5left</scenario_name><automac/><vm_mgmt type="none"/></global>
+  <net name="Net0" mode="virtual_bridge"/>
+  <vm name="a" type="lxc"><if id="1" net="Net0"><ipv4>10.5.0.1/24</ipv4></if></vm>
+  <vm name="b" type="lxc"><if id="1" net="Net0"><ipv4>10.5.0.2/24</ipv4></if></vm>
+</vnx>
+`;

@@ -1,0 +1,42 @@
+// Before an emulated cluster is removed, deployments still on its hosts are destroyed: their VM
+// namespaces live machine-wide and would outlive the host namespaces, unreachable by any later
+// `ediv undeploy`. The agent runs inside each host's network namespace, as it would over SSH,
+// but without needing that host's sshd to be alive.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { emulatedCluster, emulatedHostNamespace } from './emulated-layout.ts';
+import { netnsList } from './emulated-cluster-sys.ts';
+import { LocalTransport } from '../transport/local.ts';
+
+/** Destroys every deployment the agents of hosts 1..n still hold; returns "host/deployment" per one destroyed. */
+export async function destroyLeftoverDeployments(
+  dir: string,
+  k: number,
+  n: number,
+  say: (message: string, host?: string) => void,
+): Promise<{ destroyed: string[]; failed: string[] }> {
+  const destroyed: string[] = [];
+  const failed: string[] = [];
+  const present = await netnsList();
+  const hosts = emulatedCluster(n, dir, k).hosts;
+  await Promise.all(
+    hosts.map(async (host, idx) => {
+      const ns = emulatedHostNamespace(idx + 1, k);
+      const stateDir = host.agentStateDir!;
+      const deployments = path.join(stateDir, 'deployments');
+      if (!present.has(ns) || !existsSync(deployments)) return;
+      const { listDeployments } = await import('../host-agent/store.ts');
+      const inNs = new LocalTransport({ ...host, agentCommand: ['nsenter', `--net=/run/netns/${ns}`, '--', ...host.agentCommand] });
+      for (const deployment of listDeployments(stateDir)) {
+        say(`destroying deployment ${deployment} left on the host`, host.name);
+        try {
+          await inNs.runAgent('destroy', { deployment, host: host.name }, undefined, { timeoutMs: 10 * 60_000 });
+          destroyed.push(`${host.name}/${deployment}`);
+        } catch (err) {
+          failed.push(`${host.name}/${deployment}: ${(err as Error).message}`);
+        }
+      }
+    }),
+  );
+  return { destroyed, failed };
+}
