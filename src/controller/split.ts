@@ -12,6 +12,11 @@
 // so a hostif net whose VMs run elsewhere spans hosts and is bound to the backplane.
 // (EDIV silently dropped the section.)
 //
+// A `<cmd-seq>` (a sequence made of other sequences) keeps only the sequences defined in the
+// fragment (by its VMs' execs/filetrees, its host section, or its other kept cmd-seqs); one
+// left with none is dropped. On that host the others would run nothing anyway, and the
+// fragment stays a valid document.
+//
 // A net carried by more than one host gets a backplane id and is bound to it in every
 // fragment that has it, as EDIV did: `external="<trunk>.<id>"` for the vlan backplane (the
 // 802.1q subinterface of the host's trunk); for vxlan `external="vxlan<id>"` (VNI = id),
@@ -61,6 +66,32 @@ export function underlayAddress(host: ClusterHost): string {
   return host.trunkAddress ?? host.address;
 }
 
+/** The cmd-seqs of a fragment: members restricted to sequences the fragment defines. */
+export function fragmentCmdSeqs(cmdSeqs: Scenario['cmdSeqs'], vms: Scenario['vms'], host: Scenario['host']): Scenario['cmdSeqs'] {
+  const defined = new Set<string>();
+  for (const vm of vms) {
+    for (const x of vm.execs) defined.add(x.seq);
+    for (const f of vm.filetrees) defined.add(f.seq);
+  }
+  for (const x of host?.execs ?? []) defined.add(x.seq);
+  // Fixpoint: a cmd-seq is kept when one of its members is defined or is a kept cmd-seq.
+  const kept = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [seq, parts] of Object.entries(cmdSeqs)) {
+      if (!kept.has(seq) && parts.some((p) => defined.has(p) || kept.has(p))) {
+        kept.add(seq);
+        changed = true;
+      }
+    }
+  }
+  const out: Scenario['cmdSeqs'] = {};
+  for (const [seq, parts] of Object.entries(cmdSeqs)) {
+    if (kept.has(seq)) out[seq] = parts.filter((p) => defined.has(p) || kept.has(p));
+  }
+  return out;
+}
+
 export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Cluster, idsInUse?: Set<number>): SplitResult {
   const hostOrder = cluster.hosts.map((h) => h.name);
   const byHostName = new Map(cluster.hosts.map((h) => [h.name, h]));
@@ -95,12 +126,15 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
       nets.push(id === undefined ? net : { ...net, external: backplaneBinding(cluster.backplane, host, id) });
     }
     const keep = new Set(vms);
+    const fragmentVms = scenario.vms.filter((vm) => keep.has(vm.name));
+    const host_ = hostName === sectionHost ? scenario.host : undefined;
     const fragment: Scenario = {
       ...scenario,
       name: fragmentName,
       nets,
-      vms: scenario.vms.filter((vm) => keep.has(vm.name)),
-      host: hostName === sectionHost ? scenario.host : undefined,
+      vms: fragmentVms,
+      host: host_,
+      cmdSeqs: fragmentCmdSeqs(scenario.cmdSeqs, fragmentVms, host_),
     };
     const backplane: BackplaneLink[] = spanning
       .filter((s) => s.hosts.includes(hostName))
