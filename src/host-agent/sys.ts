@@ -14,7 +14,15 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Kernel work the agent starts dies with the agent (parent-death signal via util-linux setpriv):
+ * an `ip -batch` must not go on creating things after the agent was killed, while a `destroy`
+ * is already removing them.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+
 export async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  if (SETPRIV) [cmd, args] = [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
   const r = await execa(cmd, args, { reject: false, input: input ?? '', stripFinalNewline: false, encoding: 'utf8' });
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.shortMessage ?? '') };
 }

@@ -185,7 +185,19 @@ export async function removeVms(ctx: DriverContext, vms: string[]): Promise<stri
 
 /** Removes resources in reverse creation order, verifies, and journals them as gone. */
 export async function removeResources(ctx: DriverContext, res: Resource[]): Promise<void> {
-  if (res.length === 0) return;
+  for (let attempt = 1; ; attempt++) {
+    const left = await removeOnce(ctx, res);
+    ctx.journal.gone(res.filter((r) => !left.includes(r)).map((r) => r.key));
+    if (left.length === 0) return;
+    if (attempt === 3) throw new OperationError(`could not remove: ${left.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
+    res = left;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One removal pass; returns what is still there. */
+async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource[]> {
+  if (res.length === 0) return [];
   const boot = bootId();
   const namespaces = res.filter((r) => r.kind === 'netns').map((r) => r.name);
   // Processes: everything in the namespaces, plus recorded pids still alive in this boot.
@@ -218,13 +230,10 @@ export async function removeResources(ctx: DriverContext, res: Resource[]): Prom
     }
     if (r.kind === 'dir') fs.rmSync(r.name, { recursive: true, force: true });
   }
-  const left = res.filter(
-    (r) => (linkKinds.has(r.kind) && after.has(r.name)) || (r.kind === 'netns' && listNetns().has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
+  const nsLeft = listNetns();
+  return res.filter(
+    (r) => (linkKinds.has(r.kind) && after.has(r.name)) || (r.kind === 'netns' && nsLeft.has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
   );
-  ctx.journal.gone(res.filter((r) => !left.includes(r)).map((r) => r.key));
-  if (left.length) {
-    throw new OperationError(`could not remove: ${left.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
-  }
 }
 
 function rank(r: Resource): number {

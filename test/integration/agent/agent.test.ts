@@ -1,0 +1,220 @@
+// The agent on one emulated host (namespace ediv4-h1): apply the VNX tutorial, check the
+// kernel state, ping across routers, exec, idempotent apply, destroy; crash during a big apply.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { edivRoot } from '../../../src/common/paths.ts';
+import { Journal } from '../../../src/host-agent/journal.ts';
+import type { ApplyResult, ExecResult, FactsResult, StatusResult } from '../../../src/host-agent/protocol.ts';
+import {
+  addHostNs,
+  bigFragment,
+  isRoot,
+  linksIn,
+  namespacesWith,
+  removeNamespaces,
+  runAgent,
+  sh,
+  startAgent,
+  tempDir,
+} from './helpers.ts';
+
+const HOST = 'ediv4-h1';
+const DEP = 'ediv4-tut';
+const BIG = 'ediv4-big';
+
+const tutorial = fs.readFileSync(path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml'), 'utf8');
+// The tutorial plus a few sequences this test runs (h1 pings h3 across r1 and r2).
+const fragment = tutorial
+  .replace(
+    '<route type="ipv6" gw="2001:db8:0::1">default</route>\n  </vm>',
+    '<route type="ipv6" gw="2001:db8:0::1">default</route>\n' +
+      '    <exec seq="ping" type="verbatim">ping -c1 -W3 10.1.2.2 &amp;&amp; ping -6 -c1 -W3 2001:db8:2::2</exec>\n' +
+      '    <exec seq="fail" type="verbatim">echo out; echo err >&amp;2; exit 3</exec>\n' +
+      '    <exec seq="fail" type="verbatim">hostname; ip -o -4 addr show dev eth1</exec>\n' +
+      '  </vm>',
+  )
+  .replaceAll(
+    '<exec seq="stop-www" type="verbatim"  ostype="system">service apache2 stop</exec>',
+    '<exec seq="stop-www" type="verbatim"  ostype="system">service apache2 stop</exec>\n' +
+      '    <exec seq="show" type="verbatim">cat /var/www/html/index.html; hostname</exec>',
+  );
+
+describe('integration: ediv agent on one host namespace', function () {
+  this.timeout(120_000);
+  let stateDir: string;
+  let scenarioDir: string;
+
+  before(function () {
+    if (!isRoot) {
+      console.log('    (skipped: the agent integration tests need root)');
+      this.skip();
+    }
+    removeNamespaces([HOST]); // left over by an interrupted run
+    addHostNs(HOST);
+    stateDir = tempDir('state');
+    scenarioDir = tempDir('scn');
+    for (const h of ['h3', 'h4']) {
+      fs.mkdirSync(path.join(scenarioDir, 'conf/tutorial_ubuntu', h), { recursive: true });
+      fs.writeFileSync(path.join(scenarioDir, 'conf/tutorial_ubuntu', h, 'index.html'), `<h1>${h}</h1>\n`);
+    }
+  });
+
+  after(() => {
+    if (!isRoot) return;
+    removeNamespaces([...namespacesWith(`${DEP}.`), ...namespacesWith(`${BIG}.`)]);
+    removeNamespaces([HOST]);
+    for (const d of [stateDir, scenarioDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const apply = () =>
+    runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, scenarioDir, backplane: [] }, stateDir);
+  const ns = (vm: string) => namespacesWith(`${DEP}.${vm}.`)[0];
+
+  it('facts: real capabilities, no 8021q here', async () => {
+    const r = await runAgent(HOST, 'facts', {}, stateDir);
+    expect(r.code).to.equal(0);
+    const f = r.result.result as FactsResult;
+    expect(f.root).to.equal(true);
+    expect(f.capabilities).to.include({ netns: true, bridge: true, veth: true, vxlan: true });
+    expect(f.capabilities.vlan8021q).to.equal(fs.existsSync('/proc/net/vlan/config'));
+    expect(f.drivers).to.include('netns');
+  });
+
+  it('a bad request is refused with exit 2 and a clear message', async () => {
+    const r = await runAgent(HOST, 'apply', { deployment: 'bad name', host: 'h1', backplane: [] }, stateDir);
+    expect(r.code).to.equal(2);
+    expect(r.result.ok).to.equal(false);
+    expect(r.result.error!.message).to.match(/deployment: must be a name/).and.match(/fragmentXml: must be a non-empty string/);
+  });
+
+  it('vlan backplane on a kernel without 8021q fails early, suggesting vxlan, making nothing', async function () {
+    if (fs.existsSync('/proc/net/vlan/config')) this.skip();
+    const r = await runAgent(
+      HOST,
+      'apply',
+      { deployment: DEP, host: 'h1', fragmentXml: fragment, backplane: [{ kind: 'vlan', net: 'Net0', id: 100, trunk: 'lo', remotes: [] }] },
+      stateDir,
+    );
+    expect(r.code).to.equal(1);
+    expect(r.result.error!.message).to.match(/802\.1q/).and.match(/vxlan/);
+    expect(namespacesWith(`${DEP}.`)).to.deep.equal([]);
+    expect(linksIn(HOST)).to.deep.equal([]);
+  });
+
+  it('apply makes one namespace per VM with the addresses, routes and forwarding of the fragment', async () => {
+    const r = await apply();
+    expect(r.code, JSON.stringify(r.result)).to.equal(0);
+    const res = r.result.result as ApplyResult;
+    expect(res.vms.map((v) => v.name)).to.deep.equal(['h1', 'h2', 'r1', 'r2', 'h3', 'h4']);
+    expect(res.links.every((l) => l.length <= 15)).to.equal(true);
+    expect(namespacesWith(`${DEP}.`)).to.have.length(6);
+    const addrs = sh('ip', ['-n', ns('r1'), '-o', 'addr', 'show']);
+    for (const a of ['10.1.0.1/24', '10.1.1.1/24', '10.1.3.1/24', '2001:db8::1/64', '2001:db8:1::1/64', '2001:db8:3::1/64']) {
+      expect(addrs).to.contain(a);
+    }
+    expect(sh('ip', ['-n', ns('r1'), 'route', 'show', '10.1.2.0/24'])).to.contain('via 10.1.1.2 dev eth2');
+    expect(sh('ip', ['-n', ns('h1'), 'route', 'show', 'default'])).to.contain('via 10.1.0.1 dev eth1');
+    expect(sh('ip', ['-n', ns('h1'), '-6', 'route', 'show', 'default'])).to.contain('via 2001:db8::1 dev eth1');
+    expect(sh('ip', ['netns', 'exec', ns('r1'), 'sysctl', '-n', 'net.ipv4.ip_forward']).trim()).to.equal('1');
+    expect(sh('ip', ['netns', 'exec', ns('h1'), 'sysctl', '-n', 'net.ipv4.ip_forward']).trim()).to.equal('0');
+    // The bridges and veth ends are in the host namespace, not in the machine's.
+    expect(linksIn(HOST).filter((l) => l.startsWith('eb'))).to.have.length(4);
+    expect(linksIn(HOST).filter((l) => l.startsWith('ev'))).to.have.length(9);
+  });
+
+  it('exec: ping across two routers, output and exit codes per command', async () => {
+    const ping = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ping', vms: ['h1'] }, stateDir);
+    expect(ping.code).to.equal(0);
+    const [h1] = (ping.result.result as ExecResult).vms;
+    expect(h1.commands[0].exitCode, h1.commands[0].stdout + h1.commands[0].stderr).to.equal(0);
+    expect(h1.commands[0].stdout).to.match(/1 received/);
+
+    const fail = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'fail' }, stateDir);
+    const res = fail.result.result as ExecResult;
+    expect(res.vms.map((v) => [v.name, v.commands.length])).to.deep.equal([
+      ['h1', 2],
+      ['h2', 0],
+      ['r1', 0],
+      ['r2', 0],
+      ['h3', 0],
+      ['h4', 0],
+    ]);
+    expect(res.vms[0].commands[0]).to.deep.include({ stdout: 'out\n', stderr: 'err\n', exitCode: 3 });
+    expect(res.vms[0].commands[1].exitCode).to.equal(0);
+    expect(res.vms[0].commands[1].stdout).to.contain('10.1.0.2/24');
+  });
+
+  it('exec: cmd-seq expansion runs ls1 then ls2 on h2', async () => {
+    const r = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ls12', vms: ['h2'] }, stateDir);
+    const cmds = (r.result.result as ExecResult).vms[0].commands;
+    expect(cmds.map((c) => c.command)).to.deep.equal(['ls -al /tmp', 'ls -al /root']);
+    expect(cmds.every((c) => c.exitCode === 0)).to.equal(true);
+  });
+
+  it('filetrees reach the VM’s view of /var/www/html, not the host’s', async () => {
+    expect(fs.existsSync('/var/www/html/index.html')).to.equal(false);
+    const www = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'start-www', vms: ['h3'] }, stateDir);
+    expect(www.code, JSON.stringify(www.result)).to.equal(0);
+    const cmds = (www.result.result as ExecResult).vms[0].commands;
+    expect(cmds[0]).to.deep.include({ command: 'filetree conf/tutorial_ubuntu/h3/* -> /var/www/html', exitCode: 0 });
+    const show = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'show', vms: ['h3', 'h4'] }, stateDir);
+    const [h3, h4] = (show.result.result as ExecResult).vms;
+    expect(h3.commands[0].stdout).to.equal('<h1>h3</h1>\nh3\n');
+    expect(h4.commands[0].exitCode).to.equal(0); // cat fails, hostname runs last
+    expect(h4.commands[0].stdout).to.equal('h4\n');
+    expect(fs.existsSync('/var/www/html/index.html')).to.equal(false);
+  });
+
+  it('apply twice changes nothing the second time', async () => {
+    const journal = fs.readFileSync(path.join(stateDir, 'deployments', DEP, 'journal.jsonl'), 'utf8');
+    const inode = fs.statSync(`/run/netns/${ns('h1')}`).ino;
+    const r = await apply();
+    expect(r.code).to.equal(0);
+    const plan = r.lines.find((l) => l.type === 'progress' && l.step === 'plan');
+    expect(plan).to.deep.include({ total: 0 });
+    expect(r.lines.some((l) => l.type === 'progress' && l.step === 'host')).to.equal(false);
+    expect(fs.readFileSync(path.join(stateDir, 'deployments', DEP, 'journal.jsonl'), 'utf8')).to.equal(journal);
+    expect(fs.statSync(`/run/netns/${ns('h1')}`).ino).to.equal(inode);
+  });
+
+  it('status reports the VMs as running', async () => {
+    const r = await runAgent(HOST, 'status', { host: 'h1' }, stateDir);
+    const s = r.result.result as StatusResult;
+    expect(s.deployments.map((d) => d.name)).to.deep.equal([DEP]);
+    expect(s.deployments[0].vms.every((v) => v.state === 'running')).to.equal(true);
+  });
+
+  it('destroy leaves nothing: no namespace, link, process or journal; destroy again succeeds', async () => {
+    const holders = namespacesWith(`${DEP}.`).flatMap((n) => sh('ip', ['netns', 'pids', n]).split(/\s+/).filter(Boolean));
+    expect(holders.length).to.equal(2); // h3 and h4 hold private file-system views
+    const r = await runAgent(HOST, 'destroy', { deployment: DEP, host: 'h1' }, stateDir);
+    expect(r.code, JSON.stringify(r.result)).to.equal(0);
+    expect(namespacesWith(`${DEP}.`)).to.deep.equal([]);
+    expect(linksIn(HOST)).to.deep.equal([]);
+    for (const pid of holders) expect(fs.existsSync(`/proc/${pid}/stat`) && !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))).to.equal(false);
+    expect(fs.existsSync(path.join(stateDir, 'deployments', DEP))).to.equal(false);
+    const again = await runAgent(HOST, 'destroy', { deployment: DEP, host: 'h1' }, stateDir);
+    expect(again.code).to.equal(0);
+  });
+
+  it('destroy after the agent is killed (SIGKILL) in the middle of a big apply leaves nothing', async () => {
+    const fragmentXml = bigFragment(BIG, 400);
+    const agent = startAgent(HOST, 'apply', { deployment: BIG, host: 'h1', fragmentXml, backplane: [] }, stateDir);
+    // Kill it once it has journaled and started making things.
+    const journalFile = path.join(stateDir, 'deployments', BIG, 'journal.jsonl');
+    for (let i = 0; i < 2000 && !(fs.existsSync(journalFile) && namespacesWith(`${BIG}.`).length > 0); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    process.kill(agent.child.pid!, 'SIGKILL');
+    const killed = await agent.done;
+    expect(killed.code).to.equal(-1);
+    expect(killed.lines.some((l) => l.type === 'result')).to.equal(false);
+    expect(Journal.open(path.dirname(journalFile)).resources().length).to.be.greaterThan(0);
+    const r = await runAgent(HOST, 'destroy', { deployment: BIG, host: 'h1' }, stateDir);
+    expect(r.code, JSON.stringify(r.result)).to.equal(0);
+    expect(namespacesWith(`${BIG}.`)).to.deep.equal([]);
+    expect(linksIn(HOST)).to.deep.equal([]);
+    expect(fs.existsSync(path.dirname(journalFile))).to.equal(false);
+  });
+});

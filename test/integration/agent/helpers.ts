@@ -1,0 +1,120 @@
+// Helpers for the agent integration tests: "host" namespaces named ediv4-*, the agent run
+// inside them, and leftover checks. Everything is removed by exact name or pid.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { edivBin } from '../../../src/common/paths.ts';
+import type { AgentLine, ResultLine } from '../../../src/host-agent/protocol.ts';
+import { pidsInNetns } from '../../../src/host-agent/sys.ts';
+
+export const isRoot = process.getuid?.() === 0;
+export const PREFIX = 'ediv4-';
+
+export function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function trySh(cmd: string, args: string[]): void {
+  try {
+    sh(cmd, args);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function addHostNs(name: string): void {
+  sh('ip', ['netns', 'add', name]);
+  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+export interface AgentRun {
+  code: number;
+  lines: AgentLine[];
+  result: ResultLine;
+}
+
+/** Spawns the agent inside host namespace `hostNs` (nsenter: same mount namespace as ours). */
+export function startAgent(hostNs: string, op: string, request: unknown, stateDir: string) {
+  const child = spawn('nsenter', [`--net=/run/netns/${hostNs}`, process.execPath, edivBin, 'agent', op, '--state-dir', stateDir], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end(JSON.stringify(request));
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const done = new Promise<AgentRun>((resolve) => {
+    child.on('close', (code) => {
+      const lines = out
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as AgentLine);
+      const result = lines.filter((l): l is ResultLine => l.type === 'result').pop() ?? {
+        type: 'result',
+        ok: false,
+        error: { message: `no result line; stderr: ${err}` },
+      };
+      resolve({ code: code ?? -1, lines, result });
+    });
+  });
+  return { child, done, output: () => out };
+}
+
+export function runAgent(hostNs: string, op: string, request: unknown, stateDir: string): Promise<AgentRun> {
+  return startAgent(hostNs, op, request, stateDir).done;
+}
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ediv4-${label}-`));
+}
+
+/** Namespaces whose names start with `prefix` (VM namespaces are `<deployment>.<vm>.<tag>`). */
+export function namespacesWith(prefix: string): string[] {
+  try {
+    return fs.readdirSync('/run/netns').filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Links in a host namespace other than the ones named. */
+export function linksIn(hostNs: string, except: string[] = ['lo']): string[] {
+  const out = JSON.parse(sh('ip', ['-n', hostNs, '-j', 'link', 'show'])) as { ifname: string }[];
+  return out.map((l) => l.ifname).filter((n) => !except.includes(n));
+}
+
+/** Removes test namespaces by exact name, killing (by pid) whatever runs inside first. */
+export function removeNamespaces(names: string[]): void {
+  const pids = [...pidsInNetns(names).values()].flat();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const n of names) trySh('ip', ['netns', 'del', n]);
+}
+
+/** A VNX 2.0 document. */
+export function vnx(name: string, nets: string[], vms: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<vnx>
+  <global><version>2.0</version><scenario_name>${name}</scenario_name></global>
+${nets.map((n) => `  <net name="${n}" mode="virtual_bridge"/>`).join('\n')}
+${vms}
+</vnx>
+`;
+}
+
+/** `n` VMs spread over `nets` nets, one interface each, addresses 10.<net>.x.y/16. */
+export function bigFragment(name: string, n: number, nets = 4): string {
+  const netNames = Array.from({ length: nets }, (_, i) => `N${i}`);
+  const vms = Array.from({ length: n }, (_, i) => {
+    const net = i % nets;
+    const host = Math.floor(i / nets) + 1;
+    return `  <vm name="v${i}" type="lxc"><if id="1" net="N${net}"><ipv4>10.${100 + net}.${host >> 8}.${host & 255}/16</ipv4></if></vm>`;
+  }).join('\n');
+  return vnx(name, netNames, vms);
+}
