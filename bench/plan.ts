@@ -74,7 +74,7 @@ async function planTimes(): Promise<void> {
     rows.push([n, s.nets.length, rr.toFixed(0), mc.toFixed(0), seg.toFixed(0), (per / base).toFixed(2)]);
   }
   table(rows);
-  console.log('Plan time per shape at 10 000 VMs (mincut, full makePlan):');
+  console.log(`Plan time per shape at ${quick ? 2000 : 10000} VMs (mincut, full makePlan):`);
   const rows2: (string | number)[][] = [['shape', 'nets', 'ms']];
   for (const shape of SHAPES) {
     const s = generateScenario({ shape, vms: quick ? 2000 : 10000, seed: 11 });
