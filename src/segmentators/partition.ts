@@ -586,10 +586,34 @@ function initialPartition(lv: Level, opts: PartitionOptions, rng: Rng): Int32Arr
   return bestPart!;
 }
 
-/** Partitions h into opts.k parts; returns part per vertex. */
+/**
+ * Partitions h into opts.k parts; returns part per vertex. Runs the multilevel scheme a few
+ * times with different seeds (fewer on large inputs) and keeps the smallest cut within the
+ * load bounds.
+ */
 export function partition(h: Hypergraph, opts: PartitionOptions): Int32Array {
   const k = opts.k;
   if (k <= 1 || h.n === 0) return new Int32Array(h.n);
+  const runs = h.n <= 2000 ? 4 : h.n <= 6000 ? 3 : 2;
+  let best: Int32Array | undefined;
+  let bestScore = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const part = multilevel(h, { ...opts, seed: opts.seed + r * 7919 });
+    const load = new Float64Array(k);
+    for (let v = 0; v < h.n; v++) load[part[v]] += h.vw[v];
+    let over = 0;
+    for (let p = 0; p < k; p++) over += Math.max(0, load[p] - opts.maxLoad[p]);
+    const score = over * (h.m + 1) + connectivityCut(h, part);
+    if (score < bestScore) {
+      bestScore = score;
+      best = part;
+    }
+  }
+  return best!;
+}
+
+function multilevel(h: Hypergraph, opts: PartitionOptions): Int32Array {
+  const k = opts.k;
   const rng = mulberry32(opts.seed);
   const levels: Level[] = [{ h, fixed: opts.fixed, noMerge: opts.noMerge ?? new Uint8Array(h.n) }];
   const total = h.vw.reduce((a, b) => a + b, 0);
