@@ -181,10 +181,9 @@ export function register(program: Command): void {
     .option('--mx <seconds>', 'M-SEARCH MX, 1-5 (default 1)')
     .option('--service <type>', 'service type, when several services of the VM have the action')
     .option('--json', 'print the result as JSON')
-    .action(
-      action((vm: string, act: string, args: string[], opts: DiscoverOpts & { service?: string }, self: Command) =>
-        // commander hands options given after `call` to whichever command knows them first.
-        call(vm, act, args, { ...(self.parent?.opts() as DiscoverOpts), ...opts }),
-      ),
-    );
+    .action((vm: string, act: string, args: string[], opts: DiscoverOpts & { service?: string }, self: Command) => {
+      // commander hands options given after `call` to whichever command knows them first.
+      const merged: typeof opts = { ...(self.parent?.opts() as DiscoverOpts), ...opts };
+      return action((o: typeof opts) => call(vm, act, args, o))(merged);
+    });
 }
