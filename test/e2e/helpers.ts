@@ -1,0 +1,105 @@
+// Shared pieces of the controller e2e tests: run the real `ediv` CLI, look at what exists on
+// the emulated hosts (instance 7: namespaces ediv7-host<i>), read the controller's state.
+import { execa } from 'execa';
+import path from 'node:path';
+import { edivBin, edivRoot } from '../../src/common/paths.ts';
+import { emulatedHostNamespace } from '../../src/controller/emulated-layout.ts';
+import { StateStore } from '../../src/controller/state.ts';
+
+export const INSTANCE = 7;
+export const repoRoot = edivRoot;
+export const thirdParty = (f: string): string => path.resolve(repoRoot, '../shared/third-party/vnx', f);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json?: any;
+}
+
+/** Runs `ediv <args>` (the real launcher, Node 22) and parses stdout as JSON when asked to. */
+export async function ediv(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [edivBin, ...args], { reject: false, env: opts.env, timeout: 300_000 });
+  const res: CliResult = { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  if (args.includes('--json')) {
+    try {
+      res.json = JSON.parse(res.stdout);
+    } catch {
+      // left undefined: the assertion that needs it reports stdout
+    }
+  }
+  return res;
+}
+
+export async function sh(cmd: string, args: string[]): Promise<string> {
+  const r = await execa(cmd, args, { reject: false });
+  return String(r.stdout);
+}
+
+/** Namespaces on the machine whose name starts with `<deployment>.` (the agent's VM namespaces). */
+export async function vmNamespaces(deployment: string): Promise<string[]> {
+  const out = await sh('ip', ['netns', 'list']);
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${deployment}.`))
+    .sort();
+}
+
+/** The VM namespace of `vm` in `deployment` (the agent names it `<deployment>.<vm>.<tag>`). */
+export async function vmNamespace(deployment: string, vm: string): Promise<string> {
+  const ns = (await vmNamespaces(deployment)).filter((n) => n.startsWith(`${deployment}.${vm}.`));
+  if (ns.length !== 1) throw new Error(`expected one namespace for ${deployment}/${vm}, found ${JSON.stringify(ns)}`);
+  return ns[0]!;
+}
+
+export interface HostSnapshot {
+  links: string[];
+  pids: number[];
+}
+
+/** Links and processes in each emulated host's namespace. */
+export async function snapshotHosts(n: number): Promise<Record<string, HostSnapshot>> {
+  const out: Record<string, HostSnapshot> = {};
+  for (let i = 1; i <= n; i++) {
+    const ns = emulatedHostNamespace(i, INSTANCE);
+    const links = (await sh('ip', ['-n', ns, '-o', 'link', 'show']))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(': ')[1]!.split('@')[0]!)
+      .sort();
+    const pids = (await sh('ip', ['netns', 'pids', ns])).split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+    out[`host${i}`] = { links, pids };
+  }
+  return out;
+}
+
+/**
+ * Waits until the hosts' links and processes are back to `before` (sshd session processes of a
+ * command that just ended may take a moment to exit). Returns the last snapshot.
+ */
+export async function settleTo(before: Record<string, HostSnapshot>, n: number, timeoutMs = 5000): Promise<Record<string, HostSnapshot>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await snapshotHosts(n);
+    if (JSON.stringify(now) === JSON.stringify(before) || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The ids the controller's state holds, per scenario. */
+export function recordedIds(stateDir: string): Record<string, number[]> {
+  const store = StateStore.open(stateDir);
+  try {
+    const out: Record<string, number[]> = {};
+    for (const s of store.listScenarios()) out[s.name] = store.ids(s.name).map((i) => i.id);
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+export async function ping(ns: string, address: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', address], { reject: false });
+  return r.exitCode === 0;
+}
