@@ -100,7 +100,7 @@ function pointerPath(instancePath: string): (string | number)[] {
 
 export function parseServicesText(text: string, file: string): ServicesFile {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const at = (path: (string | number)[], message: string): InputProblem => {
     let node: unknown = path.length ? doc.getIn(path, true) : doc.contents;
     // A missing key: point at the closest existing parent.

@@ -17,12 +17,12 @@ export function uuidV5(name: string, namespace: string): string {
 
 /** UDN of a VM: the same under its hypervisor and in the VM's own advertisement. */
 export function vmUdn(deployment: string, vm: string): string {
-  return `uuid:${uuidV5(`vm:${deployment}/${vm}`, EDIV_UUID_NAMESPACE)}`;
+  return `uuid:${uuidV5(`vm:${JSON.stringify([deployment, vm])}`, EDIV_UUID_NAMESPACE)}`;
 }
 
 /** UDN of a host's hypervisor device. */
 export function hypervisorUdn(host: string): string {
-  return `uuid:${uuidV5(`hypervisor:${host}`, EDIV_UUID_NAMESPACE)}`;
+  return `uuid:${uuidV5(`hypervisor:${JSON.stringify(host)}`, EDIV_UUID_NAMESPACE)}`;
 }
 
 const UDN_RE = /^uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
