@@ -77,16 +77,20 @@ export class Lab {
     return info[0]!.flags.includes('UP');
   }
 
-  /** Runs a command in a namespace, tracked for cleanup. */
-  spawnIn(ns: string, argv: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Runs a command in a namespace's network (nsenter, not `ip netns exec`: namespaces the
+   * command makes must stay visible outside its own mount namespace), tracked for cleanup.
+   */
+  spawnIn(ns: string, argv: string[], withStdin = false): ChildProcess {
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, ...argv], { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     this.procs.push(child);
     return child;
   }
 
-  async runIn(ns: string, argv: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number }> {
+  async runIn(ns: string, argv: string[], timeoutMs = 60_000, input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
     return new Promise((resolve) => {
-      const child = this.spawnIn(ns, argv);
+      const child = this.spawnIn(ns, argv, input !== undefined);
+      if (input !== undefined) child.stdin!.end(input);
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d) => (stdout += d));
