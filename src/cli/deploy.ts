@@ -8,6 +8,7 @@ import { makePlan } from '../controller/plan.ts';
 import { deployScenario } from '../controller/deploy.ts';
 import { listOption, resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderDeploy } from '../controller/render.ts';
+import { connectionStats } from '../transport/index.ts';
 import { action, printJson } from './output.ts';
 
 interface DeployOptions extends CommonOptions {
@@ -74,7 +75,7 @@ export function register(program: Command): void {
               },
               { store: ctx.store, sessions: ctx.sessions, makePlan, progress: ctx.progress, version: ctx.version },
             );
-            if (opts.json) printJson(report);
+            if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
             else process.stdout.write(renderDeploy(report));
             return 0;
           } finally {

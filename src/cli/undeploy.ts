@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { undeployError, undeployScenario } from '../controller/undeploy.ts';
 import { listOption, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderUndeploy } from '../controller/render.ts';
+import { connectionStats } from '../transport/index.ts';
 import { action, printJson } from './output.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -31,7 +32,7 @@ export function register(program: Command): void {
             { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress },
           );
           if (!report.ok) throw undeployError(report);
-          if (opts.json) printJson(report);
+          if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
           else process.stdout.write(renderUndeploy(report));
           return 0;
         }),

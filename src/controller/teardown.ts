@@ -13,6 +13,8 @@ export interface TeardownOutcome {
   failed: { host: string; error: string }[];
   /** Everything the agents reported removing, per host. */
   removed: Record<string, string[]>;
+  /** Time of each host's destroy op (ms). */
+  destroyMs: Record<string, number>;
 }
 
 export async function teardown(opts: {
@@ -43,13 +45,15 @@ export async function teardown(opts: {
     }
   }
   const work = targets.filter((h) => h.touched);
-  const outcome: TeardownOutcome = { destroyed: targets.filter((h) => !h.touched).map((h) => h.host), failed: [], removed: {} };
+  const outcome: TeardownOutcome = { destroyed: targets.filter((h) => !h.touched).map((h) => h.host), failed: [], removed: {}, destroyMs: {} };
 
   const results = await settleAll(work, async (h) => {
     const host = byName.get(h.host);
     if (!host) throw new Error(`host ${h.host} is not in the cluster recorded for ${name}`);
     const vms = opts.vms?.filter((vm) => vmHost.get(vm) === h.host);
+    const t0 = Date.now();
     const res = await sessions.run<DestroyResult>(host, 'destroy', { deployment: name, host: h.host, vms }, progress);
+    outcome.destroyMs[h.host] = Date.now() - t0;
     if (vms) {
       store.setVmStatus(name, vms, 'destroyed');
     } else {

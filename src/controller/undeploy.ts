@@ -25,6 +25,7 @@ export interface UndeployReport {
   failedHosts: { host: string; error: string }[];
   freedIds: number[];
   removed: Record<string, string[]>;
+  destroyMs: Record<string, number>;
 }
 
 export async function undeployScenario(
@@ -52,6 +53,7 @@ export async function undeployScenario(
     failedHosts: td.failed,
     freedIds: [],
     removed: td.removed,
+    destroyMs: td.destroyMs,
   };
   if (partial) {
     report.record = 'partial';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { edivBin, edivRoot } from '../../src/common/paths.ts';
 import { emulatedHostNamespace } from '../../src/controller/emulated-layout.ts';
 import { StateStore } from '../../src/controller/state.ts';
+import { tagOf } from '../../src/host-agent/store.ts';
 
 export const INSTANCE = 7;
 export const repoRoot = edivRoot;
@@ -36,17 +37,27 @@ export async function sh(cmd: string, args: string[]): Promise<string> {
   return String(r.stdout);
 }
 
-/** Namespaces on the machine whose name starts with `<deployment>.` (the agent's VM namespaces). */
+/**
+ * Tags of the agents of our emulated hosts: the agent names a VM namespace
+ * `<deployment>.<vm>.<tag>`, the tag derived from its state directory, so other test suites
+ * deploying a scenario of the same name are never mistaken for ours.
+ */
+let ourTags: string[] = [];
+export function setAgentStateDirs(dirs: string[]): void {
+  ourTags = dirs.map((d) => tagOf(d));
+}
+
+/** Our agents' VM namespaces of `deployment`. */
 export async function vmNamespaces(deployment: string): Promise<string[]> {
   const out = await sh('ip', ['netns', 'list']);
   return out
     .split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(`${deployment}.`))
+    .filter((n) => n.startsWith(`${deployment}.`) && ourTags.some((t) => n.endsWith(`.${t}`)))
     .sort();
 }
 
-/** The VM namespace of `vm` in `deployment` (the agent names it `<deployment>.<vm>.<tag>`). */
+/** The VM namespace of `vm` in `deployment`. */
 export async function vmNamespace(deployment: string, vm: string): Promise<string> {
   const ns = (await vmNamespaces(deployment)).filter((n) => n.startsWith(`${deployment}.${vm}.`));
   if (ns.length !== 1) throw new Error(`expected one namespace for ${deployment}/${vm}, found ${JSON.stringify(ns)}`);

@@ -1,0 +1,109 @@
+// Benchmark: `ediv deploy` / `ediv undeploy` of 1 000 netns VMs over a 4-host emulated cluster
+// (instance 7, real sshd), against a raw iproute2 baseline that makes the same namespaces,
+// bridges, veths, VXLAN links and addresses on each host (all hosts in parallel, same run).
+// Also: the controller's overhead (deploy wall time / slowest host's apply time, target ≤ 1.10)
+// and SSH connections opened per host per command (target 1).
+//
+//   npx node bench/deploy.ts [--vms 1000] [--hosts 4] [--nets 8]
+//
+// Everything is removed at the end (also on error): the deployment, the raw baseline's
+// namespaces and links, the emulated cluster.
+import { execa } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { edivBin } from '../src/common/paths.ts';
+import { clusterDown, clusterUp } from '../src/controller/emulated-cluster.ts';
+import { emulatedHostNamespace } from '../src/controller/emulated-layout.ts';
+import { rawApply, rawDestroy, rawPlan } from './deploy-baseline.ts';
+
+const INSTANCE = 7;
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const VMS = arg('--vms', 1000);
+const HOSTS = arg('--hosts', 4);
+const NETS = arg('--nets', 8);
+const NAME = 'bench7';
+
+/** A flat lab: VMs vm1..vmN, VM i on net Net(i mod k) with one address (10.<net>.x.y/16). */
+export function benchScenarioXml(vms: number, nets: number): string {
+  const out = [`<?xml version="1.0" encoding="UTF-8"?>`, `<vnx>`, `  <global><version>2.0</version><scenario_name>${NAME}</scenario_name></global>`];
+  for (let j = 0; j < nets; j++) out.push(`  <net name="Net${j}" mode="virtual_bridge"/>`);
+  for (let i = 0; i < vms; i++) {
+    const j = i % nets;
+    const host = Math.floor(i / nets) + 2;
+    out.push(`  <vm name="vm${i + 1}" type="lxc"><if id="1" net="Net${j}"><ipv4>10.${j}.${host >> 8}.${host & 255}/16</ipv4></if></vm>`);
+  }
+  out.push('</vnx>', '');
+  return out.join('\n');
+}
+
+async function ediv(args: string[]): Promise<{ secs: number; json: any; stderr: string; code: number }> {
+  const t0 = performance.now();
+  const r = await execa(process.execPath, [edivBin, ...args], { reject: false, maxBuffer: 1 << 28 });
+  const secs = (performance.now() - t0) / 1000;
+  let json: any;
+  try {
+    json = JSON.parse(String(r.stdout));
+  } catch {
+    json = undefined;
+  }
+  return { secs, json, stderr: String(r.stderr), code: r.exitCode ?? -1 };
+}
+
+const fmt = (s: number): string => `${s.toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'ediv7-bench-'));
+  const clusterDir = path.join(work, 'cluster');
+  const state = path.join(work, 'state');
+  const scenarioFile = path.join(work, `${NAME}.xml`);
+  writeFileSync(scenarioFile, benchScenarioXml(VMS, NETS));
+  const hostNs = Array.from({ length: HOSTS }, (_, i) => emulatedHostNamespace(i + 1, INSTANCE));
+  let deployed = false;
+  let raw: ReturnType<typeof rawPlan> | undefined;
+  try {
+    console.log(`building a ${HOSTS}-host emulated cluster (instance ${INSTANCE})...`);
+    const up = await clusterUp({ hosts: HOSTS, instance: INSTANCE, dir: clusterDir });
+    const common = ['--cluster', up.clusterFile, '--state', state, '--json'];
+
+    // ediv deploy (round-robin: every net spans every host, so each host also makes VXLAN links).
+    const dep = await ediv(['deploy', scenarioFile, ...common, '--segmentator', 'round-robin']);
+    if (dep.code !== 0) throw new Error(`deploy failed: ${dep.json?.message ?? dep.stderr.slice(-2000)}`);
+    deployed = true;
+    const applyMs = (dep.json.hosts as { host: string; applyMs: number }[]).map((h) => h.applyMs);
+    const slowest = Math.max(...applyMs) / 1000;
+    const mapping = Object.fromEntries((dep.json.mapping as { vm: string; host: string }[]).map((m) => [m.vm, m.host]));
+    const depConn = dep.json.connections as Record<string, number> | undefined;
+
+    const und = await ediv(['undeploy', NAME, ...common.slice(2)]);
+    if (und.code !== 0) throw new Error(`undeploy failed: ${und.json?.message ?? und.stderr.slice(-2000)}`);
+    deployed = false;
+    const undConn = und.json.connections as Record<string, number> | undefined;
+    const undDestroyMs = (und.json.destroyMs ? Object.values(und.json.destroyMs as Record<string, number>) : []) as number[];
+
+    // The raw baseline: the same per-host work as iproute2 batches, every host in parallel.
+    raw = rawPlan({ vms: VMS, nets: NETS, mapping, hosts: hostNs.map((ns, i) => ({ name: `host${i + 1}`, netns: ns, address: `198.18.${INSTANCE}.${11 + i}` })), work });
+    const rawUp = await rawApply(raw);
+    const rawDown = await rawDestroy(raw);
+    raw = undefined;
+
+    console.log(`\n${VMS} VMs over ${HOSTS} emulated hosts, ${NETS} nets (all spanning), round-robin, vxlan`);
+    console.log(`  ediv deploy    ${fmt(dep.secs)}   raw ip -batch  ${fmt(rawUp)}   ratio ${(dep.secs / rawUp).toFixed(2)}`);
+    console.log(`  ediv undeploy  ${fmt(und.secs)}   raw ip -batch  ${fmt(rawDown)}   ratio ${(und.secs / rawDown).toFixed(2)}`);
+    console.log(`  slowest host apply (remote op) ${fmt(slowest)}; per host ${applyMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s`);
+    console.log(`  controller overhead: deploy wall / slowest host apply = ${(dep.secs / slowest).toFixed(2)} (target <= 1.10)`);
+    console.log(`  controller overhead inside the command (elapsedMs / slowest apply) = ${(dep.json.elapsedMs / 1000 / slowest).toFixed(2)}`);
+    if (undDestroyMs.length) console.log(`  undeploy wall / slowest host destroy = ${(und.secs / (Math.max(...undDestroyMs) / 1000)).toFixed(2)}`);
+    console.log(`  SSH connections per host: deploy ${JSON.stringify(depConn)}, undeploy ${JSON.stringify(undConn)} (target 1)`);
+  } finally {
+    if (deployed) await ediv(['undeploy', NAME, '--state', state, '--purge']);
+    if (raw) await rawDestroy(raw).catch(() => {});
+    await clusterDown({ instance: INSTANCE, dir: clusterDir }).catch((e: unknown) => console.error(String(e)));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
