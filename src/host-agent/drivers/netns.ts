@@ -24,12 +24,14 @@ import {
   mapLimit,
   mustIpBatch,
   mustRun,
+  nsBatches,
   pidsInNetns,
   processStart,
   signalPids,
   type LinkInfo,
 } from '../sys.ts';
 import { overlayAnchors, startHolder } from './vm-holder.ts';
+import { deploymentDir } from '../store.ts';
 
 export interface DriverContext {
   stateDir: string;
@@ -134,18 +136,24 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
     if (r.exitCode !== 0) throw new OperationError(`adding VXLAN replication entries failed: ${r.stderr.trim()}`);
   }
 
-  let done = 0;
-  await mapLimit(stale, PARALLEL, async (vm) => {
-    await mustIpBatch(vmInnerLines(vm), `configuring VM ${vm.vm}`, vm.netns);
-    const sysctls = vmSysctls(vm);
-    if (sysctls.length) {
-      // /proc/sys/net belongs to the namespace of the process that opens it.
-      await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...sysctls.map(([k, v]) => `${k}=${v}`)]);
-    }
-    if (vm.filetreeRoots.length) await startVmHolder(ctx, vm);
-    done++;
-    if (done % 100 === 0 || done === stale.length) ctx.emit({ type: 'progress', step: 'vms', done, total: stale.length });
+  ctx.emit({ type: 'progress', step: 'vms', message: `configuring ${stale.length} VM namespace(s)`, total: stale.length });
+  await nsBatches(
+    stale.map((vm) => ({ netns: vm.netns, lines: vmInnerLines(vm) })),
+    path.join(deploymentDir(ctx.stateDir, ctx.deployment), 'batches'),
+    PARALLEL,
+  );
+  const routers = stale.filter((vm) => vmSysctls(vm).length > 0);
+  await mapLimit(routers, PARALLEL, async (vm) => {
+    // /proc/sys/net belongs to the namespace of the process that opens it.
+    const settings = vmSysctls(vm).map(([k, v]) => `${k}=${v}`);
+    await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
   });
+  await mapLimit(
+    stale.filter((vm) => vm.filetreeRoots.length > 0),
+    PARALLEL,
+    (vm) => startVmHolder(ctx, vm),
+  );
+  ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
 
   journal.append(stale.map((vm) => ({ t: 'vm', vm: vm.vm, hash: vm.hash })));
   return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !stale.includes(v)).map((v) => v.vm) };
