@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stateTag, vlanLinkName, vmIfaceName } from '../../../src/host-agent/naming.ts';
 
 describe('host-agent naming', () => {
-  it('gives link names of at most 15 characters, collision-free over 100k keys', () => {
+  it('gives link names of at most 15 characters, collision-free over 100k keys', function () {
+    this.timeout(30_000); // hashing 100k names takes about a second
     const seen = new Map<string, string>();
     const bad: string[] = [];
     for (let i = 0; i < 100_000; i++) {
