@@ -6,6 +6,7 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import { loadRestrictions } from '../controller/restrictions.ts';
 import { makePlan } from '../controller/plan.ts';
 import { deployScenario } from '../controller/deploy.ts';
+import { discoveryHooks } from '../controller/discovery-hooks.ts';
 import { listOption, resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderDeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
@@ -73,7 +74,14 @@ export function register(program: Command): void {
                 keepOnFailure: opts.keepOnFailure,
                 signal: interrupt.signal,
               },
-              { store: ctx.store, sessions: ctx.sessions, makePlan, progress: ctx.progress, version: ctx.version },
+              {
+                store: ctx.store,
+                sessions: ctx.sessions,
+                makePlan,
+                progress: ctx.progress,
+                version: ctx.version,
+                afterApply: discoveryHooks(ctx.sessions).afterApply,
+              },
             );
             if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
             else process.stdout.write(renderDeploy(report));

@@ -78,6 +78,11 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     // Round-robin in document order: h1 host1, h2 host2, r1 host3, r2 host1, h3 host2, h4 host3.
     expect(where).to.deep.equal({ h1: 'host1', h2: 'host2', r1: 'host3', r2: 'host1', h3: 'host2', h4: 'host3' });
     expect(dep.json.spanning.length).to.be.greaterThan(0);
+    expect(dep.json.warnings, 'no warning: every host answered and its discovery daemon started').to.deep.equal([]);
+    const running = await snapshotHosts(HOSTS);
+    for (const h of ['host1', 'host2', 'host3']) {
+      expect(running[h]!.pids.length, `${h} runs its discovery daemon`).to.be.greaterThan(baseline[h]!.pids.length);
+    }
     // Progress came as JSON lines on stderr (not a TTY).
     const events = dep.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; host?: string });
     expect(events.some((e) => e.type === 'progress' && e.host === 'host2')).to.equal(true);
