@@ -185,6 +185,25 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(s.deployments[0].vms.every((v) => v.state === 'running')).to.equal(true);
   });
 
+  it('VM life cycle: suspend freezes the VM’s processes and takes its links down; resume, stop, start', async () => {
+    const { listVms, vmAction } = await import('../../../src/host-agent/inventory.ts');
+    const procState = (pid: string) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+    const linkUp = (vm: string) => JSON.parse(sh('ip', ['-n', ns(vm), '-j', 'link', 'show', 'dev', 'eth1']))[0].flags.includes('UP');
+    const holder = sh('ip', ['netns', 'pids', ns('h3')]).trim();
+    expect((await vmAction(stateDir, DEP, 'h3', 'suspend')).state).to.equal('suspended');
+    expect(procState(holder)).to.equal('T');
+    expect(linkUp('h3')).to.equal(false);
+    expect((await listVms(stateDir)).find((v) => v.vm === 'h3')).to.deep.include({ deployment: DEP, host: 'h1', state: 'suspended' });
+    expect((await vmAction(stateDir, DEP, 'h3', 'resume')).state).to.equal('running');
+    expect(procState(holder)).to.equal('S');
+    expect(linkUp('h3')).to.equal(true);
+    expect((await vmAction(stateDir, DEP, 'h1', 'stop')).state).to.equal('stopped');
+    expect(linkUp('h1')).to.equal(false);
+    expect((await vmAction(stateDir, DEP, 'h1', 'status')).state).to.equal('stopped');
+    expect((await vmAction(stateDir, DEP, 'h1', 'start')).state).to.equal('running');
+    expect(linkUp('h1')).to.equal(true);
+  });
+
   it('destroy leaves nothing: no namespace, link, process or journal; destroy again succeeds', async () => {
     const holders = namespacesWith(`${DEP}.`).flatMap((n) => sh('ip', ['netns', 'pids', n]).split(/\s+/).filter(Boolean));
     expect(holders.length).to.equal(2); // h3 and h4 hold private file-system views
