@@ -105,7 +105,14 @@ export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promi
         /* being written or removed */
       }
       const [pid, start] = holder.map(Number);
-      const stale = holder.length === 2 && processStart(pid) !== start;
+      // Stale: its agent is gone, or it died between making the lock and writing its pid.
+      let age = 0;
+      try {
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch {
+        continue; // just removed
+      }
+      const stale = holder.length === 2 ? processStart(pid) !== start : age > 5_000;
       if (stale) {
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
