@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { execa } from 'execa';
+import { edivBin } from '../../src/common/paths.ts';
 import { clusterStatus, clusterUp } from '../../src/controller/emulated-cluster.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
 import { emulatedHostNamespace } from '../../src/controller/emulated-layout.ts';
@@ -262,6 +264,25 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     const ok = await ediv(['cluster', 'check', '--cluster', file, '--state', state, '--accept-new-host-keys', '--json']);
     expect(ok.code, JSON.stringify(ok.json?.problems ?? ok.stderr)).to.equal(0);
     expect(readFileSync(known, 'utf8').split('\n').filter(Boolean)).to.have.length(HOSTS);
+  });
+
+  it('a controller killed with SIGKILL mid-deploy: a later undeploy removes everything that was made', async () => {
+    newState();
+    const child = execa(process.execPath, [edivBin, 'deploy', OURS, ...common(), '--json'], { reject: false });
+    let killed = false;
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (!killed && /"host":"host\d","step":"(plan|host|vms)"/.test(String(chunk))) {
+        killed = true;
+        child.kill('SIGKILL'); // the controller we started, by its pid
+      }
+    });
+    const r = await child;
+    expect(killed, 'the deploy was killed while the agents were applying').to.equal(true);
+    expect(r.signal).to.equal('SIGKILL');
+    expect(Object.keys(recordedIds(state))).to.deep.equal(['tutorial']); // recorded before any host was touched
+    const un = await ediv(['undeploy', 'tutorial', '--state', state]);
+    expect(un.code, un.stderr).to.equal(0);
+    await expectNothingLeft(['tutorial']);
   });
 
   it('a bad scenario is refused before anything is touched: exit 2, located message, no record, no namespace', async () => {
