@@ -100,12 +100,16 @@ export class SsdpAdvertiser {
     }
   }
 
-  /** Re-announce at a random point below half of max-age (UDA 1.1 §1.2.2). */
+  /**
+   * Re-announce (one round: only the initial announcement is repeated) at a random point below
+   * half of max-age (UDA 1.1 §1.2.2).
+   */
   private schedule(): void {
     clearTimeout(this.timer);
     const ms = this.opts.maxAge * 1000 * (0.3 + 0.15 * Math.random());
     this.timer = setTimeout(() => {
-      void this.announceAlive().then(() => this.schedule());
+      const h = this.headers!;
+      void this.announce(this.adverts.map((a) => formatAlive(a, h))).then(() => this.schedule());
     }, ms);
     this.timer.unref();
   }
