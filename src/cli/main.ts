@@ -5,26 +5,31 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../common/paths.ts';
 
-const commandModules = [
-  './validate.ts',
-  './plan.ts',
-  './segmentators.ts',
-  './deploy.ts',
-  './exec.ts',
-  './undeploy.ts',
-  './status.ts',
-  './cluster.ts',
-  './discover.ts',
-  './vm-advertise.ts',
-  './agent.ts',
-];
+/** Top-level command → the module that registers it. */
+const commandModules: Record<string, string> = {
+  validate: './validate.ts',
+  plan: './plan.ts',
+  segmentators: './segmentators.ts',
+  deploy: './deploy.ts',
+  exec: './exec.ts',
+  undeploy: './undeploy.ts',
+  status: './status.ts',
+  cluster: './cluster.ts',
+  discover: './discover.ts',
+  'vm-advertise': './vm-advertise.ts',
+  agent: './agent.ts',
+};
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * Builds the program. With `only`, just that command's module is loaded: every run of
+ * `ediv agent <op>` over SSH pays for what it imports, so a command loads only its own code.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('ediv')
@@ -35,15 +40,17 @@ export async function buildProgram(): Promise<Command> {
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const mod of commandModules) {
-    const m = (await import(mod)) as { register(p: Command): void };
+  const names = only !== undefined && only in commandModules ? [only] : Object.keys(commandModules);
+  for (const name of names) {
+    const m = (await import(commandModules[name]!)) as { register(p: Command): void };
     m.register(program);
   }
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram();
+  const first = argv[2];
+  const program = await buildProgram(first !== undefined && Object.hasOwn(commandModules, first) ? first : undefined);
   try {
     await program.parseAsync(argv);
   } catch (err) {
