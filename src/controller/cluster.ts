@@ -1,10 +1,10 @@
 // Loads a cluster description: a YAML or JSON cluster file (cluster-schema.ts) or EDIV's own
 // cluster.conf (cluster-conf.ts), detected from the file name and content. Every problem is
 // reported as an InputError naming file, line and column.
-import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.ts';
+import { readBoundedFile } from '../common/input-file.ts';
 import type { Cluster, ClusterHost } from './cluster-model.ts';
 import { readClusterConf } from './cluster-conf.ts';
 import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
@@ -129,18 +129,6 @@ export function parseClusterText(text: string, file: string, format?: ClusterFor
 
 /** Reads and parses a cluster file (YAML, JSON or EDIV cluster.conf). */
 export async function loadCluster(file: string): Promise<Cluster> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw InputError.at(file, undefined, undefined, 'not a regular file');
-    size = st.size;
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw InputError.at(file, undefined, undefined, `cannot read the cluster file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (size > MAX_CLUSTER_FILE_BYTES) {
-    throw InputError.at(file, undefined, undefined, `the file is ${size} bytes; a cluster file is at most ${MAX_CLUSTER_FILE_BYTES} bytes`);
-  }
-  const text = await readFile(file, 'utf8');
+  const text = (await readBoundedFile(file, MAX_CLUSTER_FILE_BYTES, 'cluster file')).toString('utf8');
   return parseClusterText(text, file);
 }

@@ -8,20 +8,14 @@ import type { Scenario } from '../scenario/model.ts';
 import type { HostFacts } from '../segmentators/api.ts';
 import type { Cluster, ClusterHost, Restrictions } from './cluster-model.ts';
 import type { Plan, SpanningNet } from './plan-model.ts';
+import type { MakePlanOptions } from './plan.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import { alreadyDeployed, type StateStore } from './state.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
 import path from 'node:path';
 
-export type Planner = (opts: {
-  scenario: Scenario;
-  cluster: Cluster;
-  hosts?: HostFacts[];
-  segmentator?: string;
-  restrictions?: Restrictions;
-  idsInUse?: Set<number>;
-}) => Promise<Plan>;
+export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
 export interface DeployRequest {
   scenario: Scenario;

@@ -15,8 +15,8 @@
 //    parameter-entity reference;
 //  - refuses binary input (NUL bytes), invalid UTF-8, control characters and oversized input
 //    before parsing; reports malformed XML with line and column.
-import { readFile, stat } from 'node:fs/promises';
 import { InputError, type SourceLocation } from '../common/errors.ts';
+import { fileTooLarge, readBoundedFile } from '../common/input-file.ts';
 
 export interface XmlText {
   text: string;
@@ -131,23 +131,7 @@ export interface XmlDocument {
 /** Reads and parses an XML file, refusing oversized files before reading them. */
 export async function readXmlFile(path: string, limits: Partial<XmlLimits> = {}): Promise<XmlDocument> {
   const lim = { ...DEFAULT_XML_LIMITS, ...limits };
-  let size: number;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw InputError.at(path, undefined, undefined, 'not a regular file');
-    size = st.size;
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw InputError.at(path, undefined, undefined, `cannot read file: ${(err as Error).message}`);
-  }
-  if (size > lim.maxBytes) throw tooBig(path, size, lim.maxBytes);
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (err) {
-    throw InputError.at(path, undefined, undefined, `cannot read file: ${(err as Error).message}`);
-  }
-  return readXml(buf, path, lim);
+  return readXml(await readBoundedFile(path, lim.maxBytes), path, lim);
 }
 
 /** Parses XML text (a string or the raw bytes of a file). Throws InputError on any problem. */
@@ -158,8 +142,7 @@ export function readXml(input: string | Uint8Array, file: string, limits: Partia
 }
 
 function tooBig(file: string, size: number, max: number): InputError {
-  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return InputError.at(file, undefined, undefined, `file is too large (${mb(size)}; the limit is ${mb(max)})`);
+  return fileTooLarge(file, size, max);
 }
 
 function binary(file: string, offset: number): InputError {
@@ -516,7 +499,7 @@ class Parser {
   /** Expands character references in an entity value; general entity references stay (§4.5). */
   private charRefsOnly(value: string, offset: number): string {
     if (!value.includes('&#')) return value;
-    return value.replace(/&#(x[0-9A-Fa-f]+|[0-9]+);/g, (m, ref: string, i: number) => this.charRef(ref, offset + i));
+    return value.replace(/&#(x[0-9A-Fa-f]+|[0-9]+);/g, (_m, ref: string, i: number) => this.charRef(ref, offset + i));
   }
 
   private charRef(ref: string, offset: number): string {

@@ -194,7 +194,7 @@ export async function removeVms(ctx: DriverContext, vms: string[]): Promise<stri
 /** Removes resources in reverse creation order, verifies, and journals them as gone. */
 export async function removeResources(ctx: DriverContext, res: Resource[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const left = await removeOnce(ctx, res);
+    const left = await removeOnce(res);
     ctx.journal.gone(res.filter((r) => !left.includes(r)).map((r) => r.key));
     if (left.length === 0) return;
     if (attempt === 3) throw new OperationError(`could not remove: ${left.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
@@ -204,7 +204,7 @@ export async function removeResources(ctx: DriverContext, res: Resource[]): Prom
 }
 
 /** One removal pass; returns what is still there. */
-async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource[]> {
+async function removeOnce(res: Resource[]): Promise<Resource[]> {
   if (res.length === 0) return [];
   const boot = bootId();
   const namespaces = res.filter((r) => r.kind === 'netns').map((r) => r.name);

@@ -267,7 +267,7 @@ describe('cluster file (YAML / JSON)', () => {
         const t0 = Date.now();
         await expectInputErrorAsync(() => loadCluster(big), { message: /a cluster file is at most/ });
         expect(Date.now() - t0).to.be.below(1000);
-        await expectInputErrorAsync(() => loadCluster(path.join(dir, 'missing.yaml')), { message: /cannot read the cluster file: ENOENT/ });
+        await expectInputErrorAsync(() => loadCluster(path.join(dir, 'missing.yaml')), { message: /cannot read the cluster file: no such file or directory/ });
         await expectInputErrorAsync(() => loadCluster(dir), { message: /not a regular file/ });
       });
     });

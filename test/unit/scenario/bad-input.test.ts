@@ -281,7 +281,7 @@ describe('`ediv validate` on good input', function () {
   it('a missing file is bad input (exit 2); --help explains the command (exit 0)', async () => {
     const [missing, help] = await Promise.all([runValidate(['/nonexistent/ediv1.xml']), runValidate(['--help'])]);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.match(/\/nonexistent\/ediv1\.xml: cannot read file/);
+    expect(missing.stderr).to.match(/\/nonexistent\/ediv1\.xml: cannot read the file: no such file or directory/);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.include('Exit codes: 0 valid, 2 invalid input, 1 anything else.');
     expect(help.stdout).to.include('--restrictions <file>');
