@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { edivBin } from '../../src/common/paths.ts';
 import { clusterStatus, clusterUp } from '../../src/controller/emulated-cluster.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
-import { emulatedHostNamespace } from '../../src/controller/emulated-layout.ts';
+import { emulatedHostNamespace, emulatedInstance } from '../../src/controller/emulated-layout.ts';
 import {
   INSTANCE,
   ediv,
@@ -300,6 +300,41 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(recordedIds(state)).to.deep.equal({});
     expect(await vmNamespaces('tutorial')).to.deep.equal([]);
     expect(await snapshotHosts(HOSTS)).to.deep.equal(before);
+  });
+
+  it('after deploy, discover shows every host with exactly the VMs the plan put there; after undeploy they are gone', async () => {
+    newState();
+    const bridge = emulatedInstance(INSTANCE).bridge;
+    const dep = await ediv(['deploy', OURS, ...common(), '--json']);
+    expect(dep.code, dep.stderr).to.equal(0);
+    const planned: Record<string, string[]> = {};
+    for (const m of dep.json.mapping as { vm: string; host: string }[]) (planned[m.host] ??= []).push(m.vm);
+    for (const vms of Object.values(planned)) vms.sort();
+
+    const found = await ediv(['discover', '--interface', bridge, '--timeout', '3', '--json']);
+    expect(found.code, found.stderr).to.equal(0);
+    const seen: Record<string, string[]> = {};
+    for (const hv of found.json.hypervisors as { host: string; vms: { name: string; deployment: string; services: unknown[] }[] }[]) {
+      const ours = hv.vms.filter((v) => v.deployment === 'tutorial');
+      expect(ours.every((v) => v.services.length > 0), `${hv.host}: every VM offers its management service`).to.equal(true);
+      if (ours.length > 0) seen[hv.host] = ours.map((v) => v.name).sort();
+    }
+    expect(seen).to.deep.equal(planned);
+
+    // A VM's state changes through the SOAP action the tree offers.
+    const stop = await ediv(['discover', 'call', 'tutorial/h1', 'Stop', '--interface', bridge, '--json']);
+    expect(stop.code, stop.stderr).to.equal(0);
+    const st = await ediv(['status', 'tutorial', '--state', state, '--json']);
+    const h1 = (st.json.scenarios[0].vms as { vm: string; live: string }[]).find((v) => v.vm === 'h1');
+    expect(h1?.live).to.equal('stopped');
+
+    const un = await ediv(['undeploy', 'tutorial', '--state', state]);
+    expect(un.code, un.stderr).to.equal(0);
+    const after = await ediv(['discover', '--interface', bridge, '--timeout', '2', '--json']);
+    expect(after.code, after.stderr).to.equal(0);
+    const left = (after.json.hypervisors as { vms: { deployment: string }[] }[]).flatMap((hv) => hv.vms.filter((v) => v.deployment === 'tutorial'));
+    expect(left).to.deep.equal([]);
+    await expectNothingLeft(['tutorial']);
   });
 
   it('cluster check reports every host ready; deploying a name twice and unknown names are refused', async () => {
