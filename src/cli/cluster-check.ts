@@ -22,6 +22,7 @@ export function registerClusterCheck(clusterCmd: Command): void {
         withContext(opts, async (ctx) => {
           const cluster = await resolveCluster({ cluster: opts.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: false });
           const report = await checkCluster(cluster, { sessions: ctx.sessions, progress: ctx.progress, version: ctx.version });
+          ctx.progress.done(); // the live progress lines end before the result
           if (opts.json) printJson(report);
           else process.stdout.write(renderCheck(report));
           return report.ok ? 0 : 1;

@@ -83,6 +83,7 @@ export function register(program: Command): void {
                 afterApply: discoveryHooks(ctx.sessions).afterApply,
               },
             );
+            ctx.progress.done(); // the live progress lines end before the result
             if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
             else process.stdout.write(renderDeploy(report));
             return 0;

@@ -30,6 +30,7 @@ export function register(program: Command): void {
             { name, seq, vms: listOption(opts.vm), hosts: listOption(opts.host) },
             { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress },
           );
+          ctx.progress.done(); // the live progress lines end before the result
           if (opts.json) {
             printJson(report);
             return report.ok ? 0 : 1;

@@ -33,6 +33,7 @@ export function register(program: Command): void {
             { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: discoveryHooks(ctx.sessions).afterDestroy },
           );
           if (!report.ok) throw undeployError(report);
+          ctx.progress.done(); // the live progress lines end before the result
           if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
           else process.stdout.write(renderUndeploy(report));
           return 0;

@@ -15,7 +15,7 @@ export interface Progress {
   /** A controller-level message (planning, rolling back...). */
   info(message: string): void;
   warn(message: string): void;
-  /** Final redraw; call once when the command's work is over. */
+  /** Final redraw, before the command prints its result; later calls and updates are ignored. */
   done(): void;
 }
 
@@ -65,6 +65,8 @@ export class TtyProgress implements Progress {
   private timer: NodeJS.Timeout | undefined;
   private readonly minIntervalMs: number;
   private lastDraw = 0;
+  /** After done(): the block stays as last drawn (stdout output follows it). */
+  private finished = false;
 
   constructor(out: Writable = process.stderr, opts: { minIntervalMs?: number } = {}) {
     this.out = out;
@@ -74,7 +76,7 @@ export class TtyProgress implements Progress {
   host(host: string, step: string, detail: ProgressDetail = {}): void {
     const prev = this.lines.get(host);
     this.lines.set(host, { step, detail, started: prev && prev.step === step ? prev.started : Date.now() });
-    this.schedule();
+    if (!this.finished) this.schedule();
   }
 
   info(message: string): void {
@@ -86,12 +88,18 @@ export class TtyProgress implements Progress {
   }
 
   done(): void {
+    if (this.finished) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.draw();
+    this.finished = true;
   }
 
   private printAbove(message: string): void {
+    if (this.finished) {
+      this.out.write(message + '\n');
+      return;
+    }
     this.out.write(this.erase() + message + '\n');
     this.drawn = 0;
     this.draw();

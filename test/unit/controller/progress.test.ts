@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { JsonLinesProgress, TtyProgress } from '../../../src/controller/progress.ts';
+
+/** Collects what a renderer writes. */
+function sink(): { out: { write(s: string): boolean }; text(): string } {
+  let buf = '';
+  return { out: { write: (s: string) => ((buf += s), true) }, text: () => buf };
+}
+
+describe('progress renderers', () => {
+  it('TTY: redraws one line per host, messages above the block', () => {
+    const s = sink();
+    const p = new TtyProgress(s.out, { minIntervalMs: 0 });
+    p.host('host1', 'apply', { done: 1, total: 4 });
+    p.info('planning lab');
+    const shown = s.text().replace(/\x1b\[[0-9]*[A-Za-z]/g, '');
+    expect(shown).to.include('planning lab\n');
+    expect(shown).to.include('host1  apply  1/4');
+  });
+
+  it('TTY: after done() nothing is redrawn, so the result printed next is not overwritten', async () => {
+    const s = sink();
+    const p = new TtyProgress(s.out, { minIntervalMs: 0 });
+    p.host('host1', 'apply', { done: 4, total: 4 });
+    p.done();
+    const before = s.text();
+    p.host('host1', 'serve');
+    p.done();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.text()).to.equal(before);
+    p.warn('late');
+    expect(s.text()).to.equal(before + 'warning: late\n');
+  });
+
+  it('JSON lines: one parseable event per call', () => {
+    const s = sink();
+    const p = new JsonLinesProgress(s.out);
+    p.host('host2', 'apply', { done: 2, total: 3 });
+    p.warn('host3 excluded');
+    const lines = s.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.type, l.host ?? l.message])).to.deep.equal([['progress', 'host2'], ['warning', 'host3 excluded']]);
+    expect(lines[0]).to.include({ step: 'apply', done: 2, total: 3 });
+  });
+});
