@@ -4,18 +4,16 @@ import { checkCluster } from '../controller/health-check.ts';
 import { resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderCheck } from '../controller/render.ts';
 import { action, printJson } from './output.ts';
+import { addConnectionOptions } from './controller-options.ts';
 
 export function registerClusterCheck(clusterCmd: Command): void {
-  clusterCmd
-    .command('check')
+  addConnectionOptions(clusterCmd.command('check'), 'controller state directory (where the emulated cluster lives)')
     .description(
       'Check every host of the cluster: reachable over SSH, agent version equal to the\n' +
         'controller\'s, running as root, kernel capabilities for the backplane and the driver.\n' +
         'Prints what is wrong. Exit: 0 all ready, 1 something is wrong, 2 bad input.',
     )
     .option('--cluster <file>', 'cluster file; default $EDIV_CLUSTER, else the emulated cluster')
-    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', 'controller state directory (where the emulated cluster lives)')
     .option('--json', 'print one JSON document {ok, hosts, problems}')
     .action(
       action(async (opts: CommonOptions & { cluster?: string }) =>

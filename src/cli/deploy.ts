@@ -11,6 +11,7 @@ import { listOption, resolveCluster, withContext, type CommonOptions } from '../
 import { renderDeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
 import { action, printJson } from './output.ts';
+import { addConnectionOptions, addTargetOptions } from './controller-options.ts';
 
 interface DeployOptions extends CommonOptions {
   cluster?: string;
@@ -21,11 +22,9 @@ interface DeployOptions extends CommonOptions {
   keepOnFailure?: boolean;
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
-    .command('deploy')
+  addConnectionOptions(addTargetOptions(program.command('deploy')))
     .description(
       'Deploy a scenario across the cluster: facts from every host, plan, record, then apply\n' +
         'every host\'s part in parallel (backplane, then VMs). If a host fails, everything made\n' +
@@ -36,11 +35,7 @@ export function register(program: Command): void {
     .option('--cluster <file>', 'cluster file (YAML, JSON or EDIV cluster.conf); default $EDIV_CLUSTER, else the emulated cluster')
     .option('--segmentator <name>', 'placement algorithm or plugin path (default: the cluster\'s)')
     .option('--restrictions <file>', 'EDIV deployment restriction file')
-    .option('--vm <names>', 'only these VMs, comma-separated (EDIV -M); repeatable', collect)
-    .option('--host <names>', 'only these hosts, comma-separated (EDIV -H); repeatable', collect)
     .option('--keep-on-failure', 'leave what was made when a host fails (recorded as failed; undeploy removes it)')
-    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', 'controller state directory (default /var/lib/ediv as root, else the XDG state dir)')
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
       action(async (file: string, opts: DeployOptions) => {

@@ -5,12 +5,11 @@ import { execScenario } from '../controller/exec.ts';
 import { listOption, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderExec } from '../controller/render.ts';
 import { action, printJson } from './output.ts';
+import { addConnectionOptions, addTargetOptions } from './controller-options.ts';
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
-    .command('exec')
+  addConnectionOptions(addTargetOptions(program.command('exec')))
     .description(
       'Run a command sequence (<exec seq=...>, or a <cmd-seq> expanded) of a deployed scenario,\n' +
         'only on the hosts whose part has it; prints each VM\'s commands with their output and\n' +
@@ -18,10 +17,6 @@ export function register(program: Command): void {
     )
     .argument('<scenario-name>', 'name of a deployed scenario')
     .argument('<seq>', 'sequence name')
-    .option('--vm <names>', 'only these VMs, comma-separated (EDIV -M); repeatable', collect)
-    .option('--host <names>', 'only these hosts, comma-separated (EDIV -H); repeatable', collect)
-    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', 'controller state directory')
     .option('--json', 'print one JSON document: {ok, vms: [{vm, host, commands: [{command, stdout, stderr, exitCode}]}]}')
     .action(
       action(async (name: string, seq: string, opts: CommonOptions & { vm?: string[]; host?: string[] }) =>

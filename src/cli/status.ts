@@ -6,10 +6,10 @@ import { withContext, type CommonOptions } from '../controller/command-context.t
 import { renderStatus } from '../controller/render.ts';
 import { silentProgress } from '../controller/progress.ts';
 import { action, printJson } from './output.ts';
+import { addConnectionOptions } from './controller-options.ts';
 
 export function register(program: Command): void {
-  program
-    .command('status')
+  addConnectionOptions(program.command('status'))
     .description(
       'Show deployed scenarios: status, hosts with their load, VMs with their host and the\n' +
         'live state the agents report. --watch redraws (or, with --json, prints one JSON line)\n' +
@@ -17,8 +17,6 @@ export function register(program: Command): void {
     )
     .argument('[scenario-name]', 'only this scenario (with per-VM detail)')
     .option('--watch [seconds]', 'keep refreshing (default every 2 s)')
-    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', 'controller state directory')
     .option('--json', 'print one JSON document {scenarios, hosts}')
     .action(
       action(async (name: string | undefined, opts: CommonOptions & { watch?: string | boolean }) => {

@@ -6,12 +6,11 @@ import { listOption, withContext, type CommonOptions } from '../controller/comma
 import { renderUndeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
 import { action, printJson } from './output.ts';
+import { addConnectionOptions, addTargetOptions } from './controller-options.ts';
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
-    .command('undeploy')
+  addConnectionOptions(addTargetOptions(program.command('undeploy')))
     .description(
       'Destroy a deployed scenario on every host, free its backplane ids and remove its record.\n' +
         'A host that does not answer is reported and its part of the record kept, so running\n' +
@@ -20,10 +19,6 @@ export function register(program: Command): void {
     )
     .argument('<scenario-name>', 'name of a deployed scenario')
     .option('--purge', 'remove the record even if some hosts could not be cleaned (what they hold stays there)')
-    .option('--vm <names>', 'only these VMs, comma-separated (EDIV -M); repeatable', collect)
-    .option('--host <names>', 'only these hosts, comma-separated (EDIV -H); repeatable', collect)
-    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', 'controller state directory')
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
       action(async (name: string, opts: CommonOptions & { purge?: boolean; vm?: string[]; host?: string[] }) =>

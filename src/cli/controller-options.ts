@@ -1,0 +1,19 @@
+// Options shared by the commands that talk to the cluster's hosts (deploy, exec, undeploy,
+// status, cluster check), so they read and behave the same everywhere.
+import type { Command } from 'commander';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** --accept-new-host-keys and --state. */
+export function addConnectionOptions(cmd: Command, stateHelp = 'controller state directory (default /var/lib/ediv as root, else the XDG state dir)'): Command {
+  return cmd
+    .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
+    .option('--state <dir>', stateHelp);
+}
+
+/** EDIV's -M / -H filters: --vm and --host, comma-separated, repeatable. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--vm <names>', 'only these VMs, comma-separated (EDIV -M); repeatable', collect)
+    .option('--host <names>', 'only these hosts, comma-separated (EDIV -H); repeatable', collect);
+}
