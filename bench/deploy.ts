@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     console.log(`  slowest host apply (remote op) ${fmt(slowest)}; per host ${applyMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s`);
     console.log(`  controller overhead: deploy wall / slowest host apply = ${(dep.secs / slowest).toFixed(2)} (target <= 1.10)`);
     console.log(`  controller overhead inside the command (elapsedMs / slowest apply) = ${(dep.json.elapsedMs / 1000 / slowest).toFixed(2)}`);
+    const ph = dep.json.phasesMs as Record<string, number>;
+    console.log(`  deploy phases: ${Object.entries(ph).map(([k, v]) => `${k} ${fmt(v / 1000)}`).join(', ')}; process start ${fmt(dep.secs - dep.json.elapsedMs / 1000)}`);
     if (undDestroyMs.length) console.log(`  undeploy wall / slowest host destroy = ${(und.secs / (Math.max(...undDestroyMs) / 1000)).toFixed(2)}`);
     console.log(`  SSH connections per host: deploy ${JSON.stringify(depConn)}, undeploy ${JSON.stringify(undConn)} (target 1)`);
   } finally {

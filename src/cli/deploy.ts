@@ -6,7 +6,7 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import { loadRestrictions } from '../controller/restrictions.ts';
 import { makePlan } from '../controller/plan.ts';
 import { deployScenario } from '../controller/deploy.ts';
-import { discoveryHooks } from '../controller/discovery-hooks.ts';
+import { startDiscoveryAfterApply } from '../controller/discovery-hooks.ts';
 import { listOption, resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderDeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
@@ -75,7 +75,7 @@ export function register(program: Command): void {
                 makePlan,
                 progress: ctx.progress,
                 version: ctx.version,
-                afterApply: discoveryHooks(ctx.sessions).afterApply,
+                afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
               },
             );
             ctx.progress.done(); // the live progress lines end before the result

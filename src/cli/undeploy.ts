@@ -1,7 +1,7 @@
 // `ediv undeploy <scenario-name>`: remove a deployed scenario from every host and forget it.
 import type { Command } from 'commander';
 import { undeployError, undeployScenario } from '../controller/undeploy.ts';
-import { discoveryHooks } from '../controller/discovery-hooks.ts';
+import { syncDiscoveryAfterDestroy } from '../controller/discovery-hooks.ts';
 import { listOption, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderUndeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
@@ -25,7 +25,7 @@ export function register(program: Command): void {
         withContext(opts, async (ctx) => {
           const report = await undeployScenario(
             { name, purge: opts.purge, vms: listOption(opts.vm), hosts: listOption(opts.host) },
-            { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: discoveryHooks(ctx.sessions).afterDestroy },
+            { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: syncDiscoveryAfterDestroy(ctx.sessions) },
           );
           if (!report.ok) throw undeployError(report);
           ctx.progress.done(); // the live progress lines end before the result

@@ -56,6 +56,8 @@ export interface DeployReport {
   excludedHosts: { host: string; reason: string }[];
   warnings: string[];
   elapsedMs: number;
+  /** Where the time went: facts, plan + record, apply (all hosts), discovery daemons. */
+  phasesMs: { facts: number; plan: number; apply: number; discovery: number };
 }
 
 export async function deployScenario(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
@@ -75,6 +77,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
 
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
   const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);
+  const factsDone = Date.now();
   throwIfAborted(req.signal);
   const needed = (req.hosts ?? []).filter((h) => excluded.some((e) => e.host === h));
   if (needed.length > 0) {
@@ -115,6 +118,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     throw new OperationError(`cannot deploy on ${unreachable.join(', ')}: not reachable`, { host: unreachable[0] });
   }
   store.setScenarioStatus(name, 'deploying');
+  const planDone = Date.now();
   const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
   const applyMs: Record<string, number> = {};
   const results = await settleAll(targets, async (hostName) => {
@@ -156,6 +160,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   }
 
   // 4. Discovery daemons (best effort: the lab runs without them).
+  const applyDone = Date.now();
   if (deps.afterApply) {
     const after = await settleAll(targets, (h) => deps.afterApply!(byName.get(h)!));
     for (const a of after) if (!a.ok) warn(`${a.item}: discovery daemon: ${errorMessage(a.error)}`);
@@ -181,6 +186,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     excludedHosts: excluded,
     warnings,
     elapsedMs: Date.now() - started,
+    phasesMs: { facts: factsDone - started, plan: planDone - factsDone, apply: applyDone - planDone, discovery: Date.now() - applyDone },
   };
 }
 

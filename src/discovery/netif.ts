@@ -22,7 +22,7 @@ function ipv4Entries(): InterfaceAddress[] {
  * The IPv4 address of an interface (by name) or the interface owning an address. With both,
  * they must agree. Throws InputError naming what is missing.
  */
-export function resolveInterface(opts: { interface?: string; address?: string }, what = '--interface'): InterfaceAddress {
+export function resolveInterface(opts: { interface?: string; address?: string; network?: string }, what = '--interface'): InterfaceAddress {
   const entries = ipv4Entries();
   if (opts.interface) {
     const own = entries.filter((e) => e.name === opts.interface);
@@ -43,7 +43,22 @@ export function resolveInterface(opts: { interface?: string; address?: string },
     if (!hit) throw InputError.at(what, undefined, undefined, `no interface here has address ${opts.address}`);
     return hit;
   }
+  if (opts.network) {
+    const net = parseCidr(opts.network);
+    const hit = net && entries.find((e) => ((toInt(e.address) & net.mask) >>> 0) === net.base);
+    if (!hit) throw InputError.at(what, undefined, undefined, `no interface here has an address in ${opts.network}`);
+    return hit;
+  }
   throw InputError.at(what, undefined, undefined, 'give the management interface (or its address)');
+}
+
+/** An IPv4 CIDR as base and mask integers; undefined when it is not one. */
+export function parseCidr(cidr: string): { base: number; mask: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) return undefined;
+  const bits = Number(m[5]);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return { base: (toInt(m.slice(1, 5).join('.')) & mask) >>> 0, mask };
 }
 
 export function interfaceExists(name: string): boolean {

@@ -8,7 +8,7 @@ import { InputError, OperationError } from '../common/errors.ts';
 import type { InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
 import { DEFAULT_MAX_AGE } from './types.ts';
-import { resolveInterface } from './netif.ts';
+import { parseCidr, resolveInterface } from './netif.ts';
 import { isUdn } from './udn.ts';
 import type { DaemonConfig, DaemonState } from './daemon.ts';
 import { DAEMON_MAIN, files, pidAlive, runningPid } from './daemon.ts';
@@ -21,6 +21,8 @@ export interface ServeRequest {
   interface?: string;
   /** Management address (alternative or check for `interface`). */
   address?: string;
+  /** Management network in CIDR form: the local IPv4 address inside it is used (when no address is given). */
+  network?: string;
   /** Agent state directory (default: the agent's --state-dir). */
   stateDir?: string;
   /** HTTP port of the description/control server; default 0 = any free port. */
@@ -61,17 +63,20 @@ function checkRequest(raw: unknown): ServeRequest {
   const bad = (message: string) => problems.push({ loc: { file: WHERE }, message });
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw InputError.at(WHERE, undefined, undefined, 'expected a JSON object');
   const r = raw as Record<string, unknown>;
-  const known = ['host', 'interface', 'address', 'stateDir', 'port', 'maxAge', 'stop', 'reload', 'vmsFile', 'udn'];
+  const known = ['host', 'interface', 'address', 'network', 'stateDir', 'port', 'maxAge', 'stop', 'reload', 'vmsFile', 'udn'];
   for (const k of Object.keys(r)) if (!known.includes(k)) bad(`unknown field ${JSON.stringify(k)}`);
   if (typeof r.host !== 'string' || !isSafeName(r.host)) bad('"host" must be a host name (letters, digits, _ - .)');
-  for (const k of ['interface', 'address', 'stateDir', 'vmsFile', 'udn']) {
+  for (const k of ['interface', 'address', 'network', 'stateDir', 'vmsFile', 'udn']) {
     if (r[k] !== undefined && (typeof r[k] !== 'string' || r[k] === '')) bad(`"${k}" must be a non-empty string`);
   }
   if (r.port !== undefined && !(Number.isInteger(r.port) && (r.port as number) >= 0 && (r.port as number) <= 65535)) bad('"port" must be 0..65535');
   if (r.maxAge !== undefined && !(Number.isInteger(r.maxAge) && (r.maxAge as number) >= 10 && (r.maxAge as number) <= 86400)) bad('"maxAge" must be 10..86400 seconds');
   for (const k of ['stop', 'reload']) if (r[k] !== undefined && typeof r[k] !== 'boolean') bad(`"${k}" must be true or false`);
   if (typeof r.udn === 'string' && !isUdn(r.udn)) bad('"udn" must look like uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
-  if (!r.stop && !r.reload && r.interface === undefined && r.address === undefined) bad('give "interface" or "address" (the management network)');
+  if (typeof r.network === 'string' && parseCidr(r.network) === undefined) bad('"network" must be an IPv4 network in CIDR form, e.g. 10.250.0.0/16');
+  if (!r.stop && !r.reload && r.interface === undefined && r.address === undefined && r.network === undefined) {
+    bad('give "interface", "address" or "network" (the management network)');
+  }
   if (problems.length) throw new InputError(problems);
   return r as unknown as ServeRequest;
 }
@@ -132,7 +137,7 @@ export async function serve(request: unknown, ctx: ServeContext = {}): Promise<S
     return { ...describe(req.host, pid, dir), reloaded: true };
   }
 
-  const iface = resolveInterface({ interface: req.interface, address: req.address }, WHERE);
+  const iface = resolveInterface({ interface: req.interface, address: req.address, network: req.network }, WHERE);
   const cfg: DaemonConfig = {
     host: req.host,
     interface: iface.name,
