@@ -45,8 +45,11 @@ if (mode === 'discover') {
   process.stderr.write('listening\n');
   // Until SIGTERM, or the given number of seconds.
   await new Promise<void>((r) => {
-    setTimeout(r, Number(a) * 1000);
-    process.once('SIGTERM', () => r());
+    const timer = setTimeout(r, Number(a) * 1000);
+    process.once('SIGTERM', () => {
+      clearTimeout(timer); // else the pending timer keeps the process alive for its whole duration
+      r();
+    });
   });
   sock.close();
   process.stdout.write(JSON.stringify(per) + '\n');
