@@ -285,6 +285,24 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     await expectNothingLeft(['tutorial']);
   });
 
+  it('Ctrl-C (SIGINT) mid-deploy stops cleanly: everything made is rolled back, the ids are freed', async () => {
+    newState();
+    const child = execa(process.execPath, [edivBin, 'deploy', OURS, ...common(), '--json'], { reject: false });
+    let interrupted = false;
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (!interrupted && /"host":"host\d","step":"(plan|host|vms)"/.test(String(chunk))) {
+        interrupted = true;
+        child.kill('SIGINT'); // the controller we started, by its pid
+      }
+    });
+    const r = await child;
+    expect(interrupted, 'the deploy was interrupted while the agents were applying').to.equal(true);
+    expect(r.exitCode, String(r.stderr)).to.equal(1);
+    expect(String(r.stderr)).to.match(/SIGINT/);
+    // Nothing recorded, nothing left on any host: the same guarantee as a failed host.
+    await expectNothingLeft(['tutorial']);
+  });
+
   it('a bad scenario is refused before anything is touched: exit 2, located message, no record, no namespace', async () => {
     newState();
     const bad = path.join(work, 'bad.xml');
