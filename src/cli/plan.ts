@@ -26,7 +26,7 @@ interface PlanOptions {
 }
 
 const HELP = `
-Without --cluster the plan is for the built-in emulated cluster of --local-hosts hosts
+Without --cluster (or $EDIV_CLUSTER) the plan is for the built-in emulated cluster of --local-hosts hosts
 (host1..hostN, as 'ediv cluster up --local N' makes). The cluster file may be YAML, JSON
 or EDIV's cluster.conf. Backplane ids already used by scenarios deployed from this machine's
 state directory are skipped, so the ids shown are the ones 'ediv deploy' would take now.
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .command('plan')
     .description('Show how a scenario would be split across the cluster (VM → host, spanning nets, ids)')
     .argument('<scenario>', 'scenario file (VNUML, VNX or OVF)')
-    .option('--cluster <file>', 'cluster file (YAML, JSON or EDIV cluster.conf); default: the emulated cluster')
+    .option('--cluster <file>', 'cluster file (YAML, JSON or EDIV cluster.conf); default $EDIV_CLUSTER, else the emulated cluster')
     .option('--segmentator <name>', "segmentator name, EDIV alias, plugin path or package (default: the cluster's)")
     .option('--restrictions <file>', 'EDIV restriction file (deployment_restrictions)')
     .option('--out <dir>', 'write the per-host fragments to <dir>/<host>.xml')
@@ -58,7 +58,8 @@ export function register(program: Command): void {
     .action(
       action(async (file: string, opts: PlanOptions) => {
         const scenario = await parseScenarioFile(file);
-        const cluster = opts.cluster ? await loadCluster(opts.cluster) : localCluster(opts.localHosts);
+        const clusterFile = opts.cluster ?? process.env.EDIV_CLUSTER;
+        const cluster = clusterFile ? await loadCluster(clusterFile) : localCluster(opts.localHosts);
         const restrictions = opts.restrictions ? await loadRestrictions(opts.restrictions, scenario, cluster) : undefined;
         const plan = await makePlan({
           scenario,
