@@ -45,7 +45,32 @@ export async function buildProgram(only?: string): Promise<Command> {
     const m = (await import(commandModules[name]!)) as { register(p: Command): void };
     m.register(program);
   }
+  addSummaries(program);
   return program;
+}
+
+/** One line per command in `ediv --help` (the commands' own descriptions are longer). */
+const SUMMARIES: Record<string, string> = {
+  validate: 'check a scenario (and cluster/restriction files) and summarize it',
+  plan: 'show how a scenario would be split across the cluster',
+  segmentators: 'list the placement algorithms',
+  deploy: 'deploy a scenario across the cluster',
+  exec: 'run a command sequence in the VMs of a deployed scenario',
+  undeploy: 'remove a deployed scenario from every host and free its ids',
+  status: 'show deployed scenarios, hosts, and VMs with their live state',
+  cluster: 'the emulated cluster (up, down, status) and cluster checks',
+  'cluster check': 'check that every host is reachable, root and capable',
+  discover: 'show the UPnP tree of hypervisors, VMs and services; call VM actions',
+  'vm-advertise': 'announce this VM and its services over UPnP (run inside a VM)',
+  agent: 'host agent, run by the controller on each host over SSH',
+};
+
+function addSummaries(cmd: Command, prefix = ''): void {
+  for (const sub of cmd.commands) {
+    const key = prefix + sub.name();
+    if (SUMMARIES[key] && !sub.summary()) sub.summary(SUMMARIES[key]);
+    addSummaries(sub, `${key} `);
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
