@@ -21,7 +21,8 @@ import { validateRequest } from './validate.ts';
 import { capabilities, facts, loadAverage } from './facts.ts';
 import { Journal } from './journal.ts';
 import { NameAllocator } from './naming.ts';
-import { desiredState } from './desired.ts';
+import { desiredState, type DesiredState } from './desired.ts';
+import { checkBridgePorts } from './bridge-limit.ts';
 import { parseFragment } from './fragment.ts';
 import { checkVlanSupport } from './backplanes/vlan.ts';
 import { applyNetns, destroyNetns, holderKey, netnsKey, PARALLEL, type DriverContext } from './drivers/netns.ts';
@@ -94,6 +95,16 @@ function knownLinkNames(stateDir: string): [string, string][] {
   );
 }
 
+/** Per net, interfaces of journaled VMs an apply of only some VMs leaves on the bridge. */
+function keptVmPorts(journal: Journal, desired: DesiredState): Map<string, number> {
+  const applied = new Set(desired.vms.map((v) => v.vm));
+  const out = new Map<string, number>();
+  for (const r of journal.resources()) {
+    if (r.kind === 'veth' && r.net !== undefined && r.vm !== undefined && !applied.has(r.vm)) out.set(r.net, (out.get(r.net) ?? 0) + 1);
+  }
+  return out;
+}
+
 async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<ApplyResult> {
   const scenario = await parseFragment(req.fragmentXml, req.deployment, req.vms);
   requireRoot('apply');
@@ -127,6 +138,8 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
       names,
       trunkMtu: (t) => links.get(t)?.mtu,
     });
+    const ctx = driverContext(stateDir, req.deployment, emit);
+    checkBridgePorts(desired, req.host, req.vms ? keptVmPorts(ctx.journal, desired) : undefined);
     writeApplied(stateDir, {
       deployment: req.deployment,
       host: req.host,
@@ -135,7 +148,6 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
       backplane: req.backplane,
       driver: req.driver ?? 'netns',
     });
-    const ctx = driverContext(stateDir, req.deployment, emit);
     const outcome = await applyNetns(ctx, desired, !req.vms);
     const states = readVmStates(stateDir, req.deployment);
     const created = new Set(outcome.created);

@@ -41,10 +41,9 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Replays journal records into the live state (later records win). */
-export function replay(records: JournalRecord[]): { resources: Map<string, Resource>; vms: Map<string, string> } {
-  const resources = new Map<string, Resource>();
-  const vms = new Map<string, string>();
+/** Applies journal records to a live state in place (later records win). */
+function applyRecords(state: { resources: Map<string, Resource>; vms: Map<string, string> }, records: JournalRecord[]): void {
+  const { resources, vms } = state;
   for (const r of records) {
     if (r.t === 'res') {
       const { t: _t, ...res } = r;
@@ -54,7 +53,13 @@ export function replay(records: JournalRecord[]): { resources: Map<string, Resou
     else if (r.t === 'vm') vms.set(r.vm, r.hash);
     else if (r.t === 'vm-gone') vms.delete(r.vm);
   }
-  return { resources, vms };
+}
+
+/** Replays journal records into the live state (later records win). */
+export function replay(records: JournalRecord[]): { resources: Map<string, Resource>; vms: Map<string, string> } {
+  const state = { resources: new Map<string, Resource>(), vms: new Map<string, string>() };
+  applyRecords(state, records);
+  return state;
 }
 
 /** Parses journal text; a torn last line (crash during the write) is ignored. */
@@ -77,8 +82,8 @@ export function parseJournal(text: string): JournalRecord[] {
 export class Journal {
   readonly dir: string;
   readonly file: string;
-  private resourcesMap: Map<string, Resource>;
-  private vmsMap: Map<string, string>;
+  private readonly resourcesMap: Map<string, Resource>;
+  private readonly vmsMap: Map<string, string>;
 
   private constructor(dir: string, records: JournalRecord[]) {
     this.dir = dir;
@@ -108,8 +113,9 @@ export class Journal {
     return this.resourcesMap.get(key);
   }
 
-  configuredVms(): Map<string, string> {
-    return new Map(this.vmsMap);
+  /** VM → spec hash of the configured VMs (the live map, updated by append: copy it to keep a snapshot). */
+  configuredVms(): ReadonlyMap<string, string> {
+    return this.vmsMap;
   }
 
   isEmpty(): boolean {
@@ -129,13 +135,8 @@ export class Journal {
       fs.closeSync(fd);
     }
     if (created) fsyncDir(this.dir);
-    const next = replay([
-      ...[...this.resourcesMap.values()].map((r) => ({ t: 'res', ...r }) as JournalRecord),
-      ...[...this.vmsMap].map(([vm, hash]) => ({ t: 'vm', vm, hash }) as JournalRecord),
-      ...records,
-    ]);
-    this.resourcesMap = next.resources;
-    this.vmsMap = next.vms;
+    // In place: the cost is that of the records, not of the whole journal (apply appends per VM).
+    applyRecords({ resources: this.resourcesMap, vms: this.vmsMap }, records);
   }
 
   /** Records resources before they are created. */

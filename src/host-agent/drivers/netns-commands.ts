@@ -3,12 +3,18 @@
 // validated scenario name; addresses come from the parsed model.
 import type { IfaceSpec, NetSpec, VmSpec } from '../desired.ts';
 
-/** Host-side lines creating a net's bridge. */
+/**
+ * Host-side lines creating a net's bridge, left down: apply brings it up (bridgeUpLines) after
+ * the VMs on it are configured. A port of a down bridge drops what it receives, so the IPv6
+ * start-up traffic of each new VM interface (DAD, MLD, router solicitations) is not flooded to
+ * every VM already on the bridge: flooding made configuring N VMs cost O(N²) in the kernel.
+ */
 export function bridgeLines(net: NetSpec): string[] {
-  return [
-    `link add name ${net.bridge}${net.mtu ? ` mtu ${net.mtu}` : ''} type bridge`,
-    `link set dev ${net.bridge} up`,
-  ];
+  return [`link add name ${net.bridge}${net.mtu ? ` mtu ${net.mtu}` : ''} type bridge`];
+}
+
+export function bridgeUpLines(net: NetSpec): string[] {
+  return [`link set dev ${net.bridge} up`];
 }
 
 function vethLine(vm: VmSpec, i: IfaceSpec): string {

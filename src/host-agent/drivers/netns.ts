@@ -12,7 +12,7 @@ import { OperationError } from '../../common/errors.ts';
 import type { Journal, Resource } from '../journal.ts';
 import type { ProgressEvent } from '../protocol.ts';
 import { backplaneKey, bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from '../desired.ts';
-import { bridgeLines, vmHostLines, vmInnerLines, vmSysctls } from './netns-commands.ts';
+import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from './netns-commands.ts';
 import { vlanLines } from '../backplanes/vlan.ts';
 import { vxlanFdbLines, vxlanLines } from '../backplanes/vxlan.ts';
 import {
@@ -107,6 +107,9 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
   const newBackplanes = desired.nets.filter((n) => n.backplane && !backplaneIsCurrent(n, ctx, links));
   const oldBackplanes = newBackplanes.filter((n) => links.has(n.backplane!.dev));
   const mtuFixes = desired.nets.filter((n) => n.mtu && links.get(n.bridge)?.kind === 'bridge' && links.get(n.bridge)!.mtu !== n.mtu);
+  // New bridges stay down until their VMs are configured (see bridgeLines); a bridge left down
+  // by an interrupted apply is brought up too.
+  const bridgesToUp = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge' || !links.get(n.bridge)!.up);
 
   const resources: Resource[] = [
     ...newBridges.map((n): Resource => ({ key: bridgeKey(n.net), kind: 'bridge', name: n.bridge, net: n.net })),
@@ -117,7 +120,7 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
   ];
   const total = resources.length;
   ctx.emit({ type: 'progress', step: 'plan', message: `${total} resource(s) to create, ${desired.vms.length - stale.length} VM(s) unchanged`, total });
-  if (total === 0 && mtuFixes.length === 0) return { created: [], unchanged: desired.vms.map((v) => v.vm) };
+  if (total === 0 && mtuFixes.length === 0 && bridgesToUp.length === 0) return { created: [], unchanged: desired.vms.map((v) => v.vm) };
 
   journal.intend(resources);
 
@@ -153,10 +156,12 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
     PARALLEL,
     (vm) => startVmHolder(ctx, vm),
   );
+  await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
   ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
 
   journal.append(stale.map((vm) => ({ t: 'vm', vm: vm.vm, hash: vm.hash })));
-  return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !stale.includes(v)).map((v) => v.vm) };
+  const remade = new Set(stale);
+  return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !remade.has(v)).map((v) => v.vm) };
 }
 
 async function startVmHolder(ctx: DriverContext, vm: VmSpec): Promise<void> {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { checkVlanSupport, vlanLines } from '../../../src/host-agent/backplanes/vlan.ts';
 import { vxlanFdbLines, vxlanLines } from '../../../src/host-agent/backplanes/vxlan.ts';
-import { bridgeLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns-commands.ts';
+import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns-commands.ts';
 import { desiredState, type NetSpec } from '../../../src/host-agent/desired.ts';
 import { NameAllocator } from '../../../src/host-agent/naming.ts';
 import { expandSeq, vmSteps } from '../../../src/host-agent/drivers/netns-exec.ts';
@@ -80,7 +80,9 @@ describe('host-agent generated iproute2 commands', () => {
       `fdb append 00:00:00:00:00:00 dev ${b.dev} dst 198.18.0.12`,
       `fdb append 00:00:00:00:00:00 dev ${b.dev} dst 198.18.0.13`,
     ]);
-    expect(bridgeLines(net)[0]).to.equal(`link add name ${net.bridge} mtu 1450 type bridge`);
+    // Made down; apply brings it up once its VMs are configured (no flooding of their start-up traffic).
+    expect(bridgeLines(net)).to.deep.equal([`link add name ${net.bridge} mtu 1450 type bridge`]);
+    expect(bridgeUpLines(net)).to.deep.equal([`link set dev ${net.bridge} up`]);
     const h1 = d.vms.find((v) => v.vm === 'h1')!;
     expect(vmHostLines(h1)[1]).to.match(/^link add name ev[a-z2-7]{13} mtu 1450 type veth peer name eth1 mtu 1450 netns lab\.h1\.tag1$/);
   });
