@@ -266,18 +266,24 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(readFileSync(known, 'utf8').split('\n').filter(Boolean)).to.have.length(HOSTS);
   });
 
-  it('a controller killed with SIGKILL mid-deploy: a later undeploy removes everything that was made', async () => {
-    newState();
+  /** Runs `ediv deploy` of our scenario and sends `signal` to it once an agent is applying. */
+  async function deployAndSignal(signal: NodeJS.Signals): Promise<{ sent: boolean; exitCode?: number; signal?: string; stderr: string }> {
     const child = execa(process.execPath, [edivBin, 'deploy', OURS, ...common(), '--json'], { reject: false });
-    let killed = false;
+    let sent = false;
     child.stderr!.on('data', (chunk: Buffer) => {
-      if (!killed && /"host":"host\d","step":"(plan|host|vms)"/.test(String(chunk))) {
-        killed = true;
-        child.kill('SIGKILL'); // the controller we started, by its pid
+      if (!sent && /"host":"host\d","step":"(plan|host|vms)"/.test(String(chunk))) {
+        sent = true;
+        child.kill(signal); // the controller we started, by its pid
       }
     });
     const r = await child;
-    expect(killed, 'the deploy was killed while the agents were applying').to.equal(true);
+    return { sent, exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr) };
+  }
+
+  it('a controller killed with SIGKILL mid-deploy: a later undeploy removes everything that was made', async () => {
+    newState();
+    const r = await deployAndSignal('SIGKILL');
+    expect(r.sent, 'the deploy was killed while the agents were applying').to.equal(true);
     expect(r.signal).to.equal('SIGKILL');
     expect(Object.keys(recordedIds(state))).to.deep.equal(['tutorial']); // recorded before any host was touched
     const un = await ediv(['undeploy', 'tutorial', '--state', state]);
@@ -287,18 +293,10 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
 
   it('Ctrl-C (SIGINT) mid-deploy stops cleanly: everything made is rolled back, the ids are freed', async () => {
     newState();
-    const child = execa(process.execPath, [edivBin, 'deploy', OURS, ...common(), '--json'], { reject: false });
-    let interrupted = false;
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (!interrupted && /"host":"host\d","step":"(plan|host|vms)"/.test(String(chunk))) {
-        interrupted = true;
-        child.kill('SIGINT'); // the controller we started, by its pid
-      }
-    });
-    const r = await child;
-    expect(interrupted, 'the deploy was interrupted while the agents were applying').to.equal(true);
-    expect(r.exitCode, String(r.stderr)).to.equal(1);
-    expect(String(r.stderr)).to.match(/SIGINT/);
+    const r = await deployAndSignal('SIGINT');
+    expect(r.sent, 'the deploy was interrupted while the agents were applying').to.equal(true);
+    expect(r.exitCode, r.stderr).to.equal(1);
+    expect(r.stderr).to.match(/SIGINT/);
     // Nothing recorded, nothing left on any host: the same guarantee as a failed host.
     await expectNothingLeft(['tutorial']);
   });
