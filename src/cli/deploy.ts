@@ -6,7 +6,7 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import { loadRestrictions } from '../controller/restrictions.ts';
 import { makePlan } from '../controller/plan.ts';
 import { deployScenario } from '../controller/deploy.ts';
-import { startDiscoveryAfterApply } from '../controller/discovery-hooks.ts';
+import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from '../controller/discovery-hooks.ts';
 import { listOption, resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
 import { renderDeploy } from '../controller/render.ts';
 import { connectionStats } from '../transport/index.ts';
@@ -76,6 +76,7 @@ export function register(program: Command): void {
                 progress: ctx.progress,
                 version: ctx.version,
                 afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
+                afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
               },
             );
             ctx.progress.done(); // the live progress lines end before the result

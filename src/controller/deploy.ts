@@ -40,8 +40,13 @@ export interface DeployDeps {
   progress: Progress;
   /** The controller's ediv version; a host whose agent differs gets a warning. */
   version?: string;
-  /** Called after a host's apply succeeded (starts the discovery daemon there). */
+  /**
+   * Called as soon as a host's apply succeeded (starts the discovery daemon there), while
+   * other hosts may still be applying. Best effort: a failure is a warning.
+   */
   afterApply?: (host: ClusterHost) => Promise<void>;
+  /** Called on each host a rollback cleaned (stops a discovery daemon left with nothing to serve). */
+  afterRollback?: (host: ClusterHost) => Promise<void>;
 }
 
 export interface DeployReport {
@@ -56,7 +61,7 @@ export interface DeployReport {
   excludedHosts: { host: string; reason: string }[];
   warnings: string[];
   elapsedMs: number;
-  /** Where the time went: facts, plan + record, apply (all hosts), discovery daemons. */
+  /** Where the time went: facts, plan + record, then apply and discovery daemons (all hosts, pipelined per host). */
   phasesMs: { facts: number; plan: number; apply: number; discovery: number };
 }
 
@@ -121,6 +126,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   const planDone = Date.now();
   const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
   const applyMs: Record<string, number> = {};
+  const discoveryMs: Record<string, number> = {};
   const results = await settleAll(targets, async (hostName) => {
     throwIfAborted(req.signal);
     const host = byName.get(hostName);
@@ -146,6 +152,12 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     store.setVmStatus(name, wanted.filter((vm) => !reported.includes(vm)), 'running');
     store.setVmStatus(name, reported, 'failed');
     progress.host(hostName, 'applied', { message: `${(vms ?? hp.vms).length} VMs up` });
+    // Discovery starts here rather than after every host: it overlaps the slower hosts' apply.
+    if (deps.afterApply) {
+      const t1 = Date.now();
+      await deps.afterApply(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
+      discoveryMs[hostName] = Date.now() - t1;
+    }
     return res;
   });
 
@@ -156,15 +168,9 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     const reason = interrupted && failures.every((f) => /interrupt/i.test(f.error))
       ? 'interrupted'
       : failures.filter((f) => !/interrupt/i.test(f.error)).map((f) => f.error).join('; ');
-    await failDeploy({ req, deps, reason, failures, fresh: !existing });
+    await failDeploy({ req, deps, reason, failures, fresh: !existing, discoveryStarted: Object.keys(discoveryMs) });
   }
 
-  // 4. Discovery daemons (best effort: the lab runs without them).
-  const applyDone = Date.now();
-  if (deps.afterApply) {
-    const after = await settleAll(targets, (h) => deps.afterApply!(byName.get(h)!));
-    for (const a of after) if (!a.ok) warn(`${a.item}: discovery daemon: ${errorMessage(a.error)}`);
-  }
 
   store.setScenarioStatus(name, 'running');
   progress.done();
@@ -186,7 +192,12 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     excludedHosts: excluded,
     warnings,
     elapsedMs: Date.now() - started,
-    phasesMs: { facts: factsDone - started, plan: planDone - factsDone, apply: applyDone - planDone, discovery: Date.now() - applyDone },
+    phasesMs: {
+      facts: factsDone - started,
+      plan: planDone - factsDone,
+      apply: Math.max(0, ...Object.values(applyMs)),
+      discovery: Math.max(0, ...Object.values(discoveryMs)),
+    },
   };
 }
 
@@ -197,6 +208,8 @@ async function failDeploy(opts: {
   reason: string;
   failures: { host: string; error: string }[];
   fresh: boolean;
+  /** Hosts whose discovery daemon this deploy started or reloaded. */
+  discoveryStarted: string[];
 }): Promise<never> {
   const { req, deps, reason, failures } = opts;
   const { store, progress } = deps;
@@ -218,6 +231,11 @@ async function failDeploy(opts: {
   progress.info(`${headline}; rolling back`);
   const td = await teardown({ store, name, sessions: deps.sessions, progress });
   details.leftovers = td.failed;
+  if (deps.afterRollback) {
+    const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
+    const cleaned = td.destroyed.filter((h) => opts.discoveryStarted.includes(h));
+    await Promise.allSettled(cleaned.map((h) => deps.afterRollback!(byName.get(h)!)));
+  }
   if (td.failed.length === 0) {
     store.deleteScenario(name); // frees the ids
     details.rolledBack = true;
