@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
 import { run } from './emulated-cluster-sys.ts';
+import { pidAlive } from '../common/process.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -110,15 +111,6 @@ export function isOurSshd(pid: number, config: string): boolean {
     return title.includes(` -f ${config} `) || title.endsWith(` -f ${config}`);
   } catch {
     return false;
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

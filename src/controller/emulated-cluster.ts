@@ -25,13 +25,13 @@ import {
   ensureKey,
   isOurSshd,
   killPid,
-  pidAlive,
   sshdFiles,
   startSshd,
   tcpOpen,
   waitForSshd,
   writeSshdConfig,
 } from './emulated-cluster-sshd.ts';
+import { pidAlive } from '../common/process.ts';
 import {
   checkTools,
   kernelHasVlan,

@@ -7,6 +7,7 @@ import type { VmProvider } from './types.ts';
 import { HypervisorDaemon } from './hypervisor.ts';
 import { fileProvider, inventoryProvider } from './provider.ts';
 import { resolveInterface } from './netif.ts';
+import { pidAlive } from '../common/process.ts';
 
 export interface DaemonConfig {
   host: string;
@@ -44,15 +45,6 @@ export const files = (dir: string) => ({
   log: path.join(dir, 'daemon.log'),
   bootId: path.join(dir, 'bootid'),
 });
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Whether pid is a discovery daemon (guards against a recycled pid in a stale pid file). */
 export function isDaemonProcess(pid: number): boolean {

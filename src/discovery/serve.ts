@@ -11,7 +11,8 @@ import { DEFAULT_MAX_AGE } from './types.ts';
 import { parseCidr, resolveInterface } from './netif.ts';
 import { isUdn } from './udn.ts';
 import type { DaemonConfig, DaemonState } from './daemon.ts';
-import { DAEMON_MAIN, files, pidAlive, runningPid } from './daemon.ts';
+import { DAEMON_MAIN, files, runningPid } from './daemon.ts';
+import { pidAlive } from '../common/process.ts';
 import { sleep } from './ssdp.ts';
 
 export interface ServeRequest {

@@ -13,6 +13,7 @@ import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { openTransport } from '../../../src/transport/index.ts';
 import { emulatedLeftovers, isRoot, removeStaleInstance } from '../../helpers/emulated.ts';
+import { pidAlive } from '../../../src/common/process.ts';
 
 const K = 5;
 const node = process.execPath;
@@ -27,14 +28,6 @@ function tcpAnswers(host: string, port: number): Promise<string> {
   });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('emulated cluster (root, instance 5)', function () {
   this.timeout(60_000);

@@ -1,0 +1,12 @@
+// Process helpers shared by the parts that track long-lived processes by pid (emulated sshd,
+// discovery daemons).
+
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
