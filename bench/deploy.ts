@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { edivBin } from '../src/common/paths.ts';
-import { clusterDown, clusterUp } from '../src/controller/emulated-cluster.ts';
-import { emulatedHostNamespace } from '../src/controller/emulated-layout.ts';
+import { clusterDown, clusterUp } from '../src/emulated/cluster.ts';
+import { emulatedHostNamespace } from '../src/emulated/layout.ts';
 import { rawApply, rawDestroy, rawPlan } from './deploy-baseline.ts';
 
 const INSTANCE = 7;

@@ -1,7 +1,7 @@
 // Runs one agent op in this process (started by bench/host-apply.ts inside the host namespace)
 // and prints {"ms": <time of the op>, "ok": ...}: the op's time without Node's start-up.
 import { runAgentOp } from '../src/host-agent/agent.ts';
-import type { AgentOp } from '../src/host-agent/protocol.ts';
+import type { AgentOp } from '../src/protocol/agent.ts';
 
 const [op, stateDir] = process.argv.slice(2);
 const chunks: Buffer[] = [];

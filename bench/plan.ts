@@ -8,9 +8,9 @@
 //    for contrast. See bench/lib/metis.ts for the graph expansion METIS is given.
 import { generateScenario, SHAPES, type Shape } from './lib/generate.ts';
 import { metisPartition } from './lib/metis.ts';
-import { emulatedCluster } from '../src/controller/emulated-layout.ts';
+import { emulatedCluster } from '../src/emulated/layout.ts';
 import { makePlan } from '../src/controller/plan.ts';
-import { noRestrictions } from '../src/controller/cluster-model.ts';
+import { noRestrictions } from '../src/protocol/restrictions.ts';
 import { mincut } from '../src/segmentators/mincut.ts';
 import { roundRobin } from '../src/segmentators/round-robin.ts';
 import type { Mapping } from '../src/segmentators/api.ts';

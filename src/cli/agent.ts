@@ -3,9 +3,7 @@
 // exits 0 on success, 1 when the op failed, 2 on a bad request. See docs/host-agent.md.
 import type { Command } from 'commander';
 import { InputError, exitCodeOf, formatLocation } from '../common/errors.ts';
-import type { AgentOp, ResultLine } from '../host-agent/protocol.ts';
-
-const OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'serve'];
+import { AGENT_OPS as OPS, isAgentOp, type ResultLine } from '../protocol/agent.ts';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
@@ -57,7 +55,7 @@ export function register(program: Command): void {
     .action(async (op: string, opts: { stateDir?: string }) => {
       let code = 0;
       try {
-        if (!OPS.includes(op)) {
+        if (!isAgentOp(op)) {
           throw new InputError({ loc: { file: 'command line' }, message: `unknown agent op ${JSON.stringify(op)} (known: ${OPS.join(', ')})` });
         }
         const text = await readStdin();
@@ -70,7 +68,7 @@ export function register(program: Command): void {
           }
         }
         const { runAgentOp } = await import('../host-agent/agent.ts');
-        const result = await runAgentOp(op as AgentOp, request, { stateDir: opts.stateDir, emit: writeLine });
+        const result = await runAgentOp(op, request, { stateDir: opts.stateDir, emit: writeLine });
         writeLine({ type: 'result', ok: true, result } satisfies ResultLine);
       } catch (err) {
         writeLine(errorLine(err));

@@ -7,9 +7,9 @@ import {
   clusterStatus,
   clusterUp,
   defaultClusterDir,
-} from '../controller/emulated-cluster.ts';
-import type { ClusterStatus } from '../controller/emulated-cluster.ts';
-import { EMULATED } from '../controller/emulated-layout.ts';
+} from '../emulated/cluster.ts';
+import type { ClusterStatus } from '../emulated/cluster.ts';
+import { EMULATED } from '../emulated/layout.ts';
 import { progressFor } from '../controller/progress.ts';
 import { action, printJson } from './output.ts';
 

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { InputError, OperationError } from '../common/errors.ts';
 import { action, printJson } from './output.ts';
-import { emulatedInstance } from '../controller/emulated-layout.ts';
+import { emulatedInstance } from '../emulated/layout.ts';
 import { interfaceExists, resolveInterface } from '../discovery/netif.ts';
 import { ControlPoint } from '../discovery/control-point.ts';
 import type { DiscoveryTree, TreeService, TreeVm } from '../discovery/control-point.ts';

@@ -1,9 +1,7 @@
 // ediv command-line entry. Each command lives in its own module under src/cli/ and exports
 // `register(program)`; this file only assembles them.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { edivRoot } from '../common/paths.ts';
+import { version } from '../protocol/version.ts';
 
 /** Top-level command → the module that registers it. */
 const commandModules: Record<string, string> = {
@@ -19,11 +17,6 @@ const commandModules: Record<string, string> = {
   'vm-advertise': './vm-advertise.ts',
   agent: './agent.ts',
 };
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /**
  * Builds the program. With `only`, just that command's module is loaded: every run of

@@ -2,7 +2,8 @@
 // (and optionally a cluster file and a restriction file) without touching any host.
 import type { Command } from 'commander';
 import type { Scenario } from '../scenario/model.ts';
-import type { Cluster, Restrictions } from '../controller/cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import type { Restrictions } from '../protocol/restrictions.ts';
 import { parseScenarioFile } from '../scenario/index.ts';
 import { loadCluster } from '../controller/cluster.ts';
 import { loadRestrictions } from '../controller/restrictions.ts';

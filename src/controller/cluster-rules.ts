@@ -2,7 +2,7 @@
 // Every problem points at the offending node.
 import type { InputProblem } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
-import type { BackplaneKind } from './cluster-model.ts';
+import type { BackplaneKind } from '../protocol/cluster.ts';
 import type { DocPath, LocatedDoc } from './cluster-source.ts';
 import { MAX_IFNAME, cidrProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem } from './cluster-values.ts';
 

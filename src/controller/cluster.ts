@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.ts';
 import { readBoundedFile } from '../common/input-file.ts';
-import type { Cluster, ClusterHost } from './cluster-model.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { readClusterConf } from './cluster-conf.ts';
 import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
 import { schemaErrors } from './cluster-schema.ts';

@@ -1,13 +1,14 @@
 // What every controller command needs around its logic: the state store, one transport per
 // host (SSH, or local), a progress renderer, the cluster to use, and clean closing.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { InputError } from '../common/errors.ts';
 import path from 'node:path';
-import { defaultStateDir, edivRoot } from '../common/paths.ts';
+import { defaultStateDir } from '../common/paths.ts';
+import { version } from '../protocol/version.ts';
 import { openTransport } from '../transport/index.ts';
-import type { Cluster } from './cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 import { loadCluster } from './cluster.ts';
-import { clusterUp } from './emulated-cluster.ts';
+import { clusterUp } from '../emulated/cluster.ts';
 import { progressFor, type Progress } from './progress.ts';
 import { HostSessions } from './sessions.ts';
 import { StateStore } from './state.ts';
@@ -26,10 +27,6 @@ export interface CommandContext {
   version: string;
 }
 
-export function controllerVersion(): string {
-  return (JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 export function stateDirOf(opts: CommonOptions): string {
   return path.resolve(opts.state ?? defaultStateDir());
 }
@@ -41,7 +38,7 @@ export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandConte
   const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys) }));
   const progress = progressFor({ json: opts.json });
   try {
-    return await fn({ stateDir, store, sessions, progress, version: controllerVersion() });
+    return await fn({ stateDir, store, sessions, progress, version: version() });
   } finally {
     progress.done();
     await sessions.closeAll();

@@ -3,11 +3,12 @@
 // (or the user interrupts), everything made on every host is destroyed and the ids freed,
 // unless keepOnFailure asks to leave it (recorded as failed, so `ediv undeploy` removes it).
 import { InputError, OperationError } from '../common/errors.ts';
-import type { ApplyRequest, ApplyResult, FactsResult } from '../host-agent/protocol.ts';
+import type { ApplyRequest, ApplyResult, FactsResult } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
 import type { HostFacts } from '../segmentators/api.ts';
-import type { Cluster, ClusterHost, Restrictions } from './cluster-model.ts';
-import type { Plan, SpanningNet } from './plan-model.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import type { Restrictions } from '../protocol/restrictions.ts';
+import type { Plan, SpanningNet } from '../protocol/plan.ts';
 import type { MakePlanOptions } from './plan.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';

@@ -2,8 +2,8 @@
 // what the host runs: started (or told to reload) after a deploy applied there, told to reload
 // after an undeploy removed something, stopped when the host runs no scenario any more.
 import { isIPv4 } from 'node:net';
-import type { StatusResult } from '../host-agent/protocol.ts';
-import type { Cluster, ClusterHost } from './cluster-model.ts';
+import type { StatusResult } from '../protocol/agent.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { HostSessions } from './sessions.ts';
 
 /**

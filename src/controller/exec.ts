@@ -1,9 +1,9 @@
 // `ediv exec`: run a command sequence of a deployed scenario on the hosts whose fragment has
 // it (cmd-seq expanded), gathering each VM's per-command output and exit status.
 import { InputError, OperationError } from '../common/errors.ts';
-import type { CommandOutcome, ExecResult } from '../host-agent/protocol.ts';
+import type { CommandOutcome, ExecResult } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
-import type { Plan } from './plan-model.ts';
+import type { Plan } from '../protocol/plan.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';

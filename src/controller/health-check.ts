@@ -1,8 +1,8 @@
 // `ediv cluster check`: is every host ready to run a scenario? Reachable over SSH, the agent's
 // version equal to the controller's, root, and the kernel capabilities the cluster's backplane
 // and each host's driver need. Returns the list of what is wrong (empty = ready).
-import type { FactsResult } from '../host-agent/protocol.ts';
-import type { Cluster, ClusterHost } from './cluster-model.ts';
+import type { FactsResult } from '../protocol/agent.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 

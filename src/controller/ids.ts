@@ -3,7 +3,7 @@
 // Deterministic: nets sorted by name (code-point order) take the lowest free ids of the
 // cluster's range(s) in turn, skipping ids used by other running scenarios.
 import { OperationError } from '../common/errors.ts';
-import type { Cluster } from './cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 
 /** The usable id ranges of a cluster, ascending. */
 export function idRanges(ids: Cluster['ids']): { first: number; last: number }[] {

@@ -4,8 +4,9 @@ import type { Scenario } from '../scenario/model.ts';
 import { writeScenario } from '../scenario/index.ts';
 import type { HostFacts, SegmentInput } from '../segmentators/api.ts';
 import { assertValidMapping, resolveSegmentator } from '../segmentators/registry.ts';
-import { noRestrictions, type Cluster, type Restrictions } from './cluster-model.ts';
-import type { HostPlan, Plan } from './plan-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import { noRestrictions, type Restrictions } from '../protocol/restrictions.ts';
+import type { HostPlan, Plan } from '../protocol/plan.ts';
 import { planQuality } from './quality.ts';
 import { splitScenario } from './split.ts';
 

@@ -2,7 +2,7 @@
 // attachments they cost, and how far the busiest host is over its share.
 import type { Scenario } from '../scenario/model.ts';
 import type { HostFacts, Mapping } from '../segmentators/api.ts';
-import type { PlanQuality } from './plan-model.ts';
+import type { PlanQuality } from '../protocol/plan.ts';
 
 /**
  * net → hosts that carry it: the hosts of the VMs attached to it, plus the host chosen for

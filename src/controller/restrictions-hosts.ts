@@ -2,7 +2,7 @@
 // cluster.conf of the day did (03d says "kofy.dit.upm.es" where the 0.9.4 cluster.conf says
 // "kofy"), so the match is tried in order: exact host name, host address, then the first DNS
 // label of the written name against host names. A match that is not unique is an error.
-import type { Cluster } from './cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 
 export type HostResolution = { host: string } | { problem: string };
 

@@ -7,7 +7,8 @@
 import { InputError, type InputProblem, type SourceLocation } from '../common/errors.ts';
 import { readXml, readXmlFile, type XmlDocument, type XmlEl } from '../scenario/xml.ts';
 import type { Scenario } from '../scenario/model.ts';
-import type { Cluster, Restrictions } from './cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import type { Restrictions } from '../protocol/restrictions.ts';
 import { resolveHostName } from './restrictions-hosts.ts';
 import { hostAddressProblem } from './cluster-values.ts';
 

@@ -1,8 +1,8 @@
 // One connection per host for the whole of a command: every agent op of the command reuses it.
 // The connector is the transport (src/transport) in the product, a fake in orchestration tests.
 import { OperationError } from '../common/errors.ts';
-import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
-import type { ClusterHost } from './cluster-model.ts';
+import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 
 /** What the controller needs from a host connection (H5's HostTransport has this shape). */

@@ -24,9 +24,9 @@
 // from the BackplaneLink entries (kind, id, trunk, local and remote underlay addresses).
 import type { Net, Scenario } from '../scenario/model.ts';
 import type { Mapping } from '../segmentators/api.ts';
-import type { BackplaneKind, Cluster, ClusterHost } from './cluster-model.ts';
+import type { BackplaneKind, Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { allocateIds, byName } from './ids.ts';
-import type { BackplaneLink, SpanningNet } from './plan-model.ts';
+import type { BackplaneLink, SpanningNet } from '../protocol/plan.ts';
 import { netCarriers } from './quality.ts';
 
 export interface SplitFragment {

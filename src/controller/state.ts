@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { InputError, OperationError } from '../common/errors.ts';
-import type { Cluster } from './cluster-model.ts';
-import type { Plan } from './plan-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import type { Plan } from '../protocol/plan.ts';
 
 export type ScenarioStatus = 'planning' | 'deploying' | 'running' | 'failed' | 'undeploying';
 export type HostStatus = 'pending' | 'applied' | 'failed' | 'destroyed';

@@ -1,6 +1,6 @@
 // `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state).
-import type { StatusResult, VmState } from '../host-agent/protocol.ts';
-import type { ClusterHost } from './cluster-model.ts';
+import type { StatusResult, VmState } from '../protocol/agent.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { HostStatus, ScenarioStatus, StateStore, VmStatus } from './state.ts';

@@ -1,8 +1,8 @@
 // Destroying a recorded deployment on its hosts: shared by deploy's rollback and by undeploy.
 // Only hosts that were sent an apply ("touched") are visited: the touched mark is committed
 // before the apply is sent, so after a crash of the controller nothing made can be missed.
-import type { DestroyResult } from '../host-agent/protocol.ts';
-import type { ClusterHost } from './cluster-model.ts';
+import type { DestroyResult } from '../protocol/agent.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';

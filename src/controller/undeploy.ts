@@ -2,7 +2,7 @@
 // remove its record. Hosts that fail to answer are reported and their part of the record is
 // kept (so running undeploy again finishes the job), unless purge asks to forget it anyway.
 import { InputError, OperationError } from '../common/errors.ts';
-import type { ClusterHost } from './cluster-model.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import type { HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';

@@ -1,7 +1,7 @@
 // The hypervisor device: one UPnP root device per host whose embedded devices are the VMs it
 // runs now, each with a VMManagement service whose actions go to the VM provider.
 import fs from 'node:fs';
-import type { VmState } from '../host-agent/protocol.ts';
+import type { VmState } from '../protocol/agent.ts';
 import type { DeviceModel, ServiceModel, VmAction, VmEntry, VmProvider } from './types.ts';
 import { DEVICE_HYPERVISOR, DEVICE_VM, SERVICE_ID_VM_MANAGEMENT, SERVICE_VM_MANAGEMENT, UpnpError, UPNP_ERRORS } from './types.ts';
 import { hypervisorUdn, vmUdn } from './udn.ts';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { VmState } from '../host-agent/protocol.ts';
+import type { VmState } from '../protocol/agent.ts';
 import type { VmAction, VmEntry, VmProvider } from './types.ts';
 
 const exec = promisify(execFile);

@@ -1,6 +1,6 @@
 // Shared vocabulary of the discovery layer: UPnP type URNs, the VM provider seam and the
 // generic device model both the hypervisor daemon and the VM advertiser serve.
-import type { VmState } from '../host-agent/protocol.ts';
+import type { VmState } from '../protocol/agent.ts';
 
 export const VENDOR_DOMAIN = 'ediv-org';
 export const DEVICE_HYPERVISOR = 'urn:ediv-org:device:Hypervisor:1';

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
+import { AGENT_OPS, isAgentOp } from '../protocol/agent.ts';
 import type {
   AgentOp,
   ApplyRequest,
@@ -16,7 +17,7 @@ import type {
   StatusRequest,
   StatusResult,
   VmState,
-} from './protocol.ts';
+} from '../protocol/agent.ts';
 import { validateRequest } from './validate.ts';
 import { capabilities, facts, loadAverage } from './facts.ts';
 import { Journal } from './journal.ts';
@@ -42,7 +43,6 @@ import {
 } from './store.ts';
 import { vmStates } from './inventory.ts';
 
-export const AGENT_OPS: AgentOp[] = ['facts', 'apply', 'exec', 'destroy', 'status', 'serve'];
 
 export interface AgentOptions {
   stateDir?: string;
@@ -50,7 +50,7 @@ export interface AgentOptions {
 }
 
 export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptions): Promise<unknown> {
-  if (!AGENT_OPS.includes(op)) throw new OperationError(`unknown agent op ${JSON.stringify(op)} (known: ${AGENT_OPS.join(', ')})`);
+  if (!isAgentOp(op)) throw new OperationError(`unknown agent op ${JSON.stringify(op)} (known: ${AGENT_OPS.join(', ')})`);
   validateRequest(op, request);
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
   switch (op) {

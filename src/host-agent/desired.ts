@@ -3,7 +3,7 @@
 // from the allocator (journal + existing links), nothing is touched here.
 import { createHash } from 'node:crypto';
 import type { Scenario, Vm } from '../scenario/model.ts';
-import type { BackplaneLink } from '../controller/plan-model.ts';
+import type { BackplaneLink } from '../protocol/plan.ts';
 import { InputError } from '../common/errors.ts';
 import { MAX_IFNAME, NameAllocator, netnsName, vlanLinkName, vmIfaceName } from './naming.ts';
 

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FactsResult } from './protocol.ts';
-import { version } from '../cli/main.ts';
+import type { FactsResult } from '../protocol/agent.ts';
+import { version } from '../protocol/version.ts';
 import { bootId, run } from './sys.ts';
 import { shortHash } from './naming.ts';
 

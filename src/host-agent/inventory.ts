@@ -7,7 +7,7 @@
 //   resume  = SIGCONT to those processes and interfaces up;
 //   status  = the state (running | stopped | suspended | missing when its namespace is gone).
 import { OperationError } from '../common/errors.ts';
-import type { VmState } from './protocol.ts';
+import type { VmState } from '../protocol/agent.ts';
 import { Journal } from './journal.ts';
 import { holderKey, netnsKey } from './drivers/netns.ts';
 import { deploymentDir, listDeployments, readApplied, readVmStates, withLock, writeVmStates } from './store.ts';

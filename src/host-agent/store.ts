@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
-import type { BackplaneLink } from '../controller/plan-model.ts';
-import type { VmState } from './protocol.ts';
+import type { BackplaneLink } from '../protocol/plan.ts';
+import type { VmState } from '../protocol/agent.ts';
 import { processStart } from './sys.ts';
 import { stateTag } from './naming.ts';
 

@@ -3,8 +3,8 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import type { AgentOp, ApplyRequest, DestroyRequest, ExecRequest, StatusRequest } from './protocol.ts';
-import type { BackplaneLink } from '../controller/plan-model.ts';
+import type { AgentOp, ApplyRequest, DestroyRequest, ExecRequest, StatusRequest } from '../protocol/agent.ts';
+import type { BackplaneLink } from '../protocol/plan.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 

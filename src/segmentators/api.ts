@@ -2,7 +2,10 @@
 // Built-ins live next to this file; external plugins are ES modules whose default export
 // (or `segmentator` export) is a Segmentator.
 import type { Scenario } from '../scenario/model.ts';
-import type { Restrictions } from '../controller/cluster-model.ts';
+import type { Restrictions } from '../protocol/restrictions.ts';
+import type { Mapping } from '../protocol/plan.ts';
+
+export type { Mapping };
 
 export interface HostFacts {
   name: string;
@@ -24,9 +27,6 @@ export interface SegmentInput {
   hosts: HostFacts[];
   restrictions: Restrictions;
 }
-
-/** vm name → host name, for every VM of the scenario. */
-export type Mapping = Record<string, string>;
 
 export interface Segmentator {
   name: string;

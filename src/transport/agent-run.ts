@@ -2,8 +2,8 @@
 // output, enforce the time limit, and for the agent, read its JSON lines (DESIGN.md protocol).
 import type { Readable, Writable } from 'node:stream';
 import { OperationError } from '../common/errors.ts';
-import type { ClusterHost } from '../controller/cluster-model.ts';
-import type { AgentLine, AgentOp, ProgressEvent, ResultLine } from '../host-agent/protocol.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
+import type { AgentLine, AgentOp, ProgressEvent, ResultLine } from '../protocol/agent.ts';
 import type { ExecResult } from './types.ts';
 
 /** A started command, whatever carries it (an SSH channel or a child process). */

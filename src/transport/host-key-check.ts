@@ -1,5 +1,5 @@
 // Deciding whether to trust the key an SSH server presents, and saying clearly why not.
-import type { ClusterHost } from '../controller/cluster-model.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import { addKnownHost, checkHostKey, fingerprint, keyBlobType, knownHostName, knownKeyTypes, readKnownHostsFile } from './known-hosts.ts';
 import type { HostKeyVerdict } from './known-hosts.ts';
 import type { SshTarget } from './ssh-target.ts';

@@ -1,5 +1,5 @@
 // Transport entry point: a HostTransport for a cluster host — SSH (default) or local.
-import type { ClusterHost } from '../controller/cluster-model.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import { LocalTransport } from './local.ts';
 import { SshTransport } from './ssh.ts';
 import type { HostTransport, TransportOptions } from './types.ts';

@@ -2,8 +2,8 @@
 // agent command as SSH would, as a child process with an argument vector (no shell).
 import { spawn } from 'node:child_process';
 import { OperationError } from '../common/errors.ts';
-import type { ClusterHost } from '../controller/cluster-model.ts';
-import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
+import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentOutcome, finish } from './agent-run.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClusterHost } from '../controller/cluster-model.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 import { defaultSshConfigPath, readSshConfig } from './ssh-config.ts';
 import type { TransportOptions } from './types.ts';
 

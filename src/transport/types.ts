@@ -1,6 +1,6 @@
 // What a transport offers the controller: run the ediv agent, or a plain command, on one host.
-import type { AgentOp, ProgressEvent } from '../host-agent/protocol.ts';
-import type { ClusterHost } from '../controller/cluster-model.ts';
+import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 
 export interface TransportOptions {
   /** SSH connect + handshake + authentication timeout. Default 15 s. */

@@ -7,9 +7,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { execa } from 'execa';
 import { edivBin } from '../../src/common/paths.ts';
-import { clusterStatus, clusterUp } from '../../src/controller/emulated-cluster.ts';
+import { clusterStatus, clusterUp } from '../../src/emulated/cluster.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
-import { emulatedHostNamespace, emulatedInstance } from '../../src/controller/emulated-layout.ts';
+import { emulatedHostNamespace, emulatedInstance } from '../../src/emulated/layout.ts';
 import {
   INSTANCE,
   ediv,

@@ -3,7 +3,7 @@
 import { execa } from 'execa';
 import path from 'node:path';
 import { edivBin, edivRoot } from '../../src/common/paths.ts';
-import { emulatedHostNamespace } from '../../src/controller/emulated-layout.ts';
+import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
 import { StateStore } from '../../src/controller/state.ts';
 import { tagOf } from '../../src/host-agent/store.ts';
 

@@ -10,10 +10,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Cluster } from '../../src/controller/cluster-model.ts';
-import { clusterDown, clusterUp } from '../../src/controller/emulated-cluster.ts';
-import type { ClusterStatus } from '../../src/controller/emulated-cluster.ts';
-import { emulatedCluster } from '../../src/controller/emulated-layout.ts';
+import type { Cluster } from '../../src/protocol/cluster.ts';
+import { clusterDown, clusterUp } from '../../src/emulated/cluster.ts';
+import type { ClusterStatus } from '../../src/emulated/cluster.ts';
+import { emulatedCluster } from '../../src/emulated/layout.ts';
 
 export interface EmulatedFixture {
   instance: number;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError, OperationError } from '../../common/errors.ts';
 import type { Exec, Filetree, Scenario, Vm } from '../../scenario/model.ts';
-import type { CommandOutcome } from '../protocol.ts';
+import type { CommandOutcome } from '../../protocol/agent.ts';
 import { mustRun } from '../sys.ts';
 
 /** Expands a sequence through the scenario's `<cmd-seq>` definitions, in order. */

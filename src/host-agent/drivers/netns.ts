@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../../common/errors.ts';
 import type { Journal, Resource } from '../journal.ts';
-import type { ProgressEvent } from '../protocol.ts';
+import type { ProgressEvent } from '../../protocol/agent.ts';
 import { backplaneKey, bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from '../desired.ts';
 import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from './netns-commands.ts';
 import { vlanLines } from '../backplanes/vlan.ts';

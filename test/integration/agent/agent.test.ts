@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
-import type { ApplyResult, ExecResult, FactsResult, StatusResult } from '../../../src/host-agent/protocol.ts';
+import type { ApplyResult, ExecResult, FactsResult, StatusResult } from '../../../src/protocol/agent.ts';
 import {
   addHostNs,
   bigFragment,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { edivBin } from '../../../src/common/paths.ts';
-import type { AgentLine, ResultLine } from '../../../src/host-agent/protocol.ts';
+import type { AgentLine, ResultLine } from '../../../src/protocol/agent.ts';
 import { pidsInNetns } from '../../../src/host-agent/sys.ts';
 
 export const isRoot = process.getuid?.() === 0;

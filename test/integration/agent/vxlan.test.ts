@@ -2,7 +2,7 @@
 // each with its own agent state directory, a net spanning both on the vxlan backplane.
 import { expect } from 'chai';
 import fs from 'node:fs';
-import type { ApplyResult, ExecResult } from '../../../src/host-agent/protocol.ts';
+import type { ApplyResult, ExecResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
 
 const H1 = 'ediv4-h1';

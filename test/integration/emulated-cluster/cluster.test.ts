@@ -6,10 +6,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadCluster } from '../../../src/controller/cluster.ts';
-import { clusterDown, clusterStatus, clusterUp } from '../../../src/controller/emulated-cluster.ts';
-import type { ClusterUpResult } from '../../../src/controller/emulated-cluster.ts';
-import { readManifest } from '../../../src/controller/emulated-cluster-manifest.ts';
-import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
+import { clusterDown, clusterStatus, clusterUp } from '../../../src/emulated/cluster.ts';
+import type { ClusterUpResult } from '../../../src/emulated/cluster.ts';
+import { readManifest } from '../../../src/emulated/manifest.ts';
+import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { openTransport } from '../../../src/transport/index.ts';
 import { emulatedLeftovers, isRoot, removeStaleInstance } from '../../helpers/emulated.ts';
@@ -145,7 +145,7 @@ describe('emulated cluster (root, instance 5)', function () {
   });
 
   it('refuses without root, saying why', async () => {
-    const script = `import { clusterUp } from ${JSON.stringify(path.join(edivRoot, 'src/controller/emulated-cluster.ts'))};
+    const script = `import { clusterUp } from ${JSON.stringify(path.join(edivRoot, 'src/emulated/cluster.ts'))};
       try { await clusterUp({ hosts: 1, instance: 5, dir: '/nonexistent/ediv5' }); } catch (e) { console.log(e.name + ': ' + e.message); process.exit(e.exitCode ?? 3); }`;
     const r = await execa(node, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, reject: false, cwd: '/' });
     expect(r.stdout).to.match(/OperationError: .*needs root/);

@@ -5,8 +5,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { OperationError } from '../../../src/common/errors.ts';
-import type { ClusterHost } from '../../../src/controller/cluster-model.ts';
-import type { ProgressEvent } from '../../../src/host-agent/protocol.ts';
+import type { ClusterHost } from '../../../src/protocol/cluster.ts';
+import type { ProgressEvent } from '../../../src/protocol/agent.ts';
 import { connectionStats, mapHosts, openTransport, resetConnectionStats } from '../../../src/transport/index.ts';
 import type { HostTransport, TransportOptions } from '../../../src/transport/index.ts';
 import { useEmulatedCluster } from '../../helpers/emulated.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
+import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { detectClusterFormat, loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
 import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { StateStore } from '../../../src/controller/state.ts';
 import { OperationError } from '../../../src/common/errors.ts';
-import type { Cluster } from '../../../src/controller/cluster-model.ts';
-import type { Plan } from '../../../src/controller/plan-model.ts';
+import type { Cluster } from '../../../src/protocol/cluster.ts';
+import type { Plan } from '../../../src/protocol/plan.ts';
 
 const run = promisify(execFile);
 const cluster = { backplane: 'vxlan', source: { path: '/tmp/c.yaml' }, hosts: [] } as unknown as Cluster;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseCidr, resolveInterface } from '../../../src/discovery/netif.ts';
 import { managementOf } from '../../../src/controller/discovery-hooks.ts';
-import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
+import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { InputError } from '../../../src/common/errors.ts';
 
 describe('management interface choice', () => {

@@ -6,11 +6,11 @@ import { generateScenario, scenarioFromSpec, SHAPES } from '../../../bench/lib/g
 import { OperationError } from '../../../src/common/errors.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { loadCluster } from '../../../src/controller/cluster.ts';
-import type { Cluster } from '../../../src/controller/cluster-model.ts';
-import { emulatedCluster } from '../../../src/controller/emulated-layout.ts';
+import type { Cluster } from '../../../src/protocol/cluster.ts';
+import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { allocateIds } from '../../../src/controller/ids.ts';
 import { makePlan } from '../../../src/controller/plan.ts';
-import type { Plan } from '../../../src/controller/plan-model.ts';
+import type { Plan } from '../../../src/protocol/plan.ts';
 import { loadRestrictions } from '../../../src/controller/restrictions.ts';
 import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { generateScenario, scenarioFromSpec, SHAPES } from '../../../bench/lib/generate.ts';
 import { InputError } from '../../../src/common/errors.ts';
-import { noRestrictions } from '../../../src/controller/cluster-model.ts';
+import { noRestrictions } from '../../../src/protocol/restrictions.ts';
 import type { Mapping } from '../../../src/segmentators/api.ts';
 import { dynamic, dynamicWeights } from '../../../src/segmentators/dynamic.ts';
 import { mincut } from '../../../src/segmentators/mincut.ts';

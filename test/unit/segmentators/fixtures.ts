@@ -1,8 +1,8 @@
 // Shared fixtures for the segmentator and plan tests: host sets, and seeded restriction sets
 // that are satisfiable by construction (derived from a random reference placement).
 import type { HostFacts, SegmentInput } from '../../../src/segmentators/api.ts';
-import type { Restrictions } from '../../../src/controller/cluster-model.ts';
-import { noRestrictions } from '../../../src/controller/cluster-model.ts';
+import type { Restrictions } from '../../../src/protocol/restrictions.ts';
+import { noRestrictions } from '../../../src/protocol/restrictions.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { mulberry32, randInt } from '../../../src/segmentators/prng.ts';
 import { vmsByNet } from '../../../src/segmentators/problem.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { scenarioFromSpec } from '../../../bench/lib/generate.ts';
 import { InputError, OperationError } from '../../../src/common/errors.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
-import { noRestrictions } from '../../../src/controller/cluster-model.ts';
+import { noRestrictions } from '../../../src/protocol/restrictions.ts';
 import { findBuiltin, listSegmentators, resolveSegmentator } from '../../../src/segmentators/registry.ts';
 import { hosts, input } from './fixtures.ts';
 

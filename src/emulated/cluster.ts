@@ -9,7 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { OperationError } from '../common/errors.ts';
 import { defaultStateDir } from '../common/paths.ts';
-import type { Cluster } from './cluster-model.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 import {
   EMULATED,
   emulatedCluster,
@@ -17,10 +17,10 @@ import {
   emulatedHostName,
   emulatedHostNamespace,
   emulatedInstance,
-} from './emulated-layout.ts';
-import { destroyLeftoverDeployments } from './emulated-cluster-leftovers.ts';
-import { journal, readManifest, writeManifest, manifestPath } from './emulated-cluster-manifest.ts';
-import type { Manifest, Resource } from './emulated-cluster-manifest.ts';
+} from './layout.ts';
+import { destroyLeftoverDeployments } from './leftovers.ts';
+import { journal, readManifest, writeManifest, manifestPath } from './manifest.ts';
+import type { Manifest, Resource } from './manifest.ts';
 import {
   ensureKey,
   isOurSshd,
@@ -30,7 +30,7 @@ import {
   tcpOpen,
   waitForSshd,
   writeSshdConfig,
-} from './emulated-cluster-sshd.ts';
+} from './sshd.ts';
 import { pidAlive } from '../common/process.ts';
 import {
   checkTools,
@@ -41,7 +41,7 @@ import {
   requireRoot,
   run,
   tryRun,
-} from './emulated-cluster-sys.ts';
+} from './sys.ts';
 
 const SSH_PORT = 22;
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readlinkSync,
 import net from 'node:net';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
-import { run } from './emulated-cluster-sys.ts';
+import { run } from './sys.ts';
 import { pidAlive } from '../common/process.ts';
 
 export const SSHD = '/usr/sbin/sshd';

@@ -4,7 +4,7 @@
 // Management addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking test
 // networks), so they never collide with a real network the machine is on.
 import path from 'node:path';
-import type { Cluster, ClusterHost } from './cluster-model.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { edivBin } from '../common/paths.ts';
 
 //

@@ -63,24 +63,3 @@ export interface Cluster {
   segmentator: string;
   source: { path: string; format: 'yaml' | 'json' | 'cluster.conf' | 'emulated' };
 }
-
-/** EDIV restriction file (deployment_restrictions). Host names resolved to cluster host names. */
-export interface Restrictions {
-  vmDeployAt: { vm: string; host: string }[];
-  netDeployAt: { net: string; host: string }[];
-  /** Each group's VMs must share a host. */
-  affinity: { vms: string[] }[];
-  /** Each group's VMs must be on pairwise different hosts. */
-  antiAffinity: { vms: string[] }[];
-  /** Each group's nets: all VMs on any of them on one host. */
-  netDeployTogether: { nets: string[] }[];
-  source?: string;
-}
-
-export const noRestrictions = (): Restrictions => ({
-  vmDeployAt: [],
-  netDeployAt: [],
-  affinity: [],
-  antiAffinity: [],
-  netDeployTogether: [],
-});

@@ -1,7 +1,9 @@
 // The plan: segmentation + split + id allocation (DESIGN.md, "Plan").
 import type { Scenario } from '../scenario/model.ts';
-import type { BackplaneKind } from './cluster-model.ts';
-import type { Mapping } from '../segmentators/api.ts';
+import type { BackplaneKind } from './cluster.ts';
+
+/** vm name → host name, for every VM of the scenario. */
+export type Mapping = Record<string, string>;
 
 /** A net whose VMs are on more than one host, carried by the backplane. */
 export interface SpanningNet {

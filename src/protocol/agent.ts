@@ -2,9 +2,15 @@
 // host with one JSON request on stdin. The agent writes JSON lines on stdout: zero or more
 // progress events, then exactly one result line; it exits 0 on success, non-zero on failure
 // (the result line then carries the error). Every op is idempotent.
-import type { BackplaneLink } from '../controller/plan-model.ts';
+import type { BackplaneLink } from './plan.ts';
 
-export type AgentOp = 'facts' | 'apply' | 'exec' | 'destroy' | 'status' | 'serve';
+/** Every op the agent knows, in the order `ediv agent --help` lists them. */
+export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'serve'] as const;
+export type AgentOp = (typeof AGENT_OPS)[number];
+
+export function isAgentOp(op: string): op is AgentOp {
+  return (AGENT_OPS as readonly string[]).includes(op);
+}
 
 export interface FactsRequest {}
 

@@ -4,8 +4,8 @@
 // but without needing that host's sshd to be alive.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { emulatedCluster, emulatedHostNamespace } from './emulated-layout.ts';
-import { netnsList } from './emulated-cluster-sys.ts';
+import { emulatedCluster, emulatedHostNamespace } from './layout.ts';
+import { netnsList } from './sys.ts';
 import { LocalTransport } from '../transport/local.ts';
 
 /** Destroys every deployment the agents of hosts 1..n still hold; returns "host/deployment" per one destroyed. */

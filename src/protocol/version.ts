@@ -1,0 +1,12 @@
+// The one place ediv's version comes from (package.json): `ediv --version`, the agent's facts
+// and the controller's agent-version check all read it here.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { edivRoot } from '../common/paths.ts';
+
+let cached: string | undefined;
+
+export function version(): string {
+  cached ??= (JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  return cached;
+}
