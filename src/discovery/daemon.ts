@@ -8,6 +8,7 @@ import { HypervisorDaemon } from './hypervisor.ts';
 import { fileProvider, inventoryProvider } from './provider.ts';
 import { resolveInterface } from './netif.ts';
 import { pidAlive } from '../common/process.ts';
+import { writeJsonAtomic } from '../common/atomic-write.ts';
 
 export interface DaemonConfig {
   host: string;
@@ -93,11 +94,7 @@ function nextBootId(file: string): number {
   return id;
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(tmp, file);
-}
+
 
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 

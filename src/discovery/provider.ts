@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { VmState } from '../protocol/agent.ts';
 import type { VmAction, VmEntry, VmProvider } from './types.ts';
+import { writeJsonAtomic } from '../common/atomic-write.ts';
 
 const exec = promisify(execFile);
 
@@ -67,9 +68,7 @@ export function readVmFile(file: string): VmFile {
 }
 
 export function writeVmFile(file: string, data: VmFile): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeJsonAtomic(file, data);
 }
 
 const TRANSITIONS: Record<Exclude<VmAction, 'status'>, { from: VmState[]; to: VmState; link: 'up' | 'down' }> = {

@@ -38,7 +38,7 @@ import {
   linkExists,
   netnsList,
   netnsPids,
-  requireRoot,
+  requireEmulatedRoot,
   run,
   tryRun,
 } from './sys.ts';
@@ -114,7 +114,7 @@ export async function clusterUp(o: ClusterOptions & { hosts: number }): Promise<
   if (!Number.isInteger(n) || n < 1 || n > EMULATED.maxHosts) {
     throw new RangeError(`the number of hosts must be 1..${EMULATED.maxHosts}`);
   }
-  requireRoot('ediv cluster up --local');
+  requireEmulatedRoot('ediv cluster up --local');
   await checkTools();
   const dir = resolveDir(o);
   const say = o.onProgress ?? (() => {});
@@ -252,7 +252,7 @@ function clusterFileText(model: Cluster, k: number, n: number): string {
 export async function clusterDown(o: ClusterOptions = {}): Promise<{ dir: string; removed: string[] }> {
   const k = o.instance ?? 0;
   const inst = emulatedInstance(k);
-  requireRoot('ediv cluster down');
+  requireEmulatedRoot('ediv cluster down');
   const dir = resolveDir(o);
   const say = o.onProgress ?? (() => {});
   const m = readManifest(dir);

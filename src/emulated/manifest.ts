@@ -1,7 +1,8 @@
 // The manifest of an emulated cluster: a journal of everything `cluster up` made, written
 // BEFORE each thing is made, so `cluster down` can remove it all even after a crash.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomic } from '../common/atomic-write.ts';
 
 export type Resource =
   | { kind: 'bridge'; name: string }
@@ -35,8 +36,7 @@ export function readManifest(dir: string): Manifest | undefined {
 /** Writes atomically (rename), so a crash never leaves half a manifest. */
 export function writeManifest(dir: string, m: Manifest): void {
   const file = manifestPath(dir);
-  writeFileSync(`${file}.tmp`, JSON.stringify(m, null, 2) + '\n', { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeJsonAtomic(file, m, { mode: 0o600 });
 }
 
 function sameResource(a: Resource, b: Resource): boolean {

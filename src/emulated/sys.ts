@@ -1,23 +1,18 @@
 // System commands used to build the emulated cluster: iproute2 and friends, always run with
 // argument arrays (never through a shell), with failures turned into OperationErrors.
-import { execa } from 'execa';
+import { mustRun, run as runProgram } from '../common/run.ts';
 import { existsSync } from 'node:fs';
 import { OperationError } from '../common/errors.ts';
+import { requireRoot } from '../common/root.ts';
 
-/** Runs a command; throws an OperationError with its stderr when it fails. */
+/** Runs a command; throws an OperationError with its stderr when it fails. Output without the final newline. */
 export async function run(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await execa(cmd, args, { reject: false, input, stripFinalNewline: true });
-  if (r.exitCode !== 0) {
-    const why = (r.stderr || r.stdout || r.shortMessage || '').toString().trim();
-    throw new OperationError(`${cmd} ${args.join(' ')} failed: ${why}`);
-  }
-  return r.stdout.toString();
+  return (await mustRun(cmd, args, { input })).replace(/\n$/, '');
 }
 
 /** Runs a command and reports whether it succeeded (for "remove if present" steps). */
 export async function tryRun(cmd: string, args: string[]): Promise<boolean> {
-  const r = await execa(cmd, args, { reject: false });
-  return r.exitCode === 0;
+  return (await runProgram(cmd, args)).exitCode === 0;
 }
 
 export async function netnsList(): Promise<Set<string>> {
@@ -71,11 +66,6 @@ export async function checkTools(): Promise<void> {
   }
 }
 
-export function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) {
-    throw new OperationError(
-      `${what} needs root: it creates network namespaces, a bridge and veth links and runs an sshd per host. ` +
-        `Run it as root (for instance with sudo).`,
-    );
-  }
+export function requireEmulatedRoot(what: string): void {
+  requireRoot(what, 'it creates network namespaces, a bridge and veth links and runs an sshd per host');
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
+import { requireRoot } from '../common/root.ts';
 import { AGENT_OPS, isAgentOp } from '../protocol/agent.ts';
 import type {
   AgentOp,
@@ -28,7 +29,7 @@ import { parseFragment } from './fragment.ts';
 import { checkVlanSupport } from './backplanes/vlan.ts';
 import { applyNetns, destroyNetns, holderKey, netnsKey, PARALLEL, type DriverContext } from './drivers/netns.ts';
 import { execOnVm } from './drivers/netns-exec.ts';
-import { listLinks, mapLimit, netnsDirShared, processStart } from './sys.ts';
+import { listLinks, netnsDirShared, processStart } from './sys.ts';
 import {
   DEFAULT_STATE_DIR,
   deploymentDir,
@@ -42,6 +43,7 @@ import {
   writeVmStates,
 } from './store.ts';
 import { vmStates } from './inventory.ts';
+import { mapLimit } from '../common/parallel.ts';
 
 
 export interface AgentOptions {
@@ -69,10 +71,8 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
   }
 }
 
-function requireRoot(op: string): void {
-  if (process.getuid?.() !== 0) {
-    throw new OperationError(`agent ${op} needs root (it creates network namespaces, bridges and links)`);
-  }
+function requireAgentRoot(op: string): void {
+  requireRoot(`agent ${op}`, 'it creates network namespaces, bridges and links');
 }
 
 function driverContext(stateDir: string, deployment: string, emit: AgentOptions['emit']): DriverContext {
@@ -107,7 +107,7 @@ function keptVmPorts(journal: Journal, desired: DesiredState): Map<string, numbe
 
 async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<ApplyResult> {
   const scenario = await parseFragment(req.fragmentXml, req.deployment, req.vms);
-  requireRoot('apply');
+  requireAgentRoot('apply');
   // Everything that can be refused is refused before anything is made.
   const caps = await capabilities(stateDir);
   const vlanNets = req.backplane.filter((b) => b.kind === 'vlan').map((b) => b.net);
@@ -169,7 +169,7 @@ async function exec(req: ExecRequest, stateDir: string, emit: AgentOptions['emit
   const applied = readApplied(stateDir, req.deployment);
   if (!applied) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
   const scenario = await parseFragment(applied.fragmentXml, req.deployment, req.vms);
-  requireRoot('exec');
+  requireAgentRoot('exec');
   const journal = Journal.open(deploymentDir(stateDir, req.deployment));
   const states = readVmStates(stateDir, req.deployment);
   const wanted = req.vms ? new Set(req.vms) : undefined;
@@ -191,7 +191,7 @@ async function exec(req: ExecRequest, stateDir: string, emit: AgentOptions['emit
 async function destroy(req: DestroyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<DestroyResult> {
   const dir = deploymentDir(stateDir, req.deployment);
   if (!fs.existsSync(dir)) return { deployment: req.deployment, removed: [] };
-  requireRoot('destroy');
+  requireAgentRoot('destroy');
   return withLock(stateDir, async () => {
     const ctx = driverContext(stateDir, req.deployment, emit);
     emit({ type: 'progress', step: 'destroy', message: `${ctx.journal.resources().length} journaled resource(s)` });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FactsResult } from '../protocol/agent.ts';
 import { version } from '../protocol/version.ts';
+import { isRoot } from '../common/root.ts';
 import { bootId, run } from './sys.ts';
 import { shortHash } from './naming.ts';
 
@@ -12,9 +13,6 @@ export type Capabilities = FactsResult['capabilities'];
 
 export const DRIVERS = ['netns'];
 
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
 
 /** Tries each link type in a throwaway namespace; nothing outlives the probe. */
 export async function probeCapabilities(): Promise<Capabilities> {

@@ -4,6 +4,7 @@
 // made is simply found absent. Removal is recorded after the resource is gone.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../common/atomic-write.ts';
 
 export type ResourceKind = 'netns' | 'bridge' | 'veth' | 'vxlan' | 'vlan' | 'process' | 'mount' | 'dir';
 
@@ -32,14 +33,6 @@ export type JournalRecord =
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Applies journal records to a live state in place (later records win). */
 function applyRecords(state: { resources: Map<string, Resource>; vms: Map<string, string> }, records: JournalRecord[]): void {
@@ -162,15 +155,6 @@ export class Journal {
       ...this.resources().map((r) => ({ t: 'res', ...r }) as JournalRecord),
       ...[...this.vmsMap].map(([vm, hash]) => ({ t: 'vm', vm, hash }) as JournalRecord),
     ];
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    fsyncDir(this.dir);
+    writeFileAtomic(this.file, records.map((r) => JSON.stringify(r)).join('\n') + '\n', { durable: true });
   }
 }

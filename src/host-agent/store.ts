@@ -11,6 +11,11 @@ import type { BackplaneLink } from '../protocol/plan.ts';
 import type { VmState } from '../protocol/agent.ts';
 import { processStart } from './sys.ts';
 import { stateTag } from './naming.ts';
+import { writeFileAtomic as writeFileAtomicAny } from '../common/atomic-write.ts';
+
+function writeFileAtomic(file: string, text: string): void {
+  writeFileAtomicAny(file, text, { durable: true });
+}
 
 export const DEFAULT_STATE_DIR = '/var/lib/ediv/agent';
 
@@ -39,18 +44,6 @@ export function tagOf(stateDir: string): string {
   return stateTag(fs.realpathSync(stateDir));
 }
 
-export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
 
 function readJson<T>(file: string): T | undefined {
   try {

@@ -1,39 +1,22 @@
 // Kernel and process plumbing for the agent: iproute2 batches, link and namespace listings,
 // process lookup by network namespace. Programs always run with argument arrays; batch input
 // is generated from validated names only.
-import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
+import { mustRun as mustRunProgram, run as runProgram, type RunResult } from '../common/run.ts';
+
+export type { RunResult };
 
 export const NETNS_DIR = '/run/netns';
 
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Kernel work the agent starts dies with the agent (parent-death signal via util-linux setpriv):
- * an `ip -batch` must not go on creating things after the agent was killed, while a `destroy`
- * is already removing them.
- */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
-
+/** Agent commands die with the agent (see RunOptions.dieWithParent). */
 export async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  if (SETPRIV) [cmd, args] = [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
-  const r = await execa(cmd, args, { reject: false, input: input ?? '', stripFinalNewline: false, encoding: 'utf8' });
-  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.shortMessage ?? '') };
+  return runProgram(cmd, args, { input, dieWithParent: true });
 }
 
-/** Runs a command and throws an OperationError carrying its stderr when it fails. */
 export async function mustRun(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await run(cmd, args, input);
-  if (r.exitCode !== 0) {
-    throw new OperationError(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
-  }
-  return r.stdout;
+  return mustRunProgram(cmd, args, { input, dieWithParent: true });
 }
 
 /**
@@ -188,20 +171,6 @@ export async function signalPids(pids: number[], signal: NodeJS.Signals): Promis
     if (left.length) await new Promise((r) => setTimeout(r, 20));
   }
   if (left.length) throw new OperationError(`processes ${left.join(', ')} did not end after SIGKILL`);
-}
-
-/** Runs `fn` over `items` with at most `limit` running at once; results in input order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /**

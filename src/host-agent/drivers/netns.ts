@@ -21,7 +21,6 @@ import {
   ipBatch,
   listLinks,
   listNetns,
-  mapLimit,
   mustIpBatch,
   mustRun,
   nsBatches,
@@ -32,6 +31,7 @@ import {
 } from '../sys.ts';
 import { overlayAnchors, startHolder } from './vm-holder.ts';
 import { deploymentDir } from '../store.ts';
+import { mapLimit } from '../../common/parallel.ts';
 
 export interface DriverContext {
   stateDir: string;

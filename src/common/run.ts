@@ -1,0 +1,38 @@
+// The one process runner: programs run with argument arrays, never through a shell.
+// `run` reports the outcome; `mustRun` throws an OperationError carrying stderr on failure.
+import { execa } from 'execa';
+import fs from 'node:fs';
+import { OperationError } from './errors.ts';
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Text on the program's stdin (default: none). */
+  input?: string;
+  /**
+   * Kill the program when this process dies (parent-death signal via util-linux setpriv): kernel
+   * work the agent starts must not go on after the agent was killed, while a `destroy` is
+   * already removing it.
+   */
+  dieWithParent?: boolean;
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+
+export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  let argv: [string, string[]] = [cmd, [...args]];
+  if (opts.dieWithParent && SETPRIV) argv = [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
+  const r = await execa(argv[0], argv[1], { reject: false, input: opts.input ?? '', stripFinalNewline: false, encoding: 'utf8' });
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr || r.shortMessage || '') };
+}
+
+/** Runs a program; returns its stdout, or throws an OperationError with its stderr when it fails. */
+export async function mustRun(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.exitCode !== 0) throw new OperationError(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
