@@ -37,7 +37,7 @@ export function scenarioFromSpec(name: string, spec: Record<string, string[]>, o
     global: { version: '2.0', extra: noExtra() },
     nets,
     vms,
-    cmdSeqs: {},
+    cmdSeqs: new Map(),
     source: { format: 'vnx', path: `${name}.xml`, version: '2.0' },
     extra: noExtra(),
   };

@@ -106,7 +106,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
   });
   const hostSeqs = [...new Set(s.host?.execs.map((x) => x.seq) ?? [])];
   for (const q of hostSeqs) seqOf(q).host = true;
-  for (const [name, steps] of Object.entries(s.cmdSeqs)) seqs.set(name, { name, kind: 'cmd-seq', vms: [], host: false, steps });
+  for (const [name, steps] of s.cmdSeqs) seqs.set(name, { name, kind: 'cmd-seq', vms: [], host: false, steps });
   return {
     ok: true,
     file,

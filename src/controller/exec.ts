@@ -7,6 +7,7 @@ import type { Plan } from '../protocol/plan.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
+import { expandSeq, mergeCmdSeqs, type CmdSeqs } from '../scenario/sequences.ts';
 
 export interface ExecRequest {
   name: string;
@@ -23,18 +24,9 @@ export interface ExecReport {
   failedHosts: { host: string; error: string }[];
 }
 
-/** The leaf sequences `seq` stands for: itself, or its cmd-seq expansion (recursive, cycle-safe). */
-export function expandSeq(seq: string, cmdSeqs: Record<string, string[]>, seen = new Set<string>()): string[] {
-  if (seen.has(seq)) return [];
-  seen.add(seq);
-  const parts = cmdSeqs[seq];
-  if (!parts) return [seq];
-  return parts.flatMap((p) => expandSeq(p.trim(), cmdSeqs, seen));
-}
-
 /** VMs of a fragment that have something to do for `seq` (an exec or a filetree). */
-export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: Record<string, string[]>): string[] {
-  const leaves = new Set(expandSeq(seq, { ...cmdSeqs, ...fragment.cmdSeqs }));
+export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: CmdSeqs): string[] {
+  const leaves = new Set(expandSeq(seq, mergeCmdSeqs(cmdSeqs, fragment.cmdSeqs), { file: `scenario ${fragment.name}` }));
   return fragment.vms
     .filter((vm) => vm.execs.some((e) => leaves.has(e.seq)) || vm.filetrees.some((f) => leaves.has(f.seq)))
     .map((vm) => vm.name);
@@ -42,8 +34,7 @@ export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: Record<stri
 
 /** host → VMs to run `seq` on, after the --vm/--host filters. Throws InputError for an unknown seq. */
 export function execTargets(plan: Plan, req: ExecRequest): Map<string, string[]> {
-  const cmdSeqs: Record<string, string[]> = {};
-  for (const hp of Object.values(plan.hosts)) Object.assign(cmdSeqs, hp.fragment?.cmdSeqs ?? {});
+  const cmdSeqs = mergeCmdSeqs(...Object.values(plan.hosts).map((hp) => hp.fragment?.cmdSeqs));
   const targets = new Map<string, string[]>();
   let anywhere = false;
   for (const hp of Object.values(plan.hosts)) {
@@ -66,7 +57,7 @@ function knownSeqs(plan: Plan): string {
   const all = new Set<string>();
   for (const hp of Object.values(plan.hosts)) {
     for (const vm of hp.fragment?.vms ?? []) for (const e of vm.execs) all.add(e.seq);
-    for (const s of Object.keys(hp.fragment?.cmdSeqs ?? {})) all.add(s);
+    for (const s of hp.fragment?.cmdSeqs.keys() ?? []) all.add(s);
   }
   return all.size > 0 ? ` (known: ${[...all].sort().join(', ')})` : ' (it defines no sequences)';
 }

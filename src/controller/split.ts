@@ -78,16 +78,16 @@ export function fragmentCmdSeqs(cmdSeqs: Scenario['cmdSeqs'], vms: Scenario['vms
   const kept = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
-    for (const [seq, parts] of Object.entries(cmdSeqs)) {
+    for (const [seq, parts] of cmdSeqs) {
       if (!kept.has(seq) && parts.some((p) => defined.has(p) || kept.has(p))) {
         kept.add(seq);
         changed = true;
       }
     }
   }
-  const out: Scenario['cmdSeqs'] = {};
-  for (const [seq, parts] of Object.entries(cmdSeqs)) {
-    if (kept.has(seq)) out[seq] = parts.filter((p) => defined.has(p) || kept.has(p));
+  const out: Scenario['cmdSeqs'] = new Map();
+  for (const [seq, parts] of cmdSeqs) {
+    if (kept.has(seq)) out.set(seq, parts.filter((p) => defined.has(p) || kept.has(p)));
   }
   return out;
 }

@@ -1,14 +1,18 @@
 // The controller's state store: an embedded SQLite database (node:sqlite) holding every
 // deployed scenario, its plan (mapping, fragments), the backplane ids it holds, and the status
-// of each host and VM. Transactions make concurrent `ediv` processes safe: id allocation and
-// the scenario insert happen in one BEGIN IMMEDIATE transaction, and the ids table has a
-// primary key on (pool, id), so two deploys can never hold the same id.
+// of each host and VM. Concurrent `ediv` processes are safe: the planner runs outside any
+// transaction on a snapshot of the ids in use, then the scenario and its ids are recorded in
+// one BEGIN IMMEDIATE transaction that re-checks them; the ids table's primary key on
+// (pool, id) refuses a duplicate, and a plan whose ids were taken meanwhile is made again.
+// The schema is versioned (state-migrations.ts).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { InputError, OperationError } from '../common/errors.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import type { Plan } from '../protocol/plan.ts';
+import { parseWithMaps, stringifyWithMaps } from '../common/json.ts';
+import { migrate } from './state-migrations.ts';
 
 export type ScenarioStatus = 'planning' | 'deploying' | 'running' | 'failed' | 'undeploying';
 export type HostStatus = 'pending' | 'applied' | 'failed' | 'destroyed';
@@ -50,45 +54,6 @@ export interface IdRecord {
 
 export const STATE_FILE = 'ediv.sqlite';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS scenarios (
-  name TEXT PRIMARY KEY,
-  source_path TEXT NOT NULL,
-  cluster_file TEXT NOT NULL,
-  cluster_json TEXT NOT NULL,
-  segmentator TEXT NOT NULL,
-  plan_json TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('planning','deploying','running','failed','undeploying')),
-  error TEXT,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS hosts (
-  scenario TEXT NOT NULL REFERENCES scenarios(name) ON DELETE CASCADE,
-  host TEXT NOT NULL,
-  fragment_name TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending','applied','failed','destroyed')),
-  touched INTEGER NOT NULL DEFAULT 0,
-  error TEXT,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (scenario, host)
-);
-CREATE TABLE IF NOT EXISTS vms (
-  scenario TEXT NOT NULL REFERENCES scenarios(name) ON DELETE CASCADE,
-  vm TEXT NOT NULL,
-  host TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending','running','failed','destroyed')),
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (scenario, vm)
-);
-CREATE TABLE IF NOT EXISTS ids (
-  pool TEXT NOT NULL,
-  id INTEGER NOT NULL,
-  scenario TEXT NOT NULL REFERENCES scenarios(name) ON DELETE CASCADE,
-  net TEXT NOT NULL,
-  PRIMARY KEY (pool, id)
-);
-`;
 
 /**
  * The id pool a cluster allocates from. Deliberately keyed by backplane kind only, not by
@@ -101,6 +66,9 @@ export function idPoolKey(cluster: Pick<Cluster, 'backplane'>): string {
 }
 
 const now = (): string => new Date().toISOString();
+
+/** How often a plan is made again when other deployments took its ids meanwhile. */
+const MAX_PLAN_ATTEMPTS = 12;
 
 type Row = Record<string, unknown>;
 
@@ -126,7 +94,7 @@ export class StateStore {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30000))}`);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA foreign_keys = ON');
-    db.exec(SCHEMA);
+    migrate(db, file);
     return new StateStore(file, db);
   }
 
@@ -157,7 +125,7 @@ export class StateStore {
   plan(name: string): Plan {
     const row = this.db.prepare('SELECT plan_json FROM scenarios WHERE name = ?').get(name) as Row | undefined;
     if (!row) throw new OperationError(`no scenario named ${JSON.stringify(name)} is deployed`);
-    return JSON.parse(String(row.plan_json)) as Plan;
+    return parseWithMaps<Plan>(String(row.plan_json));
   }
 
   /** The cluster as it was when the scenario was deployed (undeploy works even if the file changed). */
@@ -168,10 +136,11 @@ export class StateStore {
   }
 
   /**
-   * Records a new scenario with its plan. In ONE `BEGIN IMMEDIATE` transaction: reads the ids
-   * in use in the pool, calls `makePlan(idsInUse)`, inserts the scenario, its hosts, VMs and
-   * ids. Concurrent processes serialise on the write lock (busy_timeout), and the (pool, id)
-   * primary key would refuse a duplicate anyway. Throws when the name is already recorded.
+   * Records a new scenario with its plan. `makePlan` runs outside any transaction, on a snapshot
+   * of the ids in use in the pool; the scenario, its hosts, VMs and ids are then inserted in ONE
+   * `BEGIN IMMEDIATE` transaction that re-checks the name and the ids. When another process took
+   * one of the plan's ids in between, the plan is made again on a fresh snapshot (a few times).
+   * Throws when the name is already recorded.
    */
   async createScenario(input: {
     name: string;
@@ -181,11 +150,36 @@ export class StateStore {
     makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan;
   }): Promise<Plan> {
     const pool = idPoolKey(input.cluster);
+    for (let attempt = 1; ; attempt++) {
+      const existing = this.getScenario(input.name);
+      if (existing) throw alreadyDeployed(existing);
+      const plan = await input.makePlan(this.idsInUse(pool));
+      const taken = this.recordScenario(input, pool, plan);
+      if (taken.length === 0) return plan;
+      if (attempt === MAX_PLAN_ATTEMPTS) {
+        const list = taken.map((s) => `${s.id} (net ${s.net})`).join(', ');
+        throw new OperationError(
+          `backplane id ${list} is held by another deployment, and was again after planning ${input.name} ${MAX_PLAN_ATTEMPTS} times; try again`,
+          { details: { reason: 'ids-taken', ids: taken.map((s) => s.id) } },
+        );
+      }
+      // Randomised back-off, so that processes planning at once do not collide again.
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+
+  /** One transaction: inserts the scenario with its plan, or returns the plan's ids already held (then nothing is written). */
+  private recordScenario(input: { name: string; sourcePath: string; cluster: Cluster; segmentator: string }, pool: string, plan: Plan): Plan['spanning'] {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const existing = this.getScenario(input.name);
       if (existing) throw alreadyDeployed(existing);
-      const plan = await input.makePlan(this.idsInUse(pool));
+      const inUse = this.idsInUse(pool);
+      const taken = plan.spanning.filter((s) => inUse.has(s.id));
+      if (taken.length) {
+        this.db.exec('ROLLBACK');
+        return taken;
+      }
       const t = now();
       this.db
         .prepare(
@@ -198,7 +192,7 @@ export class StateStore {
           input.cluster.source.path,
           JSON.stringify(input.cluster),
           plan.segmentator || input.segmentator,
-          JSON.stringify(plan),
+          stringifyWithMaps(plan),
           t,
           t,
         );
@@ -211,20 +205,11 @@ export class StateStore {
       );
       for (const [vm, host] of Object.entries(plan.mapping)) insVm.run(input.name, vm, host, t);
       const insId = this.db.prepare('INSERT INTO ids (pool, id, scenario, net) VALUES (?, ?, ?, ?)');
-      for (const s of plan.spanning) {
-        try {
-          insId.run(pool, s.id, input.name, s.net);
-        } catch (err) {
-          throw new OperationError(
-            `backplane id ${s.id} (net ${s.net}) is already held by another scenario; the planner must skip ids in use`,
-            { cause: err },
-          );
-        }
-      }
+      for (const s of plan.spanning) insId.run(pool, s.id, input.name, s.net);
       this.db.exec('COMMIT');
-      return plan;
+      return [];
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
   }

@@ -131,12 +131,12 @@ function checkFiletree(add: Add, f: Filetree, label: string, seqs: Set<string>):
 
 /** Every cmd-seq names existing sequences (exec, filetree or other cmd-seqs) and none loops. */
 function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceLocation): void {
-  const locOf = (seq: string) => s.cmdSeqLoc?.[seq] ?? s.global.loc ?? fileLoc;
-  for (const [seq, parts] of Object.entries(s.cmdSeqs)) {
+  const locOf = (seq: string) => s.cmdSeqLoc?.get(seq) ?? s.global.loc ?? fileLoc;
+  for (const [seq, parts] of s.cmdSeqs) {
     if (seqs.has(seq)) add(locOf(seq), `cmd-seq "${seq}" has the same name as an exec/filetree sequence: rename one of them`);
     if (parts.length === 0) add(locOf(seq), `cmd-seq "${seq}" lists no sequences`);
     for (const p of parts) {
-      if (!seqs.has(p) && !Object.hasOwn(s.cmdSeqs, p)) {
+      if (!seqs.has(p) && !s.cmdSeqs.has(p)) {
         add(locOf(seq), `cmd-seq "${seq}" refers to sequence "${p}", which no exec, filetree or cmd-seq defines`);
       }
     }
@@ -147,8 +147,8 @@ function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceL
   const visit = (seq: string): void => {
     state.set(seq, 1);
     stack.push(seq);
-    for (const p of s.cmdSeqs[seq] ?? []) {
-      if (!Object.hasOwn(s.cmdSeqs, p)) continue;
+    for (const p of s.cmdSeqs.get(seq) ?? []) {
+      if (!s.cmdSeqs.has(p)) continue;
       if (state.get(p) === 1) {
         const cycle = [...stack.slice(stack.indexOf(p)), p];
         add(locOf(p), `cmd-seq loop: ${cycle.join(' → ')}: a sequence cannot include itself`);
@@ -157,5 +157,5 @@ function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceL
     stack.pop();
     state.set(seq, 2);
   };
-  for (const seq of Object.keys(s.cmdSeqs)) if (!state.has(seq)) visit(seq);
+  for (const seq of s.cmdSeqs.keys()) if (!state.has(seq)) visit(seq);
 }

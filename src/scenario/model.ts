@@ -4,6 +4,7 @@
 // Elements and attributes the model does not name are kept in `extra` (in document order)
 // so that a fragment written back is the same scenario, minus what moved to other hosts.
 import type { SourceLocation } from '../common/errors.ts';
+import type { CmdSeqs } from './sequences.ts';
 
 export type Dialect = 'vnuml' | 'vnx' | 'ovf';
 
@@ -132,9 +133,9 @@ export interface Scenario {
   vms: Vm[];
   host?: HostSection;
   /** VNX <cmd-seq seq="a">b,c</cmd-seq>: a sequence that runs other sequences, in order. */
-  cmdSeqs: Record<string, string[]>;
+  cmdSeqs: CmdSeqs;
   /** Where each cmd-seq was declared (for error messages). */
-  cmdSeqLoc?: Record<string, SourceLocation>;
+  cmdSeqLoc?: Map<string, SourceLocation>;
   source: { format: Dialect; path: string; version: string };
   /** Root-level elements not named above, in order. */
   extra: Extra;

@@ -96,7 +96,7 @@ class OvfReader {
       global: { version: '2.0', extra: emptyExtra() },
       nets: [...this.nets.values()],
       vms,
-      cmdSeqs: {},
+      cmdSeqs: new Map(),
       source: { format: 'ovf', path: file, version },
       extra: emptyExtra(),
     };

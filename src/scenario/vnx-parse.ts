@@ -59,7 +59,7 @@ class VnxReader {
       global: { version: '', extra: emptyExtra() },
       nets: [],
       vms: [],
-      cmdSeqs: {},
+      cmdSeqs: new Map(),
       source: { format: dialect, path: this.doc.file, version: '' },
       extra: emptyExtra(),
     };
@@ -113,12 +113,12 @@ class VnxReader {
             this.problem(c, '<cmd-seq> needs a seq="name" attribute');
             break;
           }
-          if (Object.hasOwn(s.cmdSeqs, seq)) {
-            this.problem(c, `cmd-seq "${seq}" is declared twice (first at line ${s.cmdSeqLoc?.[seq]?.line})`);
+          if (s.cmdSeqs.has(seq)) {
+            this.problem(c, `cmd-seq "${seq}" is declared twice (first at line ${s.cmdSeqLoc?.get(seq)?.line})`);
             break;
           }
-          s.cmdSeqs[seq] = c.text().split(',').map((x) => x.trim()).filter((x) => x !== '');
-          (s.cmdSeqLoc ??= {})[seq] = c.loc;
+          s.cmdSeqs.set(seq, c.text().split(',').map((x) => x.trim()).filter((x) => x !== ''));
+          (s.cmdSeqLoc ??= new Map()).set(seq, c.loc);
           break;
         }
       }

@@ -98,7 +98,7 @@ function writeGlobal(s: Scenario, vnuml: boolean, indent: string, out: string[])
     else if (tag === nameTag) out.push(ind + textElement(nameTag, {}, s.name));
     else if (tag === 'automac' && g.automac) out.push(ind + textElement('automac', { offset: g.automacOffset }, ''));
     else if (tag === 'cmd-seq') {
-      for (const [seq, list] of Object.entries(s.cmdSeqs)) out.push(ind + textElement('cmd-seq', { seq }, list.join(',')));
+      for (const [seq, list] of s.cmdSeqs) out.push(ind + textElement('cmd-seq', { seq }, list.join(',')));
     }
   });
 }

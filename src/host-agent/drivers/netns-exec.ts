@@ -6,24 +6,17 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, OperationError } from '../../common/errors.ts';
+import { OperationError } from '../../common/errors.ts';
 import type { Exec, Filetree, Scenario, Vm } from '../../scenario/model.ts';
 import type { CommandOutcome } from '../../protocol/agent.ts';
 import { mustRun } from '../sys.ts';
-
-/** Expands a sequence through the scenario's `<cmd-seq>` definitions, in order. */
-export function expandSeq(seq: string, cmdSeqs: Record<string, string[]>, trail: string[] = []): string[] {
-  if (trail.includes(seq)) throw new InputError({ loc: { file: 'fragment' }, message: `cmd-seq cycle: ${[...trail, seq].join(' -> ')}` });
-  const parts = cmdSeqs[seq];
-  if (!parts) return [seq];
-  return parts.flatMap((p) => expandSeq(p.trim(), cmdSeqs, [...trail, seq]));
-}
+import { expandSeq, type CmdSeqs } from '../../scenario/sequences.ts';
 
 export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
 
 /** What running `seq` on a VM does: per expanded sequence, its filetrees, then its execs. */
-export function vmSteps(vm: Vm, seq: string, cmdSeqs: Record<string, string[]>): Step[] {
-  return expandSeq(seq, cmdSeqs).flatMap((s) => [
+export function vmSteps(vm: Vm, seq: string, cmdSeqs: CmdSeqs): Step[] {
+  return expandSeq(seq, cmdSeqs, { file: 'fragment' }).flatMap((s) => [
     ...vm.filetrees.filter((f) => f.seq === s).map((filetree): Step => ({ kind: 'filetree', filetree })),
     ...vm.execs.filter((e) => e.seq === s).map((exec): Step => ({ kind: 'exec', exec })),
   ]);

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { StateStore } from '../../../src/controller/state.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { StateStore, STATE_FILE } from '../../../src/controller/state.ts';
+import { SCHEMA_VERSION, schemaVersion } from '../../../src/controller/state-migrations.ts';
 import { OperationError } from '../../../src/common/errors.ts';
 import type { Cluster } from '../../../src/protocol/cluster.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
@@ -31,7 +33,7 @@ describe('controller state store', () => {
   let dir: string;
   let store: StateStore;
   beforeEach(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv7-state-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-state-'));
     store = StateStore.open(dir);
   });
   afterEach(() => {
@@ -88,6 +90,98 @@ describe('controller state store', () => {
     expect((err as Error).message).to.match(/id 1000/);
     expect(store.getScenario('s2')).to.equal(undefined);
     expect(store.hosts('s2')).to.deep.equal([]);
+  });
+
+  it('plans outside the transaction: another process can record while a plan is being made', async () => {
+    let other: StateStore | undefined;
+    const plan = await store.createScenario({
+      name: 's1',
+      sourcePath: 'a.xml',
+      cluster,
+      segmentator: 'rr',
+      makePlan: async () => {
+        // With the planner inside BEGIN IMMEDIATE this second writer would wait for the lock.
+        other = StateStore.open(dir, { busyTimeoutMs: 0 });
+        await other.createScenario({ name: 'meanwhile', sourcePath: 'm.xml', cluster, segmentator: 'rr', makePlan: () => planWith('meanwhile', [1007]) });
+        return planWith('s1', [1000]);
+      },
+    });
+    other?.close();
+    expect(plan.spanning[0]!.id).to.equal(1000);
+    expect(store.listScenarios().map((r) => r.name).sort()).to.deep.equal(['meanwhile', 's1']);
+  });
+
+  it('plans again when another deployment took one of the ids meanwhile', async () => {
+    const snapshots: number[][] = [];
+    const plan = await store.createScenario({
+      name: 's1',
+      sourcePath: 'a.xml',
+      cluster,
+      segmentator: 'rr',
+      makePlan: async (inUse) => {
+        snapshots.push([...inUse].sort());
+        if (snapshots.length === 1) {
+          const other = StateStore.open(dir);
+          await other.createScenario({ name: 'thief', sourcePath: 't.xml', cluster, segmentator: 'rr', makePlan: () => planWith('thief', [1000]) });
+          other.close();
+        }
+        let id = 1000;
+        while (inUse.has(id)) id++;
+        return planWith('s1', [id]);
+      },
+    });
+    expect(snapshots).to.deep.equal([[], [1000]]);
+    expect(plan.spanning[0]!.id).to.equal(1001);
+    expect(store.ids('s1').map((i) => i.id)).to.deep.equal([1001]);
+  });
+
+  it('keeps cmd-seq tables (Maps, prototype names included) through the stored plan', async () => {
+    const p = planWith('s1', []);
+    p.hosts.host1!.fragment = { cmdSeqs: new Map([['__proto__', ['a']], ['constructor', ['b']]]) } as never;
+    await store.createScenario({ name: 's1', sourcePath: 'a.xml', cluster, segmentator: 'rr', makePlan: () => p });
+    const back = store.plan('s1').hosts.host1!.fragment.cmdSeqs;
+    expect(back).to.be.instanceOf(Map);
+    expect([...back]).to.deep.equal([
+      ['__proto__', ['a']],
+      ['constructor', ['b']],
+    ]);
+  });
+
+  it('migrates a store made before schema versions, converting stored cmd-seq tables', () => {
+    store.close();
+    rmSync(path.join(dir, STATE_FILE));
+    const db = new DatabaseSync(path.join(dir, STATE_FILE));
+    db.exec(`CREATE TABLE scenarios (name TEXT PRIMARY KEY, source_path TEXT NOT NULL, cluster_file TEXT NOT NULL, cluster_json TEXT NOT NULL,
+      segmentator TEXT NOT NULL, plan_json TEXT NOT NULL, status TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`);
+    const old = planWith('old', [1003]);
+    old.hosts.host1!.fragment = { cmdSeqs: { all: ['x', 'y'] } } as never;
+    db.prepare(`INSERT INTO scenarios VALUES ('old', 'o.xml', 'c.yaml', '{}', 'rr', ?, 'running', NULL, 't', 't')`).run(JSON.stringify(old));
+    db.close();
+    store = StateStore.open(dir);
+    expect([...store.plan('old').hosts.host1!.fragment.cmdSeqs]).to.deep.equal([['all', ['x', 'y']]]);
+    expect(store.hosts('old')).to.deep.equal([]);
+    const check = new DatabaseSync(path.join(dir, STATE_FILE));
+    expect(schemaVersion(check)).to.equal(SCHEMA_VERSION);
+    check.close();
+  });
+
+  it('refuses a store written by a newer ediv, and leaves it as it was', () => {
+    store.close();
+    const db = new DatabaseSync(path.join(dir, STATE_FILE));
+    db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'from the future', 't');
+    db.close();
+    let err: unknown;
+    try {
+      store = StateStore.open(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(OperationError);
+    expect((err as Error).message).to.match(new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer ediv`));
+    const check = new DatabaseSync(path.join(dir, STATE_FILE));
+    expect(schemaVersion(check)).to.equal(SCHEMA_VERSION + 1);
+    check.close();
+    store = StateStore.open(path.join(dir, 'fresh')); // for afterEach
   });
 
   it('rolls back when the planner throws', async () => {

@@ -36,9 +36,9 @@ function checkUnion(scenario: Scenario, plan: Plan, cluster: Cluster): void {
     expect(hp.fragment.name).to.equal(hp.fragmentName);
     expect(hp.fragment.source.format).to.equal(scenario.source.format);
     expect(hp.fragment.global).to.deep.equal(scenario.global);
-    for (const [seq, parts] of Object.entries(hp.fragment.cmdSeqs)) {
+    for (const [seq, parts] of hp.fragment.cmdSeqs) {
       expect(parts.length).to.be.above(0);
-      for (const p of parts) expect(scenario.cmdSeqs[seq]).to.include(p);
+      for (const p of parts) expect(scenario.cmdSeqs.get(seq)).to.include(p);
     }
     if (hp.fragment.host) hostSections++;
     const used = new Set(hp.fragment.vms.flatMap((vm) => vm.ifaces.map((f) => f.net)));

@@ -27,7 +27,7 @@ function scenario(name: string, vms: Record<string, string[]>): Scenario {
       filetrees: [],
       extra: emptyExtra(),
     })),
-    cmdSeqs: {},
+    cmdSeqs: new Map(),
     source: { format: 'vnx', path: `${name}.xml`, version: '2.0' },
     extra: emptyExtra(),
   };

@@ -18,6 +18,7 @@ export const VNX_FILES = [
 /** The model without source locations and file path (what must survive a round trip). */
 function withoutLocations(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLocations);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, withoutLocations(x)]));
   if (v && typeof v === 'object') {
     const o: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) if (k !== 'loc' && k !== 'cmdSeqLoc') o[k] = withoutLocations(x);
@@ -55,7 +56,7 @@ describe('VNUML/VNX scenarios', () => {
     expect(r1.routes[1]).to.deep.include({ family: 'ipv6', destination: '2001:db8:2::/64', gateway: '2001:db8:1::2' });
     expect(r1.forwarding).to.deep.equal({ ipv4: true, ipv6: true });
     expect(r1.loc).to.deep.equal({ file: path.join(vnxDir, '02-tutorial_lxc_ubuntu.xml'), line: 80, column: 3 });
-    expect(s.cmdSeqs).to.deep.equal({ ls12: ['ls1', 'ls2'], ls123: ['ls12', 'ls3'], ls1234: ['ls123', 'ls4'] });
+    expect(Object.fromEntries(s.cmdSeqs)).to.deep.equal({ ls12: ['ls1', 'ls2'], ls123: ['ls12', 'ls3'], ls1234: ['ls123', 'ls4'] });
     const h3 = s.vms[4];
     expect(h3.execs[0]).to.deep.include({ seq: 'start-www', type: 'verbatim', ostype: 'system' });
     expect(h3.execs[0].text).to.equal('chmod 644 /var/www/html/*\n        service apache2 start');
@@ -227,7 +228,7 @@ describe('VNUML/VNX scenarios', () => {
         name: 'v', cpus: 0, ifaces: [{ id: 1, net: 'n', mac: 'zz', ipv4: [{ address: '10.0.0.1', prefix: 33 }], ipv6: [], extra: { attrs: {}, children: [] } }],
         routes: [], execs: [], filetrees: [], extra: { attrs: {}, children: [] },
       }],
-      cmdSeqs: {},
+      cmdSeqs: new Map(),
       source: { format: 'ovf', path: 'x.ovf', version: '1.0' },
       extra: { attrs: {}, children: [] },
     };
