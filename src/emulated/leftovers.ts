@@ -3,10 +3,10 @@
 // `ediv undeploy`. The agent runs inside each host's network namespace, as it would over SSH,
 // but without needing that host's sshd to be alive.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { emulatedCluster, emulatedHostNamespace } from './layout.ts';
 import { netnsList } from './sys.ts';
 import { LocalTransport } from '../transport/local.ts';
+import type { StatusResult } from '../protocol/agent.ts';
 
 /** Destroys every deployment the agents of hosts 1..n still hold; returns "host/deployment" per one destroyed. */
 export async function destroyLeftoverDeployments(
@@ -22,12 +22,17 @@ export async function destroyLeftoverDeployments(
   await Promise.all(
     hosts.map(async (host, idx) => {
       const ns = emulatedHostNamespace(idx + 1, k);
-      const stateDir = host.agentStateDir!;
-      const deployments = path.join(stateDir, 'deployments');
-      if (!present.has(ns) || !existsSync(deployments)) return;
-      const { listDeployments } = await import('../host-agent/store.ts');
+      if (!present.has(ns) || !existsSync(host.agentStateDir!)) return;
       const inNs = new LocalTransport({ ...host, agentCommand: ['nsenter', `--net=/run/netns/${ns}`, '--', ...host.agentCommand] });
-      for (const deployment of listDeployments(stateDir)) {
+      let deployments: string[];
+      try {
+        const status = await inNs.runAgent<StatusResult>('status', { host: host.name }, undefined, { timeoutMs: 60_000 });
+        deployments = status.deployments.map((d) => d.name);
+      } catch (err) {
+        failed.push(`${host.name}: cannot list its deployments: ${(err as Error).message}`);
+        return;
+      }
+      for (const deployment of deployments) {
         say(`destroying deployment ${deployment} left on the host`, host.name);
         try {
           await inNs.runAgent('destroy', { deployment, host: host.name }, undefined, { timeoutMs: 10 * 60_000 });
