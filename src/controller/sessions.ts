@@ -5,7 +5,7 @@ import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 
-/** What the controller needs from a host connection (H5's HostTransport has this shape). */
+/** What the controller needs from a host connection (the transports' HostTransport has this shape). */
 export interface AgentChannel {
   runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T>;
   close(): Promise<void> | void;

@@ -20,7 +20,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
   return fromDocument(readXml(text, file));
 }
 
-/** Dispatches on the root element: <vnx>/<vnuml> here, an OVF <Envelope> to ovf.ts (H2). */
+/** Dispatches on the root element: <vnx>/<vnuml> here, an OVF <Envelope> to ovf.ts. */
 function fromDocument(doc: XmlDocument): Scenario {
   const root = doc.root;
   if (root.localName === 'Envelope') return checked(ovfFromXml(doc));
