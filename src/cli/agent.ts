@@ -1,9 +1,26 @@
 // `ediv agent <op> [--state-dir D]`: the host agent the controller runs over SSH. Reads one
 // JSON request on stdin, writes JSON lines on stdout (progress events, then one result line),
 // exits 0 on success, 1 when the op failed, 2 on a bad request. See docs/host-agent.md.
+// The composition root of the host side: `serve` goes to discovery's serve() with the daemon
+// entry below (which gives the daemon the host agent's VM inventory); every other op to the
+// host agent's runAgentOp. Each is loaded only when its op runs.
+import path from 'node:path';
 import type { Command } from 'commander';
-import { InputError, exitCodeOf, formatLocation } from '../common/errors.ts';
-import { AGENT_OPS as OPS, isAgentOp, type ResultLine } from '../protocol/agent.ts';
+import { InputError, errorObject, exitCodeOf } from '../common/errors.ts';
+import { AGENT_OPS as OPS, isAgentOp, type AgentOp, type ResultLine } from '../protocol/agent.ts';
+
+/** Entry module of the discovery daemon process that `agent serve` starts. */
+export const DISCOVERY_DAEMON_MAIN = path.join(import.meta.dirname, 'discovery-daemon-main.ts');
+
+/** Runs one agent op in this process. */
+export async function runOp(op: AgentOp, request: unknown, stateDir: string | undefined, emit: (line: unknown) => void): Promise<unknown> {
+  if (op === 'serve') {
+    const [{ serve }, { DEFAULT_STATE_DIR }] = await Promise.all([import('../discovery/serve.ts'), import('../host-agent/store.ts')]);
+    return serve(request, { stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR), emit, daemonMain: DISCOVERY_DAEMON_MAIN });
+  }
+  const { runAgentOp } = await import('../host-agent/agent.ts');
+  return runAgentOp(op, request, { stateDir, emit });
+}
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
@@ -17,27 +34,7 @@ function writeLine(line: unknown): void {
 }
 
 function errorLine(err: unknown): ResultLine {
-  if (err instanceof InputError) {
-    return {
-      type: 'result',
-      ok: false,
-      error: {
-        message: err.message,
-        code: 'invalid-input',
-        details: err.problems.map((p) => ({ ...p.loc, where: formatLocation(p.loc), message: p.message })),
-      },
-    };
-  }
-  const e = err as Error & { details?: unknown; exitCode?: number };
-  return {
-    type: 'result',
-    ok: false,
-    error: {
-      message: e?.message ?? String(err),
-      code: exitCodeOf(err) === 1 && e?.exitCode === 1 ? 'operation-failed' : 'internal',
-      ...(e?.details !== undefined ? { details: e.details } : {}),
-    },
-  };
+  return { type: 'result', ok: false, error: errorObject(err) };
 }
 
 export function register(program: Command): void {
@@ -67,8 +64,7 @@ export function register(program: Command): void {
             throw new InputError({ loc: { file: 'stdin' }, message: `the request is not valid JSON: ${(err as Error).message}` });
           }
         }
-        const { runAgentOp } = await import('../host-agent/agent.ts');
-        const result = await runAgentOp(op, request, { stateDir: opts.stateDir, emit: writeLine });
+        const result = await runOp(op, request, opts.stateDir, writeLine);
         writeLine({ type: 'result', ok: true, result } satisfies ResultLine);
       } catch (err) {
         writeLine(errorLine(err));

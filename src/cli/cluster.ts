@@ -1,31 +1,22 @@
 // `ediv cluster up|down|status`: the emulated cluster (N hosts on this machine, each a network
 // namespace with its own sshd). `ediv cluster check` comes from ./cluster-check.ts when present.
 import type { Command } from 'commander';
-import { InputError } from '../common/errors.ts';
 import {
   clusterDown,
   clusterStatus,
   clusterUp,
   defaultClusterDir,
 } from '../emulated/cluster.ts';
-import type { ClusterStatus } from '../emulated/cluster.ts';
 import { EMULATED } from '../emulated/layout.ts';
 import { progressFor } from '../controller/progress.ts';
 import { action, printJson } from './output.ts';
+import { intOption } from './option-values.ts';
+import { clusterStatusJson, renderClusterDown, renderClusterStatus } from './render/emulated-cluster.ts';
 
 interface CommonOpts {
   instance?: string;
   dir?: string;
   json?: boolean;
-}
-
-function intOption(name: string, value: string | undefined, min: number, max: number, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const n = Number(value);
-  if (value === undefined || !/^\d+$/.test(value) || n < min || n > max) {
-    throw InputError.at('<command line>', undefined, undefined, `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value ?? '')})`);
-  }
-  return n;
 }
 
 function instanceOf(o: CommonOpts): number {
@@ -38,32 +29,6 @@ function progressReporter(json: boolean | undefined) {
     progress,
     onProgress: (message: string, host?: string) => (host ? progress.host(host, message) : progress.info(message)),
   };
-}
-
-function statusJson(s: ClusterStatus) {
-  return {
-    instance: s.instance,
-    up: s.up,
-    hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, netns: h.netns, up: h.up, sshd: h.sshd })),
-    mgmtInterface: s.mgmtInterface,
-    controllerAddress: s.controllerAddress,
-    clusterFile: s.clusterFile,
-    dir: s.dir,
-    backplane: s.backplane,
-  };
-}
-
-function statusText(s: ClusterStatus): string {
-  if (s.hosts.length === 0) return `no emulated cluster instance ${s.instance} (looked in ${s.dir})\n`;
-  const lines = [
-    `emulated cluster instance ${s.instance}: ${s.up ? 'up' : 'NOT fully up'}`,
-    `  switch ${s.mgmtInterface} (controller ${s.controllerAddress}), backplane ${s.backplane ?? '?'}`,
-    `  cluster file ${s.clusterFile}`,
-    ...s.hosts.map(
-      (h) => `  ${h.name.padEnd(8)} ${h.address.padEnd(15)} ${h.netns.padEnd(14)} ${h.up ? 'up' : 'DOWN'}${h.sshd ? `  sshd ${h.sshd}` : '  no sshd'}`,
-    ),
-  ];
-  return lines.join('\n') + '\n';
 }
 
 export function register(program: Command): void {
@@ -90,8 +55,8 @@ export function register(program: Command): void {
         const instance = instanceOf(o);
         const { progress, onProgress } = progressReporter(o.json);
         const r = await clusterUp({ hosts, instance, dir: o.dir, onProgress }).finally(() => progress.done());
-        if (o.json) printJson({ ...statusJson(r), alreadyUp: r.alreadyUp });
-        else process.stdout.write((r.alreadyUp ? 'already up\n' : '') + statusText(r));
+        if (o.json) printJson({ ...clusterStatusJson(r), alreadyUp: r.alreadyUp });
+        else process.stdout.write((r.alreadyUp ? 'already up\n' : '') + renderClusterStatus(r));
       }),
     );
 
@@ -107,7 +72,7 @@ export function register(program: Command): void {
         const { progress, onProgress } = progressReporter(o.json);
         const r = await clusterDown({ instance: instanceOf(o), dir: o.dir, onProgress }).finally(() => progress.done());
         if (o.json) printJson({ ok: true, ...r });
-        else process.stdout.write(r.removed.length ? `removed ${r.removed.length} items of the emulated cluster\n` : 'nothing to remove\n');
+        else process.stdout.write(renderClusterDown(r));
       }),
     );
 
@@ -121,8 +86,8 @@ export function register(program: Command): void {
     .action(
       action(async (o: CommonOpts) => {
         const s = await clusterStatus({ instance: instanceOf(o), dir: o.dir });
-        if (o.json) printJson(statusJson(s));
-        else process.stdout.write(statusText(s));
+        if (o.json) printJson(clusterStatusJson(s));
+        else process.stdout.write(renderClusterStatus(s));
         return s.up ? 0 : 1;
       }),
     );

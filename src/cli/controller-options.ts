@@ -17,3 +17,15 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--vm <names>', 'only these VMs, comma-separated (EDIV -M); repeatable', collect)
     .option('--host <names>', 'only these hosts, comma-separated (EDIV -H); repeatable', collect);
 }
+
+/** Splits `a,b,c` option values (repeatable options are joined first); undefined when none is left. */
+export function listOption(v: string | string[] | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}
+
+/** The --vm / --host filter of a command (EDIV -M / -H). */
+export function targetFilter(opts: { vm?: string[]; host?: string[] }): { vms?: string[]; hosts?: string[] } {
+  return { vms: listOption(opts.vm), hosts: listOption(opts.host) };
+}

@@ -1,17 +1,12 @@
 // `ediv deploy <scenario>`: plan a scenario over the cluster and run it on every host.
-// The logic is in src/controller/deploy.ts; this module reads the inputs and prints results.
+// The logic is in src/controller/deploy-command.ts; this module reads the options and prints the report.
 import type { Command } from 'commander';
-import path from 'node:path';
-import { parseScenarioFile } from '../scenario/index.ts';
-import { loadRestrictions } from '../controller/restrictions.ts';
-import { makePlan } from '../controller/plan.ts';
-import { deployScenario } from '../controller/deploy.ts';
-import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from '../controller/discovery-hooks.ts';
-import { listOption, resolveCluster, withContext, type CommonOptions } from '../controller/command-context.ts';
-import { renderDeploy } from '../controller/render.ts';
-import { connectionStats } from '../transport/index.ts';
-import { action, printJson } from './output.ts';
-import { addConnectionOptions, addTargetOptions } from './controller-options.ts';
+import { deployCommand, type InterruptSource } from '../controller/deploy-command.ts';
+import type { CommonOptions } from '../controller/command-context.ts';
+import { action, printReport } from './output.ts';
+import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
+import { renderDeploy } from './render/deploy.ts';
+import { onInterrupt } from './signals.ts';
 
 interface DeployOptions extends CommonOptions {
   cluster?: string;
@@ -22,6 +17,22 @@ interface DeployOptions extends CommonOptions {
   keepOnFailure?: boolean;
 }
 
+/**
+ * Ctrl-C / SIGTERM during a deploy: the first stops it (the hosts' current step ends, then the
+ * rollback); a second leaves at once, keeping the record for `ediv undeploy`.
+ */
+const signalInterrupts: InterruptSource = (scenario, progress) => {
+  const ac = new AbortController();
+  const release = onInterrupt((sig, count) => {
+    if (count > 1) {
+      process.stderr.write(`ediv: ${sig} again: leaving now; the record is kept, 'ediv undeploy ${scenario}' removes what is left\n`);
+      process.exit(1);
+    }
+    progress.warn(`${sig}: stopping; waiting for the hosts' current step, then rolling back (again to leave at once)`);
+    ac.abort();
+  });
+  return { signal: ac.signal, release };
+};
 
 export function register(program: Command): void {
   addConnectionOptions(addTargetOptions(program.command('deploy')))
@@ -39,55 +50,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
       action(async (file: string, opts: DeployOptions) => {
-        // Bad input is refused before anything is touched: scenario, then restrictions.
-        const scenario = await parseScenarioFile(file);
-        if (opts.restrictions) await loadRestrictions(opts.restrictions, scenario);
-        return withContext(opts, async (ctx) => {
-          const cluster = await resolveCluster({ cluster: opts.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true });
-          const restrictions = opts.restrictions ? await loadRestrictions(opts.restrictions, scenario, cluster) : undefined;
-          const interrupt = new AbortController();
-          const onSignal = (sig: NodeJS.Signals): void => {
-            if (interrupt.signal.aborted) {
-              process.stderr.write(`ediv: ${sig} again: leaving now; the record is kept, 'ediv undeploy ${scenario.name}' removes what is left\n`);
-              process.exit(1);
-            }
-            ctx.progress.warn(`${sig}: stopping; waiting for the hosts' current step, then rolling back (again to leave at once)`);
-            interrupt.abort();
-          };
-          process.on('SIGINT', onSignal);
-          process.on('SIGTERM', onSignal);
-          try {
-            const report = await deployScenario(
-              {
-                scenario,
-                scenarioPath: path.resolve(file),
-                cluster,
-                restrictions,
-                segmentator: opts.segmentator,
-                vms: listOption(opts.vm),
-                hosts: listOption(opts.host),
-                keepOnFailure: opts.keepOnFailure,
-                signal: interrupt.signal,
-              },
-              {
-                store: ctx.store,
-                sessions: ctx.sessions,
-                makePlan,
-                progress: ctx.progress,
-                version: ctx.version,
-                afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
-                afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
-              },
-            );
-            ctx.progress.done(); // the live progress lines end before the result
-            if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
-            else process.stdout.write(renderDeploy(report));
-            return 0;
-          } finally {
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
-          }
-        });
+        const report = await deployCommand({ ...opts, file, ...targetFilter(opts) }, signalInterrupts);
+        return printReport(report, opts, renderDeploy);
       }),
     );
 }

@@ -3,19 +3,21 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../protocol/version.ts';
 
-/** Top-level command → the module that registers it. */
-const commandModules: Record<string, string> = {
-  validate: './validate.ts',
-  plan: './plan.ts',
-  segmentators: './segmentators.ts',
-  deploy: './deploy.ts',
-  exec: './exec.ts',
-  undeploy: './undeploy.ts',
-  status: './status.ts',
-  cluster: './cluster.ts',
-  discover: './discover.ts',
-  'vm-advertise': './vm-advertise.ts',
-  agent: './agent.ts',
+type CommandModule = { register(p: Command): void };
+
+/** Top-level command → the loader of the module that registers it (every import a literal). */
+const commandModules: Record<string, () => Promise<CommandModule>> = {
+  validate: () => import('./validate.ts'),
+  plan: () => import('./plan.ts'),
+  segmentators: () => import('./segmentators.ts'),
+  deploy: () => import('./deploy.ts'),
+  exec: () => import('./exec.ts'),
+  undeploy: () => import('./undeploy.ts'),
+  status: () => import('./status.ts'),
+  cluster: () => import('./cluster.ts'),
+  discover: () => import('./discover.ts'),
+  'vm-advertise': () => import('./vm-advertise.ts'),
+  agent: () => import('./agent.ts'),
 };
 
 /**
@@ -33,11 +35,8 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const names = only !== undefined && only in commandModules ? [only] : Object.keys(commandModules);
-  for (const name of names) {
-    const m = (await import(commandModules[name]!)) as { register(p: Command): void };
-    m.register(program);
-  }
+  const names = only !== undefined && Object.hasOwn(commandModules, only) ? [only] : Object.keys(commandModules);
+  for (const name of names) (await commandModules[name]!()).register(program);
   addSummaries(program);
   return program;
 }

@@ -1,36 +1,35 @@
-// Shared CLI plumbing: error reporting with exit codes, JSON output.
-import { InputError, OperationError, exitCodeOf, formatLocation } from '../common/errors.ts';
+// Shared CLI plumbing: printing reports (text or --json), errors with exit codes.
+import { exitCodeOf } from '../common/errors.ts';
+import { errorDocument, renderError, reportDocument } from './render/error.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-export function errorToJson(err: unknown): Record<string, unknown> {
-  if (err instanceof InputError) {
-    return {
-      ok: false,
-      error: 'invalid-input',
-      problems: err.problems.map((p) => ({ ...p.loc, message: p.message, where: formatLocation(p.loc) })),
-    };
-  }
-  if (err instanceof OperationError) {
-    return { ok: false, error: 'operation-failed', message: err.message, host: err.host, details: err.details };
-  }
-  return { ok: false, error: 'internal', message: err instanceof Error ? err.message : String(err) };
+/** Prints an error the way a user wants to read it (no stack trace for expected errors); returns the exit code. */
+export function reportError(err: unknown, json: boolean): number {
+  if (json) printJson(errorDocument(err));
+  else process.stderr.write(renderError(err));
+  return exitCodeOf(err);
 }
 
-/** Prints an error the way a user wants to read it (no stack trace for expected errors). */
-export function reportError(err: unknown, json: boolean): number {
-  const code = exitCodeOf(err);
-  if (json) {
-    printJson(errorToJson(err));
-  } else if (err instanceof InputError || err instanceof OperationError) {
-    process.stderr.write(`ediv: ${err.message}\n`);
-  } else {
-    const e = err as Error;
-    process.stderr.write(`ediv: internal error: ${e?.stack ?? String(err)}\n`);
+/**
+ * Prints a command's report the same way on success and on failure: with --json one document
+ * (a failure's error merged in), else the text on stdout and a failure's error on stderr.
+ * Returns the exit code: 0 when ok, else the error's (1 when the report has none).
+ */
+export function printReport<R extends { ok: boolean; error?: unknown }>(
+  report: R,
+  opts: { json?: boolean },
+  render: (r: R) => string,
+): number {
+  if (opts.json) printJson(reportDocument(report));
+  else {
+    process.stdout.write(render(report));
+    if (!report.ok && report.error !== undefined) process.stderr.write(renderError(report.error));
   }
-  return code;
+  if (report.ok) return 0;
+  return report.error === undefined ? 1 : exitCodeOf(report.error);
 }
 
 /**

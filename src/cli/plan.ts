@@ -2,19 +2,11 @@
 // their backplane ids and the quality figures, without touching any host; --out writes
 // the per-host fragments.
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { InputError } from '../common/errors.ts';
-import { defaultStateDir } from '../common/paths.ts';
-import type { Cluster } from '../protocol/cluster.ts';
-import { loadCluster } from '../controller/cluster.ts';
-import { EMULATED, emulatedCluster } from '../emulated/layout.ts';
-import { makePlan } from '../controller/plan.ts';
-import type { Plan } from '../protocol/plan.ts';
-import { loadRestrictions } from '../controller/restrictions.ts';
-import { STATE_FILE, StateStore, idPoolKey } from '../controller/state.ts';
-import { parseScenarioFile } from '../scenario/index.ts';
+import { EMULATED } from '../emulated/layout.ts';
+import { planPreview } from '../controller/plan-preview.ts';
 import { action, printJson } from './output.ts';
+import { intOption } from './option-values.ts';
+import { planJson, renderPlan } from './render/plan.ts';
 
 interface PlanOptions {
   cluster?: string;
@@ -57,94 +49,16 @@ export function register(program: Command): void {
     .addHelpText('after', HELP)
     .action(
       action(async (file: string, opts: PlanOptions) => {
-        const scenario = await parseScenarioFile(file);
-        const clusterFile = opts.cluster ?? process.env.EDIV_CLUSTER;
-        const cluster = clusterFile ? await loadCluster(clusterFile) : localCluster(opts.localHosts);
-        const restrictions = opts.restrictions ? await loadRestrictions(opts.restrictions, scenario, cluster) : undefined;
-        const plan = await makePlan({
-          scenario,
-          cluster,
+        const plan = await planPreview({
+          file,
+          cluster: opts.cluster,
+          localHosts: intOption('--local-hosts', opts.localHosts, 1, EMULATED.maxHosts, 3),
           segmentator: opts.segmentator,
-          restrictions,
-          idsInUse: idsInUse(cluster),
+          restrictions: opts.restrictions,
+          out: opts.out,
         });
-        if (opts.out) writeFragments(plan, opts.out);
         if (opts.json) printJson(planJson(plan, opts.out));
         else process.stdout.write(renderPlan(plan, opts.out));
       }),
     );
-}
-
-function localCluster(n: string | undefined): Cluster {
-  const count = Number(n ?? 3);
-  if (!Number.isInteger(count) || count < 1 || count > EMULATED.maxHosts) {
-    throw new InputError({ loc: { file: '(command line)' }, message: `--local-hosts must be a whole number 1..${EMULATED.maxHosts}, got ${JSON.stringify(n)}` });
-  }
-  return emulatedCluster(count, path.join(defaultStateDir(), 'local-cluster'));
-}
-
-/** Ids in use by deployed scenarios, when this machine has a state store (never creates one). */
-function idsInUse(cluster: Cluster): Set<number> {
-  const dir = defaultStateDir();
-  if (!existsSync(path.join(dir, STATE_FILE))) return new Set();
-  const store = StateStore.open(dir);
-  try {
-    return store.idsInUse(idPoolKey(cluster));
-  } finally {
-    store.close();
-  }
-}
-
-function writeFragments(plan: Plan, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  for (const hp of Object.values(plan.hosts)) writeFileSync(path.join(dir, `${hp.host}.xml`), hp.fragmentXml);
-}
-
-export function planJson(plan: Plan, out?: string): Record<string, unknown> {
-  return {
-    scenario: plan.scenario,
-    segmentator: plan.segmentator,
-    backplane: plan.backplane,
-    mapping: plan.mapping,
-    spanning: plan.spanning,
-    hosts: Object.fromEntries(
-      Object.values(plan.hosts).map((hp) => [
-        hp.host,
-        {
-          vms: hp.vms,
-          fragment: hp.fragmentName,
-          file: out ? path.join(out, `${hp.host}.xml`) : undefined,
-          backplane: hp.backplane,
-        },
-      ]),
-    ),
-    quality: plan.quality,
-  };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_c, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-export function renderPlan(plan: Plan, out?: string): string {
-  const lines: string[] = [];
-  lines.push(`scenario ${plan.scenario}: segmentator ${plan.segmentator}, backplane ${plan.backplane}\n`);
-  const vms = Object.entries(plan.mapping);
-  if (vms.length) lines.push(table([['VM', 'HOST'], ...vms.map(([vm, host]) => [vm, host])]));
-  lines.push(
-    table([
-      ['HOST', 'VMS', 'FRAGMENT'],
-      ...Object.values(plan.hosts).map((hp) => [hp.host, String(hp.vms.length), out ? path.join(out, `${hp.host}.xml`) : hp.fragmentName]),
-    ]),
-  );
-  if (plan.spanning.length) {
-    lines.push(table([['SPANNING NET', 'ID', 'HOSTS'], ...plan.spanning.map((s) => [s.net, String(s.id), s.hosts.join(',')])]));
-  } else lines.push('no net spans hosts\n');
-  const q = plan.quality;
-  lines.push(
-    `quality: ${q.spanningNets} spanning nets, ${q.crossHostAttachments} cross-host attachments, ` +
-      `imbalance ${(q.imbalance * 100).toFixed(1)} %\n`,
-  );
-  return lines.join('\n');
 }

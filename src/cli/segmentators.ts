@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { listSegmentators } from '../segmentators/registry.ts';
 import { action, printJson } from './output.ts';
+import { renderSegmentators } from './render/segmentators.ts';
 
 export function register(program: Command): void {
   program
@@ -17,12 +18,8 @@ export function register(program: Command): void {
     .action(
       action((opts: { json?: boolean }) => {
         const list = listSegmentators();
-        if (opts.json) return printJson(list);
-        const w = Math.max(...list.map((s) => s.name.length));
-        for (const s of list) {
-          const aliases = s.aliases.length ? ` (EDIV: ${s.aliases.join(', ')})` : '';
-          process.stdout.write(`${s.name.padEnd(w)}  ${s.description}${aliases}\n`);
-        }
+        if (opts.json) printJson(list);
+        else process.stdout.write(renderSegmentators(list));
       }),
     );
 }

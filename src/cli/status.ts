@@ -1,12 +1,35 @@
 // `ediv status [<scenario-name>]`: recorded scenarios with the hosts' live view.
 import type { Command } from 'commander';
 import { InputError } from '../common/errors.ts';
-import { scenarioStatus } from '../controller/status.ts';
-import { withContext, type CommonOptions } from '../controller/command-context.ts';
-import { renderStatus } from '../controller/render.ts';
-import { silentProgress } from '../controller/progress.ts';
+import type { CommonOptions } from '../controller/command-context.ts';
+import type { StatusReport } from '../controller/status.ts';
+import { statusCommand } from '../controller/status-watch.ts';
 import { action, printJson } from './output.ts';
 import { addConnectionOptions } from './controller-options.ts';
+import { renderError } from './render/error.ts';
+import { renderStatus } from './render/status.ts';
+import { abortOnInterrupt } from './signals.ts';
+
+/** Seconds between refreshes: 0 without --watch, 2 for a bare --watch. */
+function watchInterval(watch: string | boolean | undefined): number {
+  if (watch === undefined || watch === false) return 0;
+  if (watch === true) return 2;
+  const n = Number(watch);
+  if (!(n > 0)) throw InputError.commandLine(`--watch ${watch}`, 'give a number of seconds > 0');
+  return n;
+}
+
+/** One refresh on stdout: a JSON document (one line each while watching), or the text (redrawn on a terminal). */
+function show(report: StatusReport, opts: { json?: boolean }, one: boolean, interval: number): void {
+  if (opts.json) {
+    if (interval) process.stdout.write(JSON.stringify(report) + '\n');
+    else printJson(report);
+    return;
+  }
+  const clear = interval && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
+  const stamp = interval ? `${new Date().toLocaleTimeString()}  (every ${interval} s, Ctrl-C to stop)\n\n` : '';
+  process.stdout.write(clear + stamp + renderStatus(report, one));
+}
 
 export function register(program: Command): void {
   addConnectionOptions(program.command('status'))
@@ -20,41 +43,21 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document {scenarios, hosts}')
     .action(
       action(async (name: string | undefined, opts: CommonOptions & { watch?: string | boolean }) => {
-        const interval = opts.watch === undefined || opts.watch === false ? 0 : opts.watch === true ? 2 : Number(opts.watch);
-        if (!(interval >= 0) || (opts.watch !== undefined && opts.watch !== true && !(interval > 0))) {
-          throw new InputError({ loc: { file: 'command line' }, message: `--watch ${String(opts.watch)}: give a number of seconds > 0` });
+        const interval = watchInterval(opts.watch);
+        const stop = interval ? abortOnInterrupt() : undefined;
+        try {
+          await statusCommand(
+            { ...opts, name, intervalMs: interval * 1000 },
+            {
+              show: (report) => show(report, opts, Boolean(name), interval),
+              error: (err) => process.stderr.write(renderError(err)),
+              signal: stop?.signal,
+            },
+          );
+        } finally {
+          stop?.release();
         }
-        return withContext(opts, async (ctx) => {
-          const once = async (): Promise<void> => {
-            const report = await scenarioStatus({ name }, { store: ctx.store, sessions: ctx.sessions, progress: silentProgress });
-            if (opts.json) {
-              if (interval) process.stdout.write(JSON.stringify(report) + '\n');
-              else printJson(report);
-            } else {
-              const clear = interval && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
-              const stamp = interval ? `${new Date().toLocaleTimeString()}  (every ${interval} s, Ctrl-C to stop)\n\n` : '';
-              process.stdout.write(clear + stamp + renderStatus(report, Boolean(name)));
-            }
-          };
-          await once();
-          if (!interval) return 0;
-          await new Promise<void>((resolve) => {
-            let timer: NodeJS.Timeout;
-            const stop = (): void => {
-              clearTimeout(timer);
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              resolve();
-            };
-            const tick = (): void => {
-              timer = setTimeout(() => void once().then(tick, (err: unknown) => { process.stderr.write(`ediv: ${String(err)}\n`); tick(); }), interval * 1000);
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-            tick();
-          });
-          return 0;
-        });
+        return 0;
       }),
     );
 }

@@ -1,13 +1,10 @@
 // `ediv undeploy <scenario-name>`: remove a deployed scenario from every host and forget it.
 import type { Command } from 'commander';
-import { undeployError, undeployScenario } from '../controller/undeploy.ts';
-import { syncDiscoveryAfterDestroy } from '../controller/discovery-hooks.ts';
-import { listOption, withContext, type CommonOptions } from '../controller/command-context.ts';
-import { renderUndeploy } from '../controller/render.ts';
-import { connectionStats } from '../transport/index.ts';
-import { action, printJson } from './output.ts';
-import { addConnectionOptions, addTargetOptions } from './controller-options.ts';
-
+import { undeployCommand } from '../controller/undeploy-command.ts';
+import type { CommonOptions } from '../controller/command-context.ts';
+import { action, printReport } from './output.ts';
+import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
+import { renderUndeploy } from './render/undeploy.ts';
 
 export function register(program: Command): void {
   addConnectionOptions(addTargetOptions(program.command('undeploy')))
@@ -21,18 +18,9 @@ export function register(program: Command): void {
     .option('--purge', 'remove the record even if some hosts could not be cleaned (what they hold stays there)')
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
-      action(async (name: string, opts: CommonOptions & { purge?: boolean; vm?: string[]; host?: string[] }) =>
-        withContext(opts, async (ctx) => {
-          const report = await undeployScenario(
-            { name, purge: opts.purge, vms: listOption(opts.vm), hosts: listOption(opts.host) },
-            { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: syncDiscoveryAfterDestroy(ctx.sessions) },
-          );
-          if (!report.ok) throw undeployError(report);
-          ctx.progress.done(); // the live progress lines end before the result
-          if (opts.json) printJson({ ...report, connections: connectionStats().perHost });
-          else process.stdout.write(renderUndeploy(report));
-          return 0;
-        }),
-      ),
+      action(async (name: string, opts: CommonOptions & { purge?: boolean; vm?: string[]; host?: string[] }) => {
+        const report = await undeployCommand({ ...opts, name, ...targetFilter(opts) });
+        return printReport(report, opts, renderUndeploy);
+      }),
     );
 }

@@ -3,6 +3,7 @@
 import type { InputProblem } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
 import type { BackplaneKind } from '../protocol/cluster.ts';
+import { BACKPLANES, DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import type { DocPath, LocatedDoc } from './cluster-source.ts';
 import { MAX_IFNAME, cidrProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem } from './cluster-values.ts';
 
@@ -10,9 +11,6 @@ export interface IdRange {
   first: number;
   last: number;
 }
-
-/** Largest id each backplane can carry: 802.1q VLAN ids, VXLAN VNIs. */
-export const MAX_ID: Record<BackplaneKind, number> = { vlan: 4094, vxlan: 16777215 };
 
 /** The shape of a document that passed the schema. */
 export interface RawHost {
@@ -48,7 +46,8 @@ export function rangesOf(raw: RawCluster): IdRange[] {
 export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   const problems: InputProblem[] = [];
   const at = (path: DocPath, message: string) => problems.push({ loc: { file: doc.file, ...doc.locate(path) }, message });
-  const backplane = raw.backplane ?? 'vlan';
+  const backplane = raw.backplane ?? DEFAULT_BACKPLANE;
+  const kind = BACKPLANES[backplane];
 
   const seen = new Map<string, number>();
   raw.hosts.forEach((h, i) => {
@@ -72,11 +71,11 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
     const badIf = interfaceNameProblem(h.trunk);
     if (badIf) {
       at(p('trunk'), `${doc.describe(p('trunk'))}: ${badIf}`);
-    } else if (backplane === 'vlan') {
+    } else if (kind.namedAfterTrunk) {
       // The vlan backplane makes <trunk>.<id>, which must still fit in an interface name.
-      const longest = `${h.trunk}.${Math.max(...rangesOf(raw).map((r) => r.last))}`;
+      const longest = kind.external(h.trunk, Math.max(...rangesOf(raw).map((r) => r.last)));
       if (longest.length > MAX_IFNAME) {
-        at(p('trunk'), `${doc.describe(p('trunk'))}: VLAN interface "${longest}" would exceed ${MAX_IFNAME} characters; use a shorter trunk name`);
+        at(p('trunk'), `${doc.describe(p('trunk'))}: ${kind.label} interface "${longest}" would exceed ${MAX_IFNAME} characters; use a shorter trunk name`);
       }
     }
     if (h.driver !== undefined) {
@@ -90,8 +89,8 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   ranges.forEach((r, i) => {
     const path = single ? ['ids'] : ['ids', i];
     if (r.first > r.last) at(path, `id range ${r.first}-${r.last}: first is greater than last`);
-    if (r.last > MAX_ID[backplane] || r.first < 1) {
-      at(path, `id range ${r.first}-${r.last} is outside 1-${MAX_ID[backplane]}, the ids a ${backplane} backplane can use`);
+    if (r.last > kind.maxId || r.first < 1) {
+      at(path, `id range ${r.first}-${r.last} is outside 1-${kind.maxId}, the ids a ${backplane} backplane can use`);
     }
   });
   for (let i = 0; i < ranges.length; i++) {

@@ -2,6 +2,8 @@
 // same document shape before validation). `default` values are documentation: the defaults
 // are applied in cluster.ts, after validation. docs/cluster-file.md describes every field.
 import { Ajv, type ErrorObject } from 'ajv';
+import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
+import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 
 const idRange = {
   type: 'object',
@@ -56,7 +58,7 @@ export const clusterSchema = {
       anyOf: [idRange, { type: 'array', minItems: 1, items: idRange }],
       default: { first: 1000, last: 1999 },
     },
-    backplane: { enum: ['vlan', 'vxlan'], default: 'vlan' },
+    backplane: { enum: BACKPLANE_KINDS, default: DEFAULT_BACKPLANE },
     management: {
       type: 'object',
       additionalProperties: false,

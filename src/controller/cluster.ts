@@ -6,6 +6,7 @@ import path from 'node:path';
 import { InputError } from '../common/errors.ts';
 import { readBoundedFile } from '../common/input-file.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import { readClusterConf } from './cluster-conf.ts';
 import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
 import { schemaErrors } from './cluster-schema.ts';
@@ -24,7 +25,7 @@ export const CLUSTER_DEFAULTS = {
   agentCommand: ['ediv'],
   transport: 'ssh',
   driver: 'netns',
-  backplane: 'vlan',
+  backplane: DEFAULT_BACKPLANE,
   segmentator: 'round-robin',
 } as const;
 

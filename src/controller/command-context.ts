@@ -9,6 +9,7 @@ import { openTransport } from '../transport/index.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import { loadCluster } from './cluster.ts';
 import { clusterUp } from '../emulated/cluster.ts';
+import { localClusterDir } from '../emulated/layout.ts';
 import { progressFor, type Progress } from './progress.ts';
 import { HostSessions } from './sessions.ts';
 import { StateStore } from './state.ts';
@@ -46,9 +47,9 @@ export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandConte
   }
 }
 
-/** The emulated cluster the controller falls back to: `<stateDir>/local-cluster`. */
-export function localClusterDir(stateDir: string): string {
-  return path.join(stateDir, 'local-cluster');
+/** The cluster file a command was given: --cluster, else $EDIV_CLUSTER (else none: the emulated cluster). */
+export function clusterFileOf(option: string | undefined): string | undefined {
+  return option ?? process.env.EDIV_CLUSTER;
 }
 
 /**
@@ -61,26 +62,16 @@ export async function resolveCluster(opts: {
   progress: Progress;
   create: boolean;
 }): Promise<Cluster> {
-  const file = opts.cluster ?? process.env.EDIV_CLUSTER;
+  const file = clusterFileOf(opts.cluster);
   if (file) return loadCluster(file);
   const dir = localClusterDir(opts.stateDir);
   const clusterFile = path.join(dir, 'cluster.yaml');
   if (!existsSync(clusterFile)) {
     if (!opts.create) {
-      throw new InputError({
-        loc: { file: 'command line' },
-        message: `no cluster: give --cluster FILE, set $EDIV_CLUSTER, or create the emulated one ('ediv cluster up --local 3')`,
-      });
+      throw InputError.commandLine(undefined, `no cluster: give --cluster FILE, set $EDIV_CLUSTER, or create the emulated one ('ediv cluster up --local 3')`);
     }
     opts.progress.info(`no cluster given (--cluster or $EDIV_CLUSTER): creating a 3-host emulated cluster in ${dir}`);
     await clusterUp({ hosts: 3, instance: 0, dir, onProgress: (m, h) => opts.progress.info(h ? `${h}: ${m}` : m) });
   }
   return loadCluster(clusterFile);
-}
-
-/** Splits `a,b,c` option values (repeatable options are joined first). */
-export function listOption(v: string | string[] | undefined): string[] | undefined {
-  if (v === undefined) return undefined;
-  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  return items.length > 0 ? items : undefined;
 }

@@ -2,7 +2,14 @@
 // apply every host's fragment in parallel, then mark the scenario running. If any host fails
 // (or the user interrupts), everything made on every host is destroyed and the ids freed,
 // unless keepOnFailure asks to leave it (recorded as failed, so `ediv undeploy` removes it).
-import { InputError, OperationError } from '../common/errors.ts';
+// A failure is a report (ok: false) carrying the typed error; deployScenario throws it instead.
+import {
+  AlreadyDeployedError,
+  HostFailedError,
+  HostUnreachableError,
+  InterruptedError,
+  OperationError,
+} from '../common/errors.ts';
 import type { ApplyRequest, ApplyResult, FactsResult } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
 import type { HostFacts } from '../segmentators/api.ts';
@@ -12,7 +19,9 @@ import type { Plan, SpanningNet } from '../protocol/plan.ts';
 import type { MakePlanOptions } from './plan.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
-import { alreadyDeployed, type StateStore } from './state.ts';
+import type { StateStore } from './state.ts';
+import { hostFailure, type HostFailure } from './host-failure.ts';
+import { checkTargets } from './target-filter.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
 import path from 'node:path';
 
@@ -50,7 +59,7 @@ export interface DeployDeps {
   afterRollback?: (host: ClusterHost) => Promise<void>;
 }
 
-export interface DeployReport {
+export interface DeploySuccess {
   ok: true;
   scenario: string;
   status: 'running';
@@ -66,28 +75,93 @@ export interface DeployReport {
   phasesMs: { facts: number; plan: number; apply: number; discovery: number };
 }
 
-export async function deployScenario(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
-  const started = Date.now();
+export interface DeployFailure {
+  ok: false;
+  scenario: string;
+  /**
+   * What became of the deploy: refused before any host was touched; rolled back (nothing left);
+   * kept (keepOnFailure, or a partial deploy of a recorded scenario); a rollback that could not
+   * reach every host (the record is kept for `ediv undeploy`).
+   */
+  outcome: 'untouched' | 'rolled-back' | 'kept' | 'rollback-incomplete';
+  failedHosts: HostFailure[];
+  /** Hosts the rollback could not clean. */
+  leftovers: TeardownOutcome['failed'];
+  excludedHosts: { host: string; reason: string }[];
+  warnings: string[];
+  elapsedMs: number;
+  error: OperationError;
+}
+
+export type DeployReport = DeploySuccess | DeployFailure;
+
+/** What a deploy gathered so far, for the report when it is refused. */
+interface DeployLog {
+  started: number;
+  warnings: string[];
+  excluded: { host: string; reason: string }[];
+}
+
+/**
+ * Deploys; an operation failure (refused, a host failed, interrupted) is a report with ok: false.
+ * Bad input (InputError) and internal errors are thrown: there is nothing to report.
+ */
+export async function deploy(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
+  const log: DeployLog = { started: Date.now(), warnings: [], excluded: [] };
+  try {
+    return await deployOrFail(req, deps, log);
+  } catch (err) {
+    if (!(err instanceof OperationError)) throw err;
+    deps.progress.done();
+    return {
+      ok: false,
+      scenario: req.scenario.name,
+      outcome: 'untouched',
+      failedHosts: [],
+      leftovers: [],
+      excludedHosts: log.excluded,
+      warnings: log.warnings,
+      elapsedMs: Date.now() - log.started,
+      error: err,
+    };
+  }
+}
+
+/** deploy() for callers that want an exception: resolves with the success report, else throws the typed error. */
+export async function deployScenario(req: DeployRequest, deps: DeployDeps): Promise<DeploySuccess> {
+  const report = await deploy(req, deps);
+  if (!report.ok) throw report.error;
+  return report;
+}
+
+/** The deploy; throws (OperationError) when refused before any host is touched. */
+async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog): Promise<DeployReport> {
+  const { started, warnings } = log;
   const { store, sessions, progress } = deps;
   const name = req.scenario.name;
-  const warnings: string[] = [];
   const warn = (m: string): void => {
     warnings.push(m);
     progress.warn(m);
   };
-  checkFilters(req);
+  checkTargets(req, {
+    vms: req.scenario.vms.map((v) => v.name),
+    unknownVm: `no such VM in scenario ${name}`,
+    hosts: req.cluster.hosts.map((h) => h.name),
+    unknownHost: 'no such host in the cluster',
+  });
 
   const existing = store.getScenario(name);
-  if (existing && !req.vms && !req.hosts) throw alreadyDeployed(existing);
-  if (existing && (existing.status === 'planning' || existing.status === 'undeploying')) throw alreadyDeployed(existing);
+  if (existing && !req.vms && !req.hosts) throw new AlreadyDeployedError(existing);
+  if (existing && (existing.status === 'planning' || existing.status === 'undeploying')) throw new AlreadyDeployedError(existing);
 
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
   const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);
+  log.excluded = excluded;
   const factsDone = Date.now();
   throwIfAborted(req.signal);
   const needed = (req.hosts ?? []).filter((h) => excluded.some((e) => e.host === h));
   if (needed.length > 0) {
-    throw new OperationError(`cannot deploy on ${needed.join(', ')}: ${excluded.find((e) => e.host === needed[0])!.reason}`, { host: needed[0] });
+    throw new HostUnreachableError(needed[0], `cannot deploy on ${needed.join(', ')}: ${excluded.find((e) => e.host === needed[0])!.reason}`);
   }
 
   // 2. Plan and record (one transaction with the id allocation), unless the record exists
@@ -97,7 +171,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     plan = store.plan(name);
   } else {
     if (active.length === 0) {
-      throw new OperationError(`no host of the cluster is reachable: ${excluded.map((e) => `${e.host} (${e.reason})`).join('; ')}`);
+      throw new HostUnreachableError(undefined, `no host of the cluster is reachable: ${excluded.map((e) => `${e.host} (${e.reason})`).join('; ')}`);
     }
     progress.info(`planning ${name}: ${req.scenario.vms.length} VMs over ${active.length} hosts`);
     plan = await store.createScenario({
@@ -121,7 +195,7 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   const targets = selectHosts(plan, req);
   const unreachable = targets.filter((h) => excluded.some((e) => e.host === h));
   if (unreachable.length > 0 && existing) {
-    throw new OperationError(`cannot deploy on ${unreachable.join(', ')}: not reachable`, { host: unreachable[0] });
+    throw new HostUnreachableError(unreachable[0], `cannot deploy on ${unreachable.join(', ')}: not reachable`);
   }
   store.setScenarioStatus(name, 'deploying');
   const planDone = Date.now();
@@ -162,14 +236,21 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
     return res;
   });
 
-  const failures = results.filter((r) => !r.ok).map((r) => ({ host: r.item, error: errorMessage(r.error) }));
+  const failures = results.flatMap((r) => (r.ok ? [] : [hostFailure(r.item, r.error)]));
   for (const f of failures) store.setHostStatus(name, f.host, 'failed', f.error);
   const interrupted = req.signal?.aborted ?? false;
   if (failures.length > 0 || interrupted) {
-    const reason = interrupted && failures.every((f) => /interrupt/i.test(f.error))
-      ? 'interrupted'
-      : failures.filter((f) => !/interrupt/i.test(f.error)).map((f) => f.error).join('; ');
-    await failDeploy({ req, deps, reason, failures, fresh: !existing, discoveryStarted: Object.keys(discoveryMs) });
+    const isInterrupt = (f: HostFailure): boolean => f.code === 'interrupted';
+    return failDeploy({
+      req,
+      deps,
+      log,
+      interrupted: interrupted && failures.every(isInterrupt),
+      reason: failures.filter((f) => !isInterrupt(f)).map((f) => f.error).join('; '),
+      failures,
+      fresh: !existing,
+      discoveryStarted: Object.keys(discoveryMs),
+    });
   }
 
 
@@ -202,32 +283,46 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   };
 }
 
-/** Rolls back (or keeps, with keepOnFailure) and throws the error that names the failed hosts. */
+/** Rolls back (or keeps, with keepOnFailure) and reports the error that names the failed hosts. */
 async function failDeploy(opts: {
   req: DeployRequest;
   deps: DeployDeps;
+  log: DeployLog;
+  /** Interrupted, and no host failed for another reason. */
+  interrupted: boolean;
+  /** The hosts' errors, interrupts left out. */
   reason: string;
-  failures: { host: string; error: string }[];
+  failures: HostFailure[];
   fresh: boolean;
   /** Hosts whose discovery daemon this deploy started or reloaded. */
   discoveryStarted: string[];
-}): Promise<never> {
+}): Promise<DeployFailure> {
   const { req, deps, reason, failures } = opts;
   const { store, progress } = deps;
   const name = req.scenario.name;
   const failedHosts = failures.map((f) => f.host);
-  const headline =
-    failedHosts.length > 0 && reason !== 'interrupted'
-      ? `deploy of ${name} failed on ${failedHosts.join(', ')}: ${reason}`
-      : `deploy of ${name} interrupted`;
+  const headline = opts.interrupted
+    ? `deploy of ${name} interrupted`
+    : `deploy of ${name} failed on ${failedHosts.join(', ')}: ${reason}`;
   store.setScenarioStatus(name, 'failed', headline);
   const details = { scenario: name, failedHosts: failures, rolledBack: false as boolean, leftovers: [] as TeardownOutcome['failed'] };
-  if (req.keepOnFailure || !opts.fresh) {
+  const fail = (outcome: DeployFailure['outcome'], message: string): DeployFailure => {
     progress.done();
-    throw new OperationError(
-      `${headline}\nleft in place for inspection (recorded as failed); 'ediv undeploy ${name}' removes it`,
-      { host: failedHosts[0], details },
-    );
+    const errorOpts = { host: failedHosts[0], details };
+    return {
+      ok: false,
+      scenario: name,
+      outcome,
+      failedHosts: failures,
+      leftovers: details.leftovers,
+      excludedHosts: opts.log.excluded,
+      warnings: opts.log.warnings,
+      elapsedMs: Date.now() - opts.log.started,
+      error: opts.interrupted ? new InterruptedError(message, errorOpts) : new HostFailedError(message, errorOpts),
+    };
+  };
+  if (req.keepOnFailure || !opts.fresh) {
+    return fail('kept', `${headline}\nleft in place for inspection (recorded as failed); 'ediv undeploy ${name}' removes it`);
   }
   progress.info(`${headline}; rolling back`);
   const td = await teardown({ store, name, sessions: deps.sessions, progress });
@@ -240,14 +335,12 @@ async function failDeploy(opts: {
   if (td.failed.length === 0) {
     store.deleteScenario(name); // frees the ids
     details.rolledBack = true;
-    progress.done();
-    throw new OperationError(`${headline}\nrolled back: nothing is left on any host`, { host: failedHosts[0], details });
+    return fail('rolled-back', `${headline}\nrolled back: nothing is left on any host`);
   }
-  progress.done();
-  throw new OperationError(
+  return fail(
+    'rollback-incomplete',
     `${headline}\nrollback incomplete on ${td.failed.map((f) => `${f.host} (${f.error})`).join(', ')}; ` +
       `the record is kept: run 'ediv undeploy ${name}' when the host is back`,
-    { host: failedHosts[0], details },
   );
 }
 
@@ -305,16 +398,6 @@ function selectHosts(plan: Plan, req: DeployRequest): string[] {
     .sort();
 }
 
-function checkFilters(req: DeployRequest): void {
-  const vmNames = new Set(req.scenario.vms.map((v) => v.name));
-  const hostNames = new Set(req.cluster.hosts.map((h) => h.name));
-  const problems = [
-    ...(req.vms ?? []).filter((v) => !vmNames.has(v)).map((v) => `--vm ${v}: no such VM in scenario ${req.scenario.name}`),
-    ...(req.hosts ?? []).filter((h) => !hostNames.has(h)).map((h) => `--host ${h}: no such host in the cluster`),
-  ];
-  if (problems.length > 0) throw new InputError(problems.map((message) => ({ loc: { file: 'command line' }, message })));
-}
-
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new OperationError('interrupted');
+  if (signal?.aborted) throw new InterruptedError();
 }

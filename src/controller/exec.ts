@@ -1,12 +1,15 @@
 // `ediv exec`: run a command sequence of a deployed scenario on the hosts whose fragment has
-// it (cmd-seq expanded), gathering each VM's per-command output and exit status.
-import { InputError, OperationError } from '../common/errors.ts';
-import type { CommandOutcome, ExecResult } from '../protocol/agent.ts';
+// it (cmd-seq expanded), gathering each VM's per-command output and exit status. A failed
+// command or host makes the report ok: false, with the typed error.
+import { CommandFailedError, HostFailedError, InputError, OperationError } from '../common/errors.ts';
+import type { AgentExecResult, CommandOutcome } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
 import type { Plan } from '../protocol/plan.ts';
 import type { Progress } from './progress.ts';
-import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
+import { hostFailure, type HostFailure } from './host-failure.ts';
+import { settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
+import { checkTargets } from './target-filter.ts';
 import { expandSeq, mergeCmdSeqs, type CmdSeqs } from '../scenario/sequences.ts';
 
 export interface ExecRequest {
@@ -21,7 +24,9 @@ export interface ExecReport {
   scenario: string;
   seq: string;
   vms: { vm: string; host: string; commands: CommandOutcome[] }[];
-  failedHosts: { host: string; error: string }[];
+  failedHosts: HostFailure[];
+  /** When not ok: HostFailedError when a host failed, else CommandFailedError. */
+  error?: OperationError;
 }
 
 /** VMs of a fragment that have something to do for `seq` (an exec or a filetree). */
@@ -45,10 +50,7 @@ export function execTargets(plan: Plan, req: ExecRequest): Map<string, string[]>
     if (vms.length > 0) targets.set(hp.host, vms);
   }
   if (!anywhere) {
-    throw new InputError({
-      loc: { file: 'command line' },
-      message: `sequence ${JSON.stringify(req.seq)} is not defined in scenario ${req.name}` + knownSeqs(plan),
-    });
+    throw InputError.commandLine(undefined, `sequence ${JSON.stringify(req.seq)} is not defined in scenario ${req.name}` + knownSeqs(plan));
   }
   return targets;
 }
@@ -72,15 +74,11 @@ export async function execScenario(
     throw new OperationError(`scenario ${req.name} is ${rec.status}, not running`);
   }
   const plan = store.plan(req.name);
-  const known = new Set(Object.keys(plan.mapping));
-  const badVms = (req.vms ?? []).filter((v) => !known.has(v));
-  if (badVms.length > 0) {
-    throw new InputError(badVms.map((v) => ({ loc: { file: 'command line' }, message: `--vm ${v}: no such VM in ${req.name}` })));
-  }
+  checkTargets({ vms: req.vms }, { vms: Object.keys(plan.mapping), unknownVm: `no such VM in ${req.name}` });
   const targets = execTargets(plan, req);
   const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
   const results = await settleAll([...targets], async ([host, vms]) => {
-    const res = await sessions.run<ExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, seq: req.seq, vms }, progress);
+    const res = await sessions.run<AgentExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, seq: req.seq, vms }, progress);
     progress.host(host, 'done');
     return res;
   });
@@ -88,13 +86,24 @@ export async function execScenario(
   for (const r of results) {
     const [host] = r.item;
     if (!r.ok) {
-      report.failedHosts.push({ host, error: errorMessage(r.error) });
+      report.failedHosts.push(hostFailure(host, r.error));
       continue;
     }
     for (const vm of r.value.vms) report.vms.push({ vm: vm.name, host, commands: vm.commands });
   }
   report.vms.sort((a, b) => a.vm.localeCompare(b.vm));
-  report.ok = report.failedHosts.length === 0 && report.vms.every((v) => v.commands.every((c) => c.exitCode === 0));
+  report.error = execError(report);
+  report.ok = report.error === undefined;
   progress.done();
   return report;
+}
+
+/** Why an exec failed: a host first, else the commands that exited non-zero; undefined when none did. */
+function execError(r: ExecReport): OperationError | undefined {
+  if (r.failedHosts.length > 0) {
+    return new HostFailedError(`exec ${r.seq} failed on ${r.failedHosts.map((f) => f.host).join(', ')}`, { host: r.failedHosts[0]!.host });
+  }
+  const failed = r.vms.flatMap((v) => v.commands.filter((c) => c.exitCode !== 0).map(() => v.vm));
+  if (failed.length === 0) return undefined;
+  return new CommandFailedError(`exec ${r.seq}: ${failed.length} command(s) failed (in ${[...new Set(failed)].join(', ')})`);
 }

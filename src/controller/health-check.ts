@@ -3,6 +3,7 @@
 // and each host's driver need. Returns the list of what is wrong (empty = ready).
 import type { FactsResult } from '../protocol/agent.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { BACKPLANES } from '../protocol/backplane.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 
@@ -37,8 +38,8 @@ export function factsProblems(cluster: Cluster, host: ClusterHost, f: FactsResul
     ['bridge', 'Linux bridges'],
     ['veth', 'veth pairs'],
   ];
-  if (cluster.backplane === 'vxlan') need.push(['vxlan', 'VXLAN (backplane vxlan)']);
-  if (cluster.backplane === 'vlan') need.push(['vlan8021q', '802.1q VLANs (backplane vlan; use backplane: vxlan where the kernel lacks 8021q)']);
+  const backplane = BACKPLANES[cluster.backplane];
+  if (backplane) need.push([backplane.capability, backplane.lacking]);
   for (const [cap, what] of need) if (!caps[cap]) p.push(`kernel lacks ${what}`);
   const driver = host.driver || 'netns';
   if (!(f.drivers ?? []).includes(driver)) {

@@ -25,6 +25,7 @@
 import type { Net, Scenario } from '../scenario/model.ts';
 import type { Mapping } from '../segmentators/api.ts';
 import type { BackplaneKind, Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { BACKPLANES } from '../protocol/backplane.ts';
 import { allocateIds, byName } from './ids.ts';
 import type { BackplaneLink, SpanningNet } from '../protocol/plan.ts';
 import { netCarriers } from './quality.ts';
@@ -59,7 +60,7 @@ export function hostSectionHost(scenario: Scenario, mapping: Mapping, hostOrder:
 
 /** What a spanning net's `external` becomes in the fragment of a host. */
 export function backplaneBinding(kind: BackplaneKind, host: ClusterHost, id: number): string {
-  return kind === 'vlan' ? `${host.trunk}.${id}` : `vxlan${id}`;
+  return BACKPLANES[kind].external(host.trunk, id);
 }
 
 export function underlayAddress(host: ClusterHost): string {

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { InputError, OperationError } from '../common/errors.ts';
+import { AlreadyDeployedError, InputError, OperationError } from '../common/errors.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import type { Plan } from '../protocol/plan.ts';
 import { parseWithMaps, stringifyWithMaps } from '../common/json.ts';
@@ -291,12 +291,8 @@ export class StateStore {
   }
 }
 
-export function alreadyDeployed(rec: ScenarioRecord): OperationError {
-  return new OperationError(
-    `a scenario named ${JSON.stringify(rec.name)} is already recorded (status ${rec.status} since ${rec.updatedAt}); ` +
-      `run 'ediv undeploy ${rec.name}' first`,
-    { details: { reason: 'already-deployed', scenario: rec.name, status: rec.status } },
-  );
+export function alreadyDeployed(rec: ScenarioRecord): AlreadyDeployedError {
+  return new AlreadyDeployedError(rec);
 }
 
 function scenarioFromRow(r: Row): ScenarioRecord {

@@ -1,11 +1,13 @@
 // `ediv undeploy`: destroy a recorded scenario on every host it touched, free its ids and
 // remove its record. Hosts that fail to answer are reported and their part of the record is
 // kept (so running undeploy again finishes the job), unless purge asks to forget it anyway.
-import { InputError, OperationError } from '../common/errors.ts';
+// A failure is a report (ok: false) carrying the typed error.
+import { HostFailedError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import type { HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
+import { checkTargets } from './target-filter.ts';
 import { teardown } from './teardown.ts';
 
 export interface UndeployRequest {
@@ -26,6 +28,8 @@ export interface UndeployReport {
   freedIds: number[];
   removed: Record<string, string[]>;
   destroyMs: Record<string, number>;
+  /** When not ok: which hosts failed, and what became of the record. */
+  error?: HostFailedError;
 }
 
 export async function undeployScenario(
@@ -34,7 +38,12 @@ export async function undeployScenario(
 ): Promise<UndeployReport> {
   const { store, progress } = deps;
   store.requireScenario(req.name);
-  checkFilters(store, req);
+  checkTargets(req, {
+    vms: store.vms(req.name).map((v) => v.vm),
+    unknownVm: `no such VM in ${req.name}`,
+    hosts: store.hosts(req.name).map((h) => h.host),
+    unknownHost: `${req.name} has nothing on that host`,
+  });
   const partial = Boolean(req.vms || req.hosts);
   if (!partial) store.setScenarioStatus(req.name, 'undeploying');
   const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts });
@@ -65,29 +74,20 @@ export async function undeployScenario(
     store.setScenarioStatus(req.name, 'failed', `undeploy failed on ${td.failed.map((f) => f.host).join(', ')}`);
     report.record = 'kept';
   }
+  if (!report.ok) report.error = undeployError(report);
   progress.done();
   return report;
 }
 
-/** Throws the error a CLI reports when an undeploy left hosts behind. */
-export function undeployError(r: UndeployReport): OperationError {
+/** The error of an undeploy that left hosts behind (its details: the report). */
+function undeployError(r: UndeployReport): HostFailedError {
   const list = r.failedHosts.map((f) => `  ${f.host}: ${f.error}`).join('\n');
   const tail =
     r.record === 'purged'
       ? 'the record was purged: whatever those hosts still hold must be removed by hand (or by the agent: ediv agent destroy)'
       : `the record is kept: run 'ediv undeploy ${r.scenario}' again when the hosts answer, or add --purge to forget them`;
-  return new OperationError(`undeploy of ${r.scenario} failed on ${r.failedHosts.length} host(s):\n${list}\n${tail}`, {
+  return new HostFailedError(`undeploy of ${r.scenario} failed on ${r.failedHosts.length} host(s):\n${list}\n${tail}`, {
     host: r.failedHosts[0]?.host,
-    details: r,
+    details: { ...r },
   });
-}
-
-function checkFilters(store: StateStore, req: UndeployRequest): void {
-  const vms = new Set(store.vms(req.name).map((v) => v.vm));
-  const hosts = new Set(store.hosts(req.name).map((h) => h.host));
-  const problems = [
-    ...(req.vms ?? []).filter((v) => !vms.has(v)).map((v) => `--vm ${v}: no such VM in ${req.name}`),
-    ...(req.hosts ?? []).filter((h) => !hosts.has(h)).map((h) => `--host ${h}: ${req.name} has nothing on that host`),
-  ];
-  if (problems.length > 0) throw new InputError(problems.map((message) => ({ loc: { file: 'command line' }, message })));
 }

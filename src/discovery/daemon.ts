@@ -1,8 +1,11 @@
 // The hypervisor daemon process: started detached by `ediv agent serve` (serve.ts), one per
 // host state directory. It owns a pid file in <stateDir>/.discovery, re-reads the VM list on
-// SIGHUP and on changes in the state directory, and says byebye on SIGTERM.
+// SIGHUP and on changes in the state directory, and says byebye on SIGTERM. Its entry module
+// belongs to the composition layer (src/cli/discovery-daemon-main.ts): it calls runDaemon
+// with the VM inventory to serve, and serve() is given that entry's path to start.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { VmInventory } from '../protocol/vm-inventory.ts';
 import type { VmProvider } from './types.ts';
 import { HypervisorDaemon } from './hypervisor.ts';
 import { fileProvider, inventoryProvider } from './provider.ts';
@@ -38,7 +41,6 @@ export interface DaemonState {
   config: DaemonConfig;
 }
 
-export const DAEMON_MAIN = path.join(import.meta.dirname, 'daemon-main.ts');
 export const files = (dir: string) => ({
   pid: path.join(dir, 'daemon.pid'),
   state: path.join(dir, 'daemon.json'),
@@ -47,26 +49,29 @@ export const files = (dir: string) => ({
   bootId: path.join(dir, 'bootid'),
 });
 
-/** Whether pid is a discovery daemon (guards against a recycled pid in a stale pid file). */
-export function isDaemonProcess(pid: number): boolean {
+/**
+ * Whether pid is a discovery daemon started from the entry module `main` (guards against a
+ * recycled pid in a stale pid file).
+ */
+export function isDaemonProcess(pid: number, main: string): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a === DAEMON_MAIN);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a === main);
   } catch {
     return false;
   }
 }
 
-/** Pid of the daemon owning dir, if one is running. */
-export function runningPid(dir: string): number | undefined {
+/** Pid of the daemon (entry module `main`) owning dir, if one is running. */
+export function runningPid(dir: string, main: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(files(dir).pid, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && pidAlive(pid) && isDaemonProcess(pid) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && pidAlive(pid) && isDaemonProcess(pid, main) ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
-function claimPidFile(dir: string): boolean {
+function claimPidFile(dir: string, main: string): boolean {
   const f = files(dir).pid;
   for (let i = 0; i < 2; i++) {
     try {
@@ -74,7 +79,7 @@ function claimPidFile(dir: string): boolean {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (runningPid(dir) !== undefined) return false;
+      if (runningPid(dir, main) !== undefined) return false;
       fs.rmSync(f, { force: true }); // stale
     }
   }
@@ -98,11 +103,18 @@ function nextBootId(file: string): number {
 
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 
+export interface DaemonEntry {
+  /** Path of the entry module the daemon runs (what serve() was given to start). */
+  main: string;
+  /** The VM inventory of an agent state directory (used unless the config names a vmsFile). */
+  inventory(stateDir: string): VmInventory;
+}
+
 /** Exit codes: 0 stopped cleanly, 1 failed, 3 another daemon already runs for this state dir. */
-export async function runDaemon(configPath: string): Promise<number> {
+export async function runDaemon(configPath: string, entry: DaemonEntry): Promise<number> {
   const cfg = JSON.parse(fs.readFileSync(configPath, 'utf8')) as DaemonConfig;
   const f = files(cfg.dir);
-  if (!claimPidFile(cfg.dir)) {
+  if (!claimPidFile(cfg.dir, entry.main)) {
     log('another discovery daemon runs for this state directory');
     return 3;
   }
@@ -113,7 +125,9 @@ export async function runDaemon(configPath: string): Promise<number> {
   };
   try {
     const iface = resolveInterface({ interface: cfg.interface, address: cfg.address });
-    const provider: VmProvider = cfg.vmsFile ? fileProvider(cfg.vmsFile) : inventoryProvider(cfg.stateDir, cfg.host);
+    const provider: VmProvider = cfg.vmsFile
+      ? fileProvider(cfg.vmsFile)
+      : inventoryProvider(entry.inventory(cfg.stateDir), cfg.host, [cfg.stateDir]);
     const bootId = nextBootId(f.bootId);
     daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, log });
     const url = await daemon.start();

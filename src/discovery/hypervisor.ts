@@ -2,7 +2,8 @@
 // runs now, each with a VMManagement service whose actions go to the VM provider.
 import fs from 'node:fs';
 import type { VmState } from '../protocol/agent.ts';
-import type { DeviceModel, ServiceModel, VmAction, VmEntry, VmProvider } from './types.ts';
+import type { VmAction } from '../protocol/vm-inventory.ts';
+import type { DeviceModel, ServiceModel, VmEntry, VmProvider } from './types.ts';
 import { DEVICE_HYPERVISOR, DEVICE_VM, SERVICE_ID_VM_MANAGEMENT, SERVICE_VM_MANAGEMENT, UpnpError, UPNP_ERRORS } from './types.ts';
 import { hypervisorUdn, vmUdn } from './udn.ts';
 import { configIdOf } from './description.ts';

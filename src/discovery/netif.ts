@@ -23,33 +23,34 @@ function ipv4Entries(): InterfaceAddress[] {
  * they must agree. Throws InputError naming what is missing.
  */
 export function resolveInterface(opts: { interface?: string; address?: string; network?: string }, what = '--interface'): InterfaceAddress {
+  // `what` is a command-line option (--interface) or the name of the request that gave the values.
+  const bad = (message: string): InputError => (what.startsWith('--') ? InputError.commandLine(what, message) : InputError.at(what, undefined, undefined, message));
   const entries = ipv4Entries();
   if (opts.interface) {
     const own = entries.filter((e) => e.name === opts.interface);
     if (own.length === 0) {
       const names = [...new Set(entries.map((e) => e.name))].join(', ');
-      throw InputError.at(what, undefined, undefined,
-        `interface ${JSON.stringify(opts.interface)} has no IPv4 address here (interfaces with one: ${names || 'none'})`);
+      throw bad(`interface ${JSON.stringify(opts.interface)} has no IPv4 address here (interfaces with one: ${names || 'none'})`);
     }
     if (opts.address) {
       const hit = own.find((e) => e.address === opts.address);
-      if (!hit) throw InputError.at(what, undefined, undefined, `address ${opts.address} is not on interface ${opts.interface}`);
+      if (!hit) throw bad(`address ${opts.address} is not on interface ${opts.interface}`);
       return hit;
     }
     return own[0]!;
   }
   if (opts.address) {
     const hit = entries.find((e) => e.address === opts.address);
-    if (!hit) throw InputError.at(what, undefined, undefined, `no interface here has address ${opts.address}`);
+    if (!hit) throw bad(`no interface here has address ${opts.address}`);
     return hit;
   }
   if (opts.network) {
     const net = parseCidr(opts.network);
     const hit = net && entries.find((e) => ((toInt(e.address) & net.mask) >>> 0) === net.base);
-    if (!hit) throw InputError.at(what, undefined, undefined, `no interface here has an address in ${opts.network}`);
+    if (!hit) throw bad(`no interface here has an address in ${opts.network}`);
     return hit;
   }
-  throw InputError.at(what, undefined, undefined, 'give the management interface (or its address)');
+  throw bad('give the management interface (or its address)');
 }
 
 /** An IPv4 CIDR as base and mask integers; undefined when it is not one. */

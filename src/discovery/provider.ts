@@ -1,5 +1,6 @@
 // VM providers: where the hypervisor daemon gets its host's VMs from.
-// - inventoryProvider: the host agent's inventory (src/host-agent/inventory.ts), the real one.
+// - inventoryProvider: a VmInventory (src/protocol/vm-inventory.ts), the real one being the host
+//   agent's, which the composition root (src/cli/discovery-daemon-main.ts) passes in.
 // - fileProvider: a JSON list of VMs; lifecycle actions on a VM that names a netns set its
 //   links down/up. Used by tests and the benchmark, and usable for VMs ediv does not manage.
 import fs from 'node:fs';
@@ -7,46 +8,28 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { VmState } from '../protocol/agent.ts';
-import type { VmAction, VmEntry, VmProvider } from './types.ts';
+import type { VmAction, VmInventory } from '../protocol/vm-inventory.ts';
+import type { VmEntry, VmProvider } from './types.ts';
 import { writeJsonAtomic } from '../common/atomic-write.ts';
 
 const exec = promisify(execFile);
 
-interface InventoryModule {
-  listVms(stateDir: string): Promise<{ deployment: string; vm: string; host: string; state: VmState; netns?: string }[]>;
-  vmAction(stateDir: string, deployment: string, vm: string, action: VmAction): Promise<unknown>;
-}
-
-/** Loaded at run time: the agent's inventory module is H4's (see docs/discovery.md). */
-async function loadInventory(): Promise<InventoryModule> {
-  const modPath = '../host-agent/inventory.ts';
-  return (await import(modPath)) as InventoryModule;
-}
-
-function stateOf(result: unknown, fallback: VmState): VmState {
-  if (typeof result === 'string') return result as VmState;
-  if (result && typeof result === 'object' && 'state' in result) return (result as { state: VmState }).state;
-  return fallback;
-}
-
-export function inventoryProvider(stateDir: string, host: string): VmProvider {
+/** This host's VMs of `inventory`; `watchPaths` change when its VMs may have. */
+export function inventoryProvider(inventory: VmInventory, host: string, watchPaths: string[]): VmProvider {
   return {
     async list() {
-      const inv = await loadInventory();
-      const vms = await inv.listVms(stateDir);
       // Only this host's VMs: actions must never reach another host's.
-      return vms.filter((v) => !v.host || v.host === host).map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
+      return (await inventory.list()).filter((v) => !v.host || v.host === host).map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
     },
     async act(deployment, vm, action) {
-      const inv = await loadInventory();
-      const known = (await inv.listVms(stateDir)).find((v) => v.deployment === deployment && v.vm === vm);
+      const known = (await inventory.list()).find((v) => v.deployment === deployment && v.vm === vm);
       if (!known) throw new Error(`VM ${vm} of ${deployment} is not on this host`);
-      const result = await inv.vmAction(stateDir, deployment, vm, action);
-      if (action === 'status') return stateOf(result, known.state);
-      const after = (await inv.listVms(stateDir)).find((v) => v.deployment === deployment && v.vm === vm);
-      return after?.state ?? stateOf(result, 'missing');
+      const state = await inventory.act(deployment, vm, action);
+      if (action === 'status') return state;
+      const after = (await inventory.list()).find((v) => v.deployment === deployment && v.vm === vm);
+      return after?.state ?? state;
     },
-    watchPaths: () => [stateDir],
+    watchPaths: () => watchPaths,
   };
 }
 

@@ -11,7 +11,7 @@ import { DEFAULT_MAX_AGE } from './types.ts';
 import { parseCidr, resolveInterface } from './netif.ts';
 import { isUdn } from './udn.ts';
 import type { DaemonConfig, DaemonState } from './daemon.ts';
-import { DAEMON_MAIN, files, runningPid } from './daemon.ts';
+import { files, runningPid } from './daemon.ts';
 import { pidAlive } from '../common/process.ts';
 import { sleep } from './ssdp.ts';
 
@@ -55,6 +55,11 @@ export interface ServeResult {
 export interface ServeContext {
   stateDir?: string;
   emit?: (line: unknown) => void;
+  /**
+   * Entry module of the daemon process (`node <daemonMain> <config>`): it runs runDaemon
+   * (daemon.ts) with the VM inventory to serve. Given by the composition root (src/cli/agent.ts).
+   */
+  daemonMain: string;
 }
 
 const WHERE = 'serve request';
@@ -118,13 +123,13 @@ function sameConfig(a: DaemonConfig, b: DaemonConfig): boolean {
   return [...keys].every((k) => a[k] === b[k]);
 }
 
-export async function serve(request: unknown, ctx: ServeContext = {}): Promise<ServeResult> {
+export async function serve(request: unknown, ctx: ServeContext): Promise<ServeResult> {
   const req = checkRequest(request);
   const stateDir = req.stateDir ?? ctx.stateDir;
   if (!stateDir) throw InputError.at(WHERE, undefined, undefined, 'no state directory: give "stateDir" or run the agent with --state-dir');
   const dir = path.join(path.resolve(stateDir), '.discovery');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pid = runningPid(dir);
+  const pid = runningPid(dir, ctx.daemonMain);
 
   if (req.stop) {
     if (pid === undefined) return { host: req.host, running: false, stopped: false };
@@ -167,7 +172,7 @@ async function startDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: Se
   const f = files(dir);
   fs.writeFileSync(f.config, JSON.stringify(cfg, null, 2) + '\n');
   const logFd = fs.openSync(f.log, 'a', 0o600);
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', DAEMON_MAIN, f.config], {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ctx.daemonMain, f.config], {
     detached: true, // own session: survives the SSH session that started it
     stdio: ['ignore', logFd, logFd],
     cwd: '/',
@@ -183,7 +188,7 @@ async function startDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: Se
     if (st && st.pid === child.pid) return { ...describe(host, child.pid, dir), started: true };
     if (exitCode === 3) {
       // Lost a race with another serve: report the daemon that won.
-      const other = runningPid(dir);
+      const other = runningPid(dir, ctx.daemonMain);
       if (other !== undefined) {
         process.kill(other, 'SIGHUP');
         return { ...describe(host, other, dir), started: false, reloaded: true };

@@ -1,6 +1,6 @@
 // Shared vocabulary of the discovery layer: UPnP type URNs, the VM provider seam and the
 // generic device model both the hypervisor daemon and the VM advertiser serve.
-import type { VmState } from '../protocol/agent.ts';
+import type { InventoryVm, VmInventory } from '../protocol/vm-inventory.ts';
 
 export const VENDOR_DOMAIN = 'ediv-org';
 export const DEVICE_HYPERVISOR = 'urn:ediv-org:device:Hypervisor:1';
@@ -15,23 +15,16 @@ export const SSDP_PORT = 1900;
 /** UDA 1.1 recommends max-age >= 1800 s. */
 export const DEFAULT_MAX_AGE = 1800;
 
-export type VmAction = 'start' | 'stop' | 'suspend' | 'resume' | 'status';
-
-/** One VM of this host as the provider sees it. */
-export interface VmEntry {
-  deployment: string;
-  vm: string;
-  state: VmState;
-}
+/** One VM of this host as the provider sees it (an inventory entry; the host is this one). */
+export type VmEntry = Omit<InventoryVm, 'host'>;
 
 /**
- * Where the daemon learns which VMs the host runs and how it acts on them. The real one is
- * backed by the host agent's inventory; tests and the benchmark use a JSON file.
+ * Where the daemon learns which VMs the host runs and how it acts on them (`act`: as
+ * VmInventory's). The real one is backed by a VmInventory (src/protocol/vm-inventory.ts: the
+ * host agent's, passed in by the composition root); tests and the benchmark use a JSON file.
  */
-export interface VmProvider {
+export interface VmProvider extends Pick<VmInventory, 'act'> {
   list(): Promise<VmEntry[]>;
-  /** Carries out the action and returns the VM's state afterwards; throws when it fails. */
-  act(deployment: string, vm: string, action: VmAction): Promise<VmState>;
   /** Paths whose changes mean the VM list may have changed (watched by the daemon). */
   watchPaths(): string[];
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { OperationError } from '../common/errors.ts';
 import { defaultStateDir } from '../common/paths.ts';
-import type { Cluster } from '../protocol/cluster.ts';
+import type { BackplaneKind, Cluster } from '../protocol/cluster.ts';
+import { BACKPLANES } from '../protocol/backplane.ts';
 import {
   EMULATED,
   emulatedCluster,
@@ -17,6 +18,7 @@ import {
   emulatedHostName,
   emulatedHostNamespace,
   emulatedInstance,
+  localClusterDir,
 } from './layout.ts';
 import { destroyLeftoverDeployments } from './leftovers.ts';
 import { journal, readManifest, writeManifest, manifestPath } from './manifest.ts';
@@ -73,7 +75,7 @@ export interface ClusterStatus {
   mgmtInterface: string;
   controllerAddress: string;
   clusterFile: string;
-  backplane?: 'vlan' | 'vxlan';
+  backplane?: BackplaneKind;
 }
 
 export interface ClusterUpResult extends ClusterStatus {
@@ -83,7 +85,7 @@ export interface ClusterUpResult extends ClusterStatus {
 
 /** Default directory of emulated cluster instance k. */
 export function defaultClusterDir(instance = 0): string {
-  const base = path.join(defaultStateDir(), 'local-cluster');
+  const base = localClusterDir(defaultStateDir());
   return instance === 0 ? base : `${base}-${instance}`;
 }
 
@@ -146,7 +148,7 @@ export async function clusterUp(o: ClusterOptions & { hosts: number }): Promise<
 
   const createdDir = !existsSync(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const backplane = existing?.backplane ?? ((await kernelHasVlan(`ediv${k}vlanprobe`.slice(0, 15))) ? 'vlan' : 'vxlan');
+  const backplane = existing?.backplane ?? ((await kernelHasVlan(`ediv${k}vlanprobe`.slice(0, 15))) ? BACKPLANES.vlan.kind : BACKPLANES.vxlan.kind);
   const m: Manifest = existing ?? { version: 1, instance: k, hosts: n, createdDir, backplane, resources: [] };
   if (!existing) writeManifest(dir, m);
 

@@ -5,6 +5,7 @@
 // networks), so they never collide with a real network the machine is on.
 import path from 'node:path';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { BACKPLANES } from '../protocol/backplane.ts';
 import { edivBin } from '../common/paths.ts';
 
 //
@@ -33,6 +34,11 @@ export function emulatedInstance(k = 0): EmulatedInstance {
     throw new RangeError(`emulated cluster instance must be 0..${EMULATED.maxInstance}`);
   }
   return { k, bridge: `edivbr${k}`, controllerAddress: `198.18.${k}.1`, network: `198.18.${k}.0/24` };
+}
+
+/** Where the controller keeps its emulated cluster (instance 0): `<stateDir>/local-cluster`. */
+export function localClusterDir(stateDir: string): string {
+  return path.join(stateDir, 'local-cluster');
 }
 
 export function emulatedHostName(i: number): string {
@@ -80,7 +86,7 @@ export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
   return {
     hosts,
     ids: { ...EMULATED.ids },
-    backplane: 'vxlan',
+    backplane: BACKPLANES.vxlan.kind,
     management: { network: inst.network, interface: inst.bridge },
     segmentator: 'round-robin',
     source: { path: path.join(dir, 'cluster.yaml'), format: 'emulated' },

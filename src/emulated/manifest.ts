@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../common/atomic-write.ts';
+import type { BackplaneKind } from '../protocol/cluster.ts';
 
 export type Resource =
   | { kind: 'bridge'; name: string }
@@ -19,7 +20,7 @@ export interface Manifest {
   hosts: number;
   /** Whether `up` created the cluster directory itself (then `down` removes it when empty). */
   createdDir: boolean;
-  backplane: 'vlan' | 'vxlan';
+  backplane: BackplaneKind;
   resources: Resource[];
 }
 

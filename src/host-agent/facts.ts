@@ -3,22 +3,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FactsResult } from '../protocol/agent.ts';
+import type { Capabilities, FactsResult } from '../protocol/agent.ts';
 import { version } from '../protocol/version.ts';
 import { isRoot } from '../common/root.ts';
 import { bootId, run } from './sys.ts';
 import { shortHash } from './naming.ts';
-
-export type Capabilities = FactsResult['capabilities'];
-
-export const DRIVERS = ['netns'];
-
+import { backplanes } from './backplanes/registry.ts';
+import { driverNames } from './drivers/registry.ts';
 
 /** Tries each link type in a throwaway namespace; nothing outlives the probe. */
 export async function probeCapabilities(): Promise<Capabilities> {
   const caps: Capabilities = { netns: false, bridge: false, veth: false, vxlan: false, vlan8021q: false };
   if (!isRoot()) {
-    caps.vlan8021q = fs.existsSync('/proc/net/vlan/config');
+    for (const b of backplanes()) caps[b.descriptor.capability] = b.presentWithoutRoot();
     return caps;
   }
   const ns = `ediv-probe-${process.pid}-${shortHash(String(Date.now()), 4)}`;
@@ -28,9 +25,12 @@ export async function probeCapabilities(): Promise<Capabilities> {
     const ip = (...args: string[]) => run('ip', ['-n', ns, ...args]).then((r) => r.exitCode === 0);
     caps.bridge = await ip('link', 'add', 'pbr', 'type', 'bridge');
     caps.veth = await ip('link', 'add', 'pva', 'type', 'veth', 'peer', 'name', 'pvb');
-    caps.vxlan = await ip('link', 'add', 'pvx', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'local', '127.0.0.1');
+    // Each backplane's link kind, on a parent link when it needs one.
     const parent = caps.veth ? 'pva' : caps.bridge ? 'pbr' : undefined;
-    caps.vlan8021q = parent ? await ip('link', 'add', 'link', parent, 'name', 'pvl', 'type', 'vlan', 'id', '42') : false;
+    for (const [i, b] of backplanes().entries()) {
+      const line = b.probeLine(`pbp${i}`, parent);
+      caps[b.descriptor.capability] = line ? await ip(...line.split(' ')) : false;
+    }
   } finally {
     await run('ip', ['netns', 'del', ns]);
   }
@@ -67,7 +67,7 @@ export async function facts(stateDir: string): Promise<FactsResult> {
     loadAvg: [l1, l5, l15],
     root: isRoot(),
     capabilities: await capabilities(stateDir),
-    drivers: DRIVERS,
+    drivers: driverNames(),
   };
 }
 

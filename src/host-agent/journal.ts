@@ -5,8 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../common/atomic-write.ts';
+import type { BackplaneKind } from '../protocol/cluster.ts';
 
-export type ResourceKind = 'netns' | 'bridge' | 'veth' | 'vxlan' | 'vlan' | 'process' | 'mount' | 'dir';
+/** What the journal records: driver resources, and backplane links (by backplane kind). */
+export type ResourceKind = 'netns' | 'bridge' | 'veth' | BackplaneKind | 'process' | 'mount' | 'dir';
 
 export interface Resource {
   /** What the resource stands for, stable across runs (e.g. `veth:r1:2`). */

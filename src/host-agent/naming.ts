@@ -4,6 +4,7 @@
 // for; the journal keeps the name actually given, and the rare hash collision is resolved by
 // salting (see NameAllocator).
 import { createHash } from 'node:crypto';
+import type { BackplaneKind } from '../protocol/cluster.ts';
 
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME = 15;
@@ -29,8 +30,8 @@ export function shortHash(text: string, chars: number): string {
   return out;
 }
 
-/** Prefixes of the host-side links the agent makes (2 characters + 13 hash characters). */
-export const LINK_PREFIX = { bridge: 'eb', veth: 'ev', vxlan: 'ex', vlan: 'el' } as const;
+/** Prefixes of the host-side links the agent makes (2 characters + 13 hash characters); one per backplane kind too. */
+export const LINK_PREFIX = { bridge: 'eb', veth: 'ev', vxlan: 'ex', vlan: 'el' } as const satisfies Record<'bridge' | 'veth' | BackplaneKind, string>;
 export type LinkKind = keyof typeof LINK_PREFIX;
 
 /**
@@ -41,12 +42,6 @@ export type LinkKind = keyof typeof LINK_PREFIX;
 export function linkName(kind: LinkKind, key: string, salt = 0): string {
   const prefix = LINK_PREFIX[kind];
   return prefix + shortHash(salt === 0 ? key : `${key}#${salt}`, MAX_IFNAME - prefix.length);
-}
-
-/** EDIV's VLAN subinterface name `<trunk>.<id>`, or a hashed name when that exceeds 15 chars. */
-export function vlanLinkName(trunk: string, id: number, key: string): string {
-  const natural = `${trunk}.${id}`;
-  return natural.length <= MAX_IFNAME ? natural : linkName('vlan', `${key}|${trunk}|${id}`);
 }
 
 /** Tag of one agent state directory: tells apart emulated hosts sharing a kernel. */

@@ -3,8 +3,11 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import type { AgentOp, ApplyRequest, DestroyRequest, ExecRequest, StatusRequest } from '../protocol/agent.ts';
+import type { AgentExecRequest, AgentOp, ApplyRequest, DestroyRequest, StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
+import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
+import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
+import { driverNames } from './drivers/registry.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -50,13 +53,14 @@ function checkBackplane(c: Checker, v: unknown): void {
     if (!c.object(b, f)) return;
     c.unknownKeys(b, ['kind', 'net', 'id', 'trunk', 'localAddress', 'remotes'], f);
     const link = b as Partial<BackplaneLink>;
-    if (link.kind !== 'vlan' && link.kind !== 'vxlan') c.fail(`${f}.kind`, `must be "vlan" or "vxlan"`);
+    const kind = isBackplaneKind(link.kind) ? BACKPLANES[link.kind] : undefined;
+    if (!kind) c.fail(`${f}.kind`, `must be ${BACKPLANE_KINDS.map((k) => JSON.stringify(k)).join(' or ')}`);
     c.name(link.net, `${f}.net`);
-    const max = link.kind === 'vlan' ? 4094 : 16777215;
+    const max = kind?.maxId ?? Math.max(...backplaneDescriptors().map((d) => d.maxId));
     if (!Number.isInteger(link.id) || link.id! < 1 || link.id! > max) c.fail(`${f}.id`, `must be an integer 1..${max}`);
     if (typeof link.trunk !== 'string' || !IFNAME.test(link.trunk)) c.fail(`${f}.trunk`, 'must be an interface name (1-15 characters)');
     if (link.localAddress !== undefined && !net.isIP(String(link.localAddress))) c.fail(`${f}.localAddress`, 'must be an IP address');
-    if (link.kind === 'vxlan' && link.localAddress === undefined) c.fail(`${f}.localAddress`, 'is required for vxlan');
+    if (kind?.needsLocalAddress && link.localAddress === undefined) c.fail(`${f}.localAddress`, `is required for ${kind.kind}`);
     if (!Array.isArray(link.remotes)) c.fail(`${f}.remotes`, 'must be an array of IP addresses');
     else link.remotes.forEach((r, j) => net.isIP(String(r)) || c.fail(`${f}.remotes[${j}]`, 'must be an IP address'));
   });
@@ -79,12 +83,12 @@ export function validateRequest(op: AgentOp, req: unknown): void {
       c.string(a.fragmentXml, 'fragmentXml');
       c.string(a.scenarioDir, 'scenarioDir', true);
       checkBackplane(c, a.backplane);
-      if (a.driver !== undefined && a.driver !== 'netns') c.fail('driver', `unknown driver ${JSON.stringify(a.driver)} (available: netns)`);
+      if (a.driver !== undefined && !driverNames().includes(a.driver)) c.fail('driver', `unknown driver ${JSON.stringify(a.driver)} (available: ${driverNames().join(', ')})`);
       c.names(a.vms, 'vms');
       break;
     }
     case 'exec': {
-      const e = r as Partial<ExecRequest>;
+      const e = r as Partial<AgentExecRequest>;
       c.unknownKeys(r, ['deployment', 'host', 'seq', 'vms']);
       c.name(e.deployment, 'deployment');
       c.name(e.host, 'host');

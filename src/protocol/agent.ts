@@ -25,6 +25,10 @@ export interface FactsResult {
   drivers: string[];
 }
 
+/** What the host's kernel can do (probed by `facts`). */
+export type Capabilities = FactsResult['capabilities'];
+export type Capability = keyof Capabilities;
+
 export interface ApplyRequest {
   /** Deployment (scenario) name, unique in the cluster. */
   deployment: string;
@@ -46,7 +50,7 @@ export interface ApplyResult {
   links: string[];
 }
 
-export interface ExecRequest {
+export interface AgentExecRequest {
   deployment: string;
   host: string;
   seq: string;
@@ -60,7 +64,7 @@ export interface CommandOutcome {
   exitCode: number;
 }
 
-export interface ExecResult {
+export interface AgentExecResult {
   deployment: string;
   seq: string;
   vms: { name: string; commands: CommandOutcome[] }[];

@@ -1,7 +1,9 @@
 // The cluster model, read from YAML/JSON cluster files or EDIV's cluster.conf.
 // See DESIGN.md, "Cluster".
 
-export type BackplaneKind = 'vlan' | 'vxlan';
+/** Every backplane ediv can make between hosts; each has a descriptor in backplane.ts. */
+export const BACKPLANE_KINDS = ['vlan', 'vxlan'] as const;
+export type BackplaneKind = (typeof BACKPLANE_KINDS)[number];
 
 export interface SshSettings {
   user: string;

@@ -35,8 +35,6 @@ function looksLikePath(spec: string): boolean {
   return spec.startsWith('.') || path.isAbsolute(spec) || /\.(m?js|ts|mts)$/.test(spec);
 }
 
-const where = { file: '(command line)' };
-
 /** Built-in by name/alias, else a plugin module by path or package name. */
 export async function resolveSegmentator(nameOrPath: string): Promise<Segmentator> {
   const builtin = findBuiltin(nameOrPath);
@@ -49,15 +47,12 @@ export async function resolveSegmentator(nameOrPath: string): Promise<Segmentato
   } catch (err) {
     const known = listSegmentators().map((s) => s.name).join(', ');
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new InputError({
-      loc: where,
-      message: `segmentator ${JSON.stringify(nameOrPath)} is neither a built-in (${known}) nor a loadable module: ${why}`,
-    });
+    throw InputError.commandLine('--segmentator', `segmentator ${JSON.stringify(nameOrPath)} is neither a built-in (${known}) nor a loadable module: ${why}`);
   }
   const candidate = (mod.default && typeof mod.default === 'object' ? mod.default : undefined) ?? mod.segmentator;
   const shapeProblem = segmentatorShapeProblem(candidate);
   if (shapeProblem) {
-    throw new InputError({ loc: where, message: `segmentator plugin ${JSON.stringify(nameOrPath)}: ${shapeProblem}` });
+    throw InputError.commandLine('--segmentator', `segmentator plugin ${JSON.stringify(nameOrPath)}: ${shapeProblem}`);
   }
   return checkedPlugin(candidate as Segmentator, nameOrPath);
 }

@@ -3,11 +3,15 @@
 // multicast go to every other host of the net; MAC learning then sends unicast to the right
 // one). Its MTU is the trunk's minus the encapsulation, and the VM interfaces on the net get
 // the same MTU so nothing is fragmented silently.
-import type { BackplaneSpec, NetSpec } from '../desired.ts';
+import { OperationError } from '../../common/errors.ts';
+import { BACKPLANES } from '../../protocol/backplane.ts';
+import { backplaneKey, type Backplane, type BackplaneSpec } from './backplane.ts';
+
+const descriptor = BACKPLANES.vxlan;
 
 export const VXLAN_PORT = 4789;
 
-export function vxlanLines(net: NetSpec, b: BackplaneSpec): string[] {
+export function vxlanLines(net: { bridge: string }, b: BackplaneSpec): string[] {
   const local = b.localAddress ? ` local ${b.localAddress}` : '';
   const mtu = b.mtu ? ` mtu ${b.mtu}` : '';
   return [
@@ -20,3 +24,24 @@ export function vxlanLines(net: NetSpec, b: BackplaneSpec): string[] {
 export function vxlanFdbLines(b: BackplaneSpec): string[] {
   return b.remotes.map((r) => `fdb append 00:00:00:00:00:00 dev ${b.dev} dst ${r}`);
 }
+
+/** Underlay overhead of VXLAN: outer IP + UDP + VXLAN + inner Ethernet headers. */
+export function vxlanOverhead(localAddress?: string): number {
+  return localAddress?.includes(':') ? 70 : 50;
+}
+
+export const vxlanBackplane: Backplane = {
+  descriptor,
+  allocatedNames: true,
+  check(caps) {
+    if (!caps[descriptor.capability]) {
+      throw new OperationError(`this host's kernel cannot make VXLAN devices; the vxlan backplane is not available here`);
+    }
+  },
+  linkName: (link, { deployment, names }) => names.name(descriptor.kind, `${deployment}|${backplaneKey(link.net)}`),
+  mtuOverhead: (link) => vxlanOverhead(link.localAddress),
+  linkLines: vxlanLines,
+  peerLines: vxlanFdbLines,
+  probeLine: (name) => `link add ${name} type vxlan id 42 dstport ${VXLAN_PORT} local 127.0.0.1`,
+  presentWithoutRoot: () => false,
+};

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
-import type { ApplyResult, ExecResult, FactsResult, StatusResult } from '../../../src/protocol/agent.ts';
+import type { AgentExecResult, ApplyResult, FactsResult, StatusResult } from '../../../src/protocol/agent.ts';
 import {
   addHostNs,
   bigFragment,
@@ -126,12 +126,12 @@ describe('integration: ediv agent on one host namespace', function () {
   it('exec: ping across two routers, output and exit codes per command', async () => {
     const ping = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ping', vms: ['h1'] }, stateDir);
     expect(ping.code).to.equal(0);
-    const [h1] = (ping.result.result as ExecResult).vms;
+    const [h1] = (ping.result.result as AgentExecResult).vms;
     expect(h1.commands[0].exitCode, h1.commands[0].stdout + h1.commands[0].stderr).to.equal(0);
     expect(h1.commands[0].stdout).to.match(/1 received/);
 
     const fail = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'fail' }, stateDir);
-    const res = fail.result.result as ExecResult;
+    const res = fail.result.result as AgentExecResult;
     expect(res.vms.map((v) => [v.name, v.commands.length])).to.deep.equal([
       ['h1', 2],
       ['h2', 0],
@@ -147,7 +147,7 @@ describe('integration: ediv agent on one host namespace', function () {
 
   it('exec: cmd-seq expansion runs ls1 then ls2 on h2', async () => {
     const r = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ls12', vms: ['h2'] }, stateDir);
-    const cmds = (r.result.result as ExecResult).vms[0].commands;
+    const cmds = (r.result.result as AgentExecResult).vms[0].commands;
     expect(cmds.map((c) => c.command)).to.deep.equal(['ls -al /tmp', 'ls -al /root']);
     expect(cmds.every((c) => c.exitCode === 0)).to.equal(true);
   });
@@ -156,10 +156,10 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(fs.existsSync('/var/www/html/index.html')).to.equal(false);
     const www = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'start-www', vms: ['h3'] }, stateDir);
     expect(www.code, JSON.stringify(www.result)).to.equal(0);
-    const cmds = (www.result.result as ExecResult).vms[0].commands;
+    const cmds = (www.result.result as AgentExecResult).vms[0].commands;
     expect(cmds[0]).to.deep.include({ command: 'filetree conf/tutorial_ubuntu/h3/* -> /var/www/html', exitCode: 0 });
     const show = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'show', vms: ['h3', 'h4'] }, stateDir);
-    const [h3, h4] = (show.result.result as ExecResult).vms;
+    const [h3, h4] = (show.result.result as AgentExecResult).vms;
     expect(h3.commands[0].stdout).to.equal('<h1>h3</h1>\nh3\n');
     expect(h4.commands[0].exitCode).to.equal(0); // cat fails, hostname runs last
     expect(h4.commands[0].stdout).to.equal('h4\n');

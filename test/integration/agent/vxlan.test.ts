@@ -2,7 +2,7 @@
 // each with its own agent state directory, a net spanning both on the vxlan backplane.
 import { expect } from 'chai';
 import fs from 'node:fs';
-import type { ApplyResult, ExecResult } from '../../../src/protocol/agent.ts';
+import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
 
 const H1 = 'ediv4-h1';
@@ -86,7 +86,7 @@ describe('integration: two hosts, a net spanning both on vxlan', function () {
 
   it('VMs on different hosts ping each other (IPv4, IPv6, full-MTU frames unfragmented)', async () => {
     const r = await runAgent(H1, 'exec', { deployment: DEP, host: 'host1', seq: 'ping' }, state[H1]);
-    const cmds = (r.result.result as ExecResult).vms[0].commands;
+    const cmds = (r.result.result as AgentExecResult).vms[0].commands;
     for (const c of cmds) expect(c.exitCode, `${c.command}\n${c.stdout}${c.stderr}`).to.equal(0);
   });
 

@@ -4,9 +4,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OperationError } from '../../../src/common/errors.ts';
+import { AlreadyDeployedError, CommandFailedError, HostFailedError, HostUnreachableError, InterruptedError, OperationError } from '../../../src/common/errors.ts';
 import type { Cluster, ClusterHost } from '../../../src/protocol/cluster.ts';
-import { deployScenario, type Planner } from '../../../src/controller/deploy.ts';
+import { deploy, deployScenario, type DeployFailure, type DeployReport, type Planner } from '../../../src/controller/deploy.ts';
 import { execScenario } from '../../../src/controller/exec.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
 import { silentProgress } from '../../../src/controller/progress.ts';
@@ -248,5 +248,86 @@ describe('controller orchestration (fake transport)', () => {
     expect(all.ok).to.equal(false); // c's command exits 3
     const err = await execScenario({ name: 'lab', seq: 'nope' }, deps()).catch((e: unknown) => e);
     expect((err as Error).message).to.match(/not defined.*known: all, both, hello-a/);
+  });
+
+  /** The report of a deploy expected to fail. */
+  const failure = (r: DeployReport): DeployFailure => {
+    expect(r.ok, 'the deploy was expected to fail').to.equal(false);
+    return r as DeployFailure;
+  };
+
+  it('deploy() reports a failure (ok: false) with the typed error; each host failure carries its code', async () => {
+    fake.failApply.add('host2');
+    const rep = failure(await deploy({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps()));
+    expect(rep.outcome).to.equal('rolled-back');
+    expect(rep.error).to.be.instanceOf(HostFailedError);
+    expect(rep.error.code).to.equal('host-failed');
+    expect(rep.error.host).to.equal('host2');
+    expect(rep.error.message).to.match(/failed on host2: .*already exists/).and.match(/rolled back/);
+    expect(rep.error.details).to.deep.include({ rolledBack: true, scenario: 'lab' });
+    expect(rep.failedHosts).to.deep.equal([{ host: 'host2', error: 'host2: link ediv-Net0 already exists', code: 'operation-failed' }]);
+    expect(rep.leftovers).to.deep.equal([]);
+    expect(fake.leftovers()).to.deep.equal([]);
+  });
+
+  it('deploy() with keepOnFailure, or a rollback that cannot finish, says so in the outcome', async () => {
+    fake.failApply.add('host1');
+    const kept = failure(await deploy({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), keepOnFailure: true }, deps()));
+    expect(kept.outcome).to.equal('kept');
+    await undeployScenario({ name: 'lab' }, deps());
+    fake.failDestroy.add('host2');
+    const incomplete = failure(await deploy({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()));
+    expect(incomplete.outcome).to.equal('rollback-incomplete');
+    expect(incomplete.leftovers.map((l) => l.host)).to.deep.equal(['host2']);
+  });
+
+  it('an interrupt ends the deploy with an InterruptedError (no text matching), after the rollback', async () => {
+    const ac = new AbortController();
+    fake.onApply = () => ac.abort();
+    const rep = failure(await deploy({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), signal: ac.signal }, deps()));
+    expect(rep.error).to.be.instanceOf(InterruptedError);
+    expect(rep.error.code).to.equal('interrupted');
+    expect(rep.outcome).to.equal('rolled-back');
+    expect(fake.leftovers()).to.deep.equal([]);
+  });
+
+  it('refusals before any host is touched are reports too, with their own error kinds', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps());
+    fake.log = [];
+    const again = failure(await deploy({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()));
+    expect(again.error).to.be.instanceOf(AlreadyDeployedError);
+    expect(again.error.details).to.deep.include({ reason: 'already-deployed' });
+    expect(again.outcome).to.equal('untouched');
+    expect(fake.log).to.deep.equal([]);
+    fake.down.add('host2');
+    const pinned = failure(await deploy({ scenario: scenario('other', ['a', 'b']), scenarioPath: 'o.xml', cluster: cluster(2), hosts: ['host2'] }, deps()));
+    expect(pinned.error).to.be.instanceOf(HostUnreachableError);
+    expect(pinned.error.host).to.equal('host2');
+    expect(pinned.excludedHosts.map((e) => e.host)).to.deep.equal(['host2']);
+    expect(store.getScenario('other')).to.equal(undefined);
+  });
+
+  it('exec: a failed command makes a CommandFailedError, a failed host a HostFailedError', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps());
+    const all = await execScenario({ name: 'lab', seq: 'all' }, deps());
+    expect(all.error).to.be.instanceOf(CommandFailedError);
+    expect(all.error!.message).to.equal('exec all: 1 command(s) failed (in c)');
+    expect((await execScenario({ name: 'lab', seq: 'hello-a' }, deps())).error).to.equal(undefined);
+    fake.down.add('host1');
+    const down = await execScenario({ name: 'lab', seq: 'hello-a' }, deps());
+    expect(down.ok).to.equal(false);
+    expect(down.error).to.be.instanceOf(HostFailedError);
+    expect(down.error!.host).to.equal('host1');
+  });
+
+  it('undeploy that leaves a host behind carries a HostFailedError whose details are the report', async () => {
+    await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps());
+    fake.down.add('host2');
+    const rep = await undeployScenario({ name: 'lab' }, deps());
+    expect(rep.error).to.be.instanceOf(HostFailedError);
+    expect(rep.error!.host).to.equal('host2');
+    expect(rep.error!.message).to.match(/undeploy of lab failed on 1 host\(s\):\n {2}host2: .*\nthe record is kept/);
+    expect(rep.error!.details).to.deep.include({ record: 'kept', scenario: 'lab' });
+    expect((await undeployScenario({ name: 'lab', purge: true }, deps())).error!.message).to.match(/the record was purged/);
   });
 });

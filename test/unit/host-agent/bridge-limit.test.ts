@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { checkBridgePorts, MAX_BRIDGE_PORTS } from '../../../src/host-agent/bridge-limit.ts';
-import type { DesiredState, NetSpec, VmSpec } from '../../../src/host-agent/desired.ts';
+import { checkBridgePorts, MAX_BRIDGE_PORTS } from '../../../src/host-agent/drivers/netns/bridge-limit.ts';
+import type { DesiredState, NetSpec, VmSpec } from '../../../src/host-agent/drivers/netns/desired.ts';
 import { InputError } from '../../../src/common/errors.ts';
 
 function vm(i: number, nets: string[]): VmSpec {

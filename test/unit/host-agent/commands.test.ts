@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { checkVlanSupport, vlanLines } from '../../../src/host-agent/backplanes/vlan.ts';
 import { vxlanFdbLines, vxlanLines } from '../../../src/host-agent/backplanes/vxlan.ts';
-import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns-commands.ts';
-import { desiredState, type NetSpec } from '../../../src/host-agent/desired.ts';
+import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns/commands.ts';
+import { desiredState, type NetSpec } from '../../../src/host-agent/drivers/netns/desired.ts';
 import { NameAllocator } from '../../../src/host-agent/naming.ts';
-import { vmSteps } from '../../../src/host-agent/drivers/netns-exec.ts';
-import { overlayAnchors } from '../../../src/host-agent/drivers/vm-holder.ts';
+import { vmSteps } from '../../../src/host-agent/drivers/netns/exec.ts';
+import { overlayAnchors } from '../../../src/host-agent/drivers/netns/vm-holder.ts';
 import type { Scenario, Vm } from '../../../src/scenario/model.ts';
 
 const extra = () => ({ attrs: {}, children: [] });

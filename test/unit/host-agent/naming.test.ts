@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stateTag, vlanLinkName, vmIfaceName } from '../../../src/host-agent/naming.ts';
+import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stateTag, vmIfaceName } from '../../../src/host-agent/naming.ts';
+import { vlanLinkName } from '../../../src/host-agent/backplanes/vlan.ts';
 
 describe('host-agent naming', () => {
   it('gives link names of at most 15 characters, collision-free over 100k keys', function () {

@@ -1,5 +1,6 @@
-// Text rendering of the discovery tree for `ediv discover`.
-import type { DiscoveryTree, TreeService, TreeVm } from './control-point.ts';
+// Text output of `ediv discover`: the hypervisor → VM → services tree, and an action's result.
+import type { DiscoveryTree, TreeService, TreeVm } from '../../discovery/control-point.ts';
+import type { ActionCallResult } from '../../discovery/browse.ts';
 
 function shortType(t: string): string {
   const m = /^urn:[^:]+:service:([^:]+):(\d+)$/.exec(t);
@@ -30,4 +31,15 @@ export function renderTree(tree: DiscoveryTree): string {
   }
   if (!lines.length) lines.push('no ediv hypervisors or VMs found');
   return lines.join('\n') + '\n';
+}
+
+/** A --watch refresh: the time, then the tree. */
+export function renderTreeUpdate(tree: DiscoveryTree, time: string): string {
+  return `--- ${time}\n${renderTree(tree)}`;
+}
+
+export function renderActionResult(r: ActionCallResult): string {
+  let s = `${r.action} on ${r.deployment}/${r.vm}: ok\n`;
+  for (const [k, v] of Object.entries(r.result)) s += `  ${k}: ${v}\n`;
+  return s;
 }

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputError, OperationError } from '../../common/errors.ts';
-import { processStart } from '../sys.ts';
+import { InputError, OperationError } from '../../../common/errors.ts';
+import { processStart } from '../../sys.ts';
 
 /** The directory an overlay must cover so that `root` can exist in the VM's view. */
 export function overlayAnchor(root: string, exists: (p: string) => boolean = fs.existsSync): string {

@@ -1,6 +1,6 @@
 // A Linux bridge holds at most 1023 ports (port numbers are 10 bits and 0 is reserved); the
 // 1024th enslaved link fails with "Exchange full". apply checks this before it makes anything.
-import { InputError, type InputProblem } from '../common/errors.ts';
+import { InputError, type InputProblem } from '../../../common/errors.ts';
 import type { DesiredState } from './desired.ts';
 
 export const MAX_BRIDGE_PORTS = 1023;

@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OperationError } from '../../common/errors.ts';
-import type { Exec, Filetree, Scenario, Vm } from '../../scenario/model.ts';
-import type { CommandOutcome } from '../../protocol/agent.ts';
-import { mustRun } from '../sys.ts';
-import { expandSeq, type CmdSeqs } from '../../scenario/sequences.ts';
+import { OperationError } from '../../../common/errors.ts';
+import type { Exec, Filetree, Scenario, Vm } from '../../../scenario/model.ts';
+import type { CommandOutcome } from '../../../protocol/agent.ts';
+import { mustRun } from '../../sys.ts';
+import { expandSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
 
 export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
 

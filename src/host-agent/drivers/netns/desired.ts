@@ -1,23 +1,14 @@
-// What a fragment asks of this host, in kernel terms: one namespace per VM, one bridge per net,
-// one veth per VM interface, addresses, routes, forwarding, backplane links. Pure: names come
-// from the allocator (journal + existing links), nothing is touched here.
+// The netns driver's spec: what a fragment asks of this host, in kernel terms: one namespace
+// per VM, one bridge per net, one veth per VM interface, addresses, routes, forwarding,
+// backplane links. Pure: names come from the allocator (journal + existing links), nothing is
+// touched here.
 import { createHash } from 'node:crypto';
-import type { Scenario, Vm } from '../scenario/model.ts';
-import type { BackplaneLink } from '../protocol/plan.ts';
-import { InputError } from '../common/errors.ts';
-import { MAX_IFNAME, NameAllocator, netnsName, vlanLinkName, vmIfaceName } from './naming.ts';
-
-export interface BackplaneSpec {
-  kind: 'vlan' | 'vxlan';
-  /** Link name on the host. */
-  dev: string;
-  id: number;
-  trunk: string;
-  localAddress?: string;
-  remotes: string[];
-  /** MTU of the backplane device (and of every VM interface on the net); undefined = default. */
-  mtu?: number;
-}
+import type { Scenario, Vm } from '../../../scenario/model.ts';
+import type { BackplaneLink } from '../../../protocol/plan.ts';
+import { InputError } from '../../../common/errors.ts';
+import { MAX_IFNAME, NameAllocator, netnsName, vmIfaceName } from '../../naming.ts';
+import type { BackplaneSpec } from '../../backplanes/backplane.ts';
+import { backplaneFor } from '../../backplanes/registry.ts';
 
 export interface NetSpec {
   net: string;
@@ -69,14 +60,6 @@ export function bridgeKey(net: string): string {
 }
 export function vethKey(vm: string, id: number): string {
   return `veth:${vm}:${id}`;
-}
-export function backplaneKey(net: string): string {
-  return `backplane:${net}`;
-}
-
-/** Underlay overhead of VXLAN: outer IP + UDP + VXLAN + inner Ethernet headers. */
-export function vxlanOverhead(localAddress?: string): number {
-  return localAddress?.includes(':') ? 70 : 50;
 }
 
 function hashOf(value: unknown): string {
@@ -143,15 +126,14 @@ export function desiredState(input: DesiredInput): DesiredState {
     const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`) };
     const link = links.get(n.name);
     if (link) {
+      const backplane = backplaneFor(link.kind);
       const trunkMtu = input.trunkMtu(link.trunk);
-      const mtu = link.kind === 'vxlan' && trunkMtu ? trunkMtu - vxlanOverhead(link.localAddress) : undefined;
+      const overhead = backplane.mtuOverhead(link);
+      const mtu = overhead && trunkMtu ? trunkMtu - overhead : undefined;
       spec.mtu = mtu;
       spec.backplane = {
         kind: link.kind,
-        dev:
-          link.kind === 'vlan'
-            ? vlanLinkName(link.trunk, link.id, `${tag}|${deployment}|${n.name}`)
-            : names.name('vxlan', `${deployment}|${backplaneKey(n.name)}`),
+        dev: backplane.linkName(link, { tag, deployment, names }),
         id: link.id,
         trunk: link.trunk,
         localAddress: link.localAddress,

@@ -1,7 +1,7 @@
 // iproute2 batch lines for the netns driver. Pure functions of the desired state, so what the
 // agent executes can be unit-tested. Every name in them comes from the allocator or is a
 // validated scenario name; addresses come from the parsed model.
-import type { IfaceSpec, NetSpec, VmSpec } from '../desired.ts';
+import type { IfaceSpec, NetSpec, VmSpec } from './desired.ts';
 
 /**
  * Host-side lines creating a net's bridge, left down: apply brings it up (bridgeUpLines) after

@@ -1,5 +1,5 @@
-// The netns driver: one network namespace per VM, one bridge per net in the agent's own
-// namespace, a veth per VM interface, backplane links for spanning nets.
+// The netns driver's kernel resources: one network namespace per VM, one bridge per net in the
+// agent's own namespace, a veth per VM interface, backplane links for spanning nets.
 //
 // apply compares the desired state with the journal and the kernel, journals what it is about
 // to make (one fsync), then makes it in few processes: one `ip -batch` for everything on the
@@ -8,13 +8,15 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OperationError } from '../../common/errors.ts';
-import type { Journal, Resource } from '../journal.ts';
-import type { ProgressEvent } from '../../protocol/agent.ts';
-import { backplaneKey, bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from '../desired.ts';
-import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from './netns-commands.ts';
-import { vlanLines } from '../backplanes/vlan.ts';
-import { vxlanFdbLines, vxlanLines } from '../backplanes/vxlan.ts';
+import { OperationError } from '../../../common/errors.ts';
+import type { Resource } from '../../journal.ts';
+import { isBackplaneKind } from '../../../protocol/backplane.ts';
+import { bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from './desired.ts';
+import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from './commands.ts';
+import { backplaneKey } from '../../backplanes/backplane.ts';
+import { backplaneFor } from '../../backplanes/registry.ts';
+import type { DriverContext } from '../driver.ts';
+import type { BackplaneKind } from '../../../protocol/cluster.ts';
 import {
   bootId,
   bridgeBatch,
@@ -28,19 +30,10 @@ import {
   processStart,
   signalPids,
   type LinkInfo,
-} from '../sys.ts';
+} from '../../sys.ts';
 import { overlayAnchors, startHolder } from './vm-holder.ts';
-import { deploymentDir } from '../store.ts';
-import { mapLimit } from '../../common/parallel.ts';
-
-export interface DriverContext {
-  stateDir: string;
-  deployment: string;
-  journal: Journal;
-  emit(e: ProgressEvent): void;
-  /** Per-VM private directory. */
-  vmDir(vm: string): string;
-}
+import { deploymentDir } from '../../store.ts';
+import { mapLimit } from '../../../common/parallel.ts';
 
 export const PARALLEL = Math.max(4, os.availableParallelism() * 2);
 
@@ -128,12 +121,12 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
   for (const n of oldBackplanes) hostLines.push(`link del dev ${n.backplane!.dev}`);
   for (const n of newBridges) hostLines.push(...bridgeLines(n));
   for (const n of mtuFixes) hostLines.push(`link set dev ${n.bridge} mtu ${n.mtu}`);
-  for (const n of newBackplanes) hostLines.push(...(n.backplane!.kind === 'vlan' ? vlanLines(n, n.backplane!) : vxlanLines(n, n.backplane!)));
+  for (const n of newBackplanes) hostLines.push(...backplaneFor(n.backplane!.kind).linkLines(n, n.backplane!));
   for (const vm of stale) hostLines.push(...vmHostLines(vm));
   ctx.emit({ type: 'progress', step: 'host', message: `host side: ${hostLines.length} iproute2 command(s)` });
   await mustIpBatch(hostLines, 'creating bridges, namespaces and veths');
 
-  const fdb = newBackplanes.filter((n) => n.backplane!.kind === 'vxlan').flatMap((n) => vxlanFdbLines(n.backplane!));
+  const fdb = newBackplanes.flatMap((n) => backplaneFor(n.backplane!.kind).peerLines(n.backplane!));
   if (fdb.length) {
     const r = await bridgeBatch(fdb);
     if (r.exitCode !== 0) throw new OperationError(`adding VXLAN replication entries failed: ${r.stderr.trim()}`);
@@ -218,14 +211,14 @@ async function removeOnce(res: Resource[]): Promise<Resource[]> {
   const recorded = res.filter((r) => r.kind === 'process' && r.pid && r.boot === boot && processStart(r.pid) === r.start);
   await signalPids(recorded.map((r) => r.pid!), 'SIGKILL');
 
-  const linkKinds = new Set(['veth', 'bridge', 'vxlan', 'vlan']);
+  const isLink = (r: Resource) => r.kind === 'veth' || r.kind === 'bridge' || isBackplaneKind(r.kind);
   const before = await listLinks();
   const present = listNetns();
   // veths first (deleting one end deletes the pair at once; namespace clean-up is asynchronous).
   const order = [...res].reverse().sort((a, b) => rank(a) - rank(b));
   const lines: string[] = [];
   for (const r of order) {
-    if (linkKinds.has(r.kind) && before.has(r.name)) lines.push(`link del dev ${r.name}`);
+    if (isLink(r) && before.has(r.name)) lines.push(`link del dev ${r.name}`);
     if (r.kind === 'netns' && present.has(r.name)) lines.push(`netns del ${r.name}`);
   }
   await ipBatch(lines, { force: true });
@@ -245,12 +238,16 @@ async function removeOnce(res: Resource[]): Promise<Resource[]> {
   }
   const nsLeft = listNetns();
   return res.filter(
-    (r) => (linkKinds.has(r.kind) && after.has(r.name)) || (r.kind === 'netns' && nsLeft.has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
+    (r) => (isLink(r) && after.has(r.name)) || (r.kind === 'netns' && nsLeft.has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
   );
 }
 
+/** Removal order: processes, mounts, veths, namespaces, backplane links, bridges, directories. */
+const RANK: Record<Exclude<Resource['kind'], BackplaneKind>, number> = { process: 0, mount: 1, veth: 2, netns: 3, bridge: 5, dir: 6 };
+const BACKPLANE_RANK = 4;
+
 function rank(r: Resource): number {
-  return { process: 0, mount: 1, veth: 2, netns: 3, vxlan: 4, vlan: 4, bridge: 5, dir: 6 }[r.kind];
+  return isBackplaneKind(r.kind) ? BACKPLANE_RANK : RANK[r.kind];
 }
 
 /** Removes the whole deployment (or only `vms`, then nets no VM uses any more). */

@@ -1,0 +1,27 @@
+// Text report of `ediv status`: the scenarios (or one scenario's VMs) and the hosts' live view.
+import type { StatusReport } from '../../controller/status.ts';
+import { table } from './table.ts';
+
+export function renderStatus(r: StatusReport, one: boolean): string {
+  if (r.scenarios.length === 0) return 'no scenario is deployed\n';
+  let s = '';
+  if (!one) {
+    s += table(
+      ['SCENARIO', 'STATUS', 'VMS', 'HOSTS', 'IDS', 'SINCE'],
+      r.scenarios.map((x) => [x.name, x.status, x.vms.length, x.hosts.map((h) => h.host).join(','), x.ids.map((i) => i.id).join(',') || '-', x.updatedAt]),
+    );
+  } else {
+    const x = r.scenarios[0]!;
+    s += `${x.name}: ${x.status} since ${x.updatedAt} (source ${x.source}, cluster ${x.clusterFile})\n`;
+    if (x.error) s += `  last error: ${x.error}\n`;
+    if (x.ids.length) s += `  ids: ${x.ids.map((i) => `${i.net}=${i.id}`).join(', ')}\n`;
+    s += '\n' + table(['VM', 'HOST', 'RECORDED', 'LIVE'], x.vms.map((v) => [v.vm, v.host, v.recorded, v.live]));
+  }
+  if (r.hosts.length > 0) {
+    s += '\n' + table(
+      ['HOST', 'ADDRESS', 'LOAD', 'STATE'],
+      r.hosts.map((h) => [h.host, h.address, h.loadAvg ? h.loadAvg.map((l) => l.toFixed(2)).join(' ') : '-', h.reachable ? 'up' : `unreachable: ${h.error}`]),
+    );
+  }
+  return s;
+}

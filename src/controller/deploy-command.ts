@@ -1,0 +1,72 @@
+// `ediv deploy` as one call: read and check the inputs (before anything is touched), choose the
+// cluster (creating the emulated one when there is none), then deploy with the discovery hooks.
+import path from 'node:path';
+import { parseScenarioFile } from '../scenario/index.ts';
+import { readXmlFile } from '../scenario/xml.ts';
+import { connectionStats } from '../transport/index.ts';
+import { deploy, type DeployReport } from './deploy.ts';
+import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
+import { resolveCluster, withContext, type CommonOptions } from './command-context.ts';
+import { makePlan } from './plan.ts';
+import type { Progress } from './progress.ts';
+import { restrictionsFromXml } from './restrictions.ts';
+import type { TargetFilter } from './target-filter.ts';
+
+export interface DeployCommand extends CommonOptions, TargetFilter {
+  /** The scenario file. */
+  file: string;
+  cluster?: string;
+  segmentator?: string;
+  restrictions?: string;
+  keepOnFailure?: boolean;
+}
+
+/**
+ * Where interrupts come from (the CLI: SIGINT/SIGTERM). Armed once the deploy is about to
+ * start, with the scenario's name and the progress to warn on; released when it ends.
+ */
+export type InterruptSource = (scenario: string, progress: Progress) => { signal: AbortSignal; release(): void };
+
+/** The deploy's report, with the SSH connections each host needed (one is the goal). */
+export type DeployCommandReport = DeployReport & { connections: ReturnType<typeof connectionStats>['perHost'] };
+
+export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSource): Promise<DeployCommandReport> {
+  // Bad input is refused before anything is touched: the scenario, then the restrictions
+  // (read once; checked against the scenario now, against the cluster once it is known).
+  const scenario = await parseScenarioFile(cmd.file);
+  const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
+  if (restrictionsDoc) restrictionsFromXml(restrictionsDoc, scenario);
+  return withContext(cmd, async (ctx) => {
+    const cluster = await resolveCluster({ cluster: cmd.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true });
+    const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
+    const interrupt = interrupts?.(scenario.name, ctx.progress);
+    try {
+      const report = await deploy(
+        {
+          scenario,
+          scenarioPath: path.resolve(cmd.file),
+          cluster,
+          restrictions,
+          segmentator: cmd.segmentator,
+          vms: cmd.vms,
+          hosts: cmd.hosts,
+          keepOnFailure: cmd.keepOnFailure,
+          signal: interrupt?.signal,
+        },
+        {
+          store: ctx.store,
+          sessions: ctx.sessions,
+          makePlan,
+          progress: ctx.progress,
+          version: ctx.version,
+          afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
+          afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
+        },
+      );
+      ctx.progress.done(); // the live progress lines end before the result
+      return { ...report, connections: connectionStats().perHost };
+    } finally {
+      interrupt?.release();
+    }
+  });
+}

@@ -1,0 +1,20 @@
+// `ediv exec` as one call: the state and connections around execScenario.
+import { withContext, type CommonOptions } from './command-context.ts';
+import { execScenario, type ExecReport } from './exec.ts';
+import type { TargetFilter } from './target-filter.ts';
+
+export interface ExecCommand extends CommonOptions, TargetFilter {
+  name: string;
+  seq: string;
+}
+
+export async function execCommand(cmd: ExecCommand): Promise<ExecReport> {
+  return withContext(cmd, async (ctx) => {
+    const report = await execScenario(
+      { name: cmd.name, seq: cmd.seq, vms: cmd.vms, hosts: cmd.hosts },
+      { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress },
+    );
+    ctx.progress.done(); // the live progress lines end before the result
+    return report;
+  });
+}

@@ -1,0 +1,59 @@
+// `ediv plan` as one call: the plan `ediv deploy` would make now, without touching any host —
+// for the cluster file given, else the emulated cluster of `localHosts` hosts; skipping the ids
+// that scenarios deployed from this machine hold; optionally writing the per-host fragments.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultStateDir } from '../common/paths.ts';
+import { emulatedCluster, localClusterDir } from '../emulated/layout.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import type { Plan } from '../protocol/plan.ts';
+import { parseScenarioFile } from '../scenario/index.ts';
+import { loadCluster } from './cluster.ts';
+import { clusterFileOf } from './command-context.ts';
+import { makePlan } from './plan.ts';
+import { loadRestrictions } from './restrictions.ts';
+import { STATE_FILE, StateStore, idPoolKey } from './state.ts';
+
+export interface PlanPreviewRequest {
+  /** The scenario file. */
+  file: string;
+  cluster?: string;
+  /** Hosts of the emulated cluster planned for when no cluster file is given. */
+  localHosts: number;
+  segmentator?: string;
+  restrictions?: string;
+  /** Write each host's fragment to <out>/<host>.xml. */
+  out?: string;
+}
+
+export async function planPreview(req: PlanPreviewRequest): Promise<Plan> {
+  const scenario = await parseScenarioFile(req.file);
+  const stateDir = defaultStateDir();
+  const clusterFile = clusterFileOf(req.cluster);
+  const cluster = clusterFile ? await loadCluster(clusterFile) : emulatedCluster(req.localHosts, localClusterDir(stateDir));
+  const restrictions = req.restrictions ? await loadRestrictions(req.restrictions, scenario, cluster) : undefined;
+  const plan = await makePlan({ scenario, cluster, segmentator: req.segmentator, restrictions, idsInUse: idsInUse(stateDir, cluster) });
+  if (req.out) writeFragments(plan, req.out);
+  return plan;
+}
+
+/** Where `--out DIR` puts a host's fragment. */
+export function fragmentFile(dir: string, host: string): string {
+  return path.join(dir, `${host}.xml`);
+}
+
+function writeFragments(plan: Plan, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const hp of Object.values(plan.hosts)) writeFileSync(fragmentFile(dir, hp.host), hp.fragmentXml);
+}
+
+/** Ids in use by deployed scenarios, when this machine has a state store (never creates one). */
+function idsInUse(dir: string, cluster: Cluster): Set<number> {
+  if (!existsSync(path.join(dir, STATE_FILE))) return new Set();
+  const store = StateStore.open(dir);
+  try {
+    return store.idsInUse(idPoolKey(cluster));
+  } finally {
+    store.close();
+  }
+}

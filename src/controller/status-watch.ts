@@ -1,0 +1,45 @@
+// `ediv status` as one call: the status report once, or (watching) again every interval until
+// the signal aborts. A refresh that fails is passed to onError and the watch goes on.
+import { withContext, type CommonOptions } from './command-context.ts';
+import { silentProgress } from './progress.ts';
+import { scenarioStatus, type StatusReport } from './status.ts';
+
+export interface StatusCommand extends CommonOptions {
+  name?: string;
+  /** Refresh every this many ms; 0: once. */
+  intervalMs: number;
+}
+
+export interface StatusView {
+  show(report: StatusReport): void;
+  /** A refresh that failed while watching (the first report's failure is thrown). */
+  error(err: unknown): void;
+  /** Ends the watch. */
+  signal?: AbortSignal;
+}
+
+export async function statusCommand(cmd: StatusCommand, view: StatusView): Promise<void> {
+  await withContext(cmd, async (ctx) => {
+    const once = async (): Promise<void> =>
+      view.show(await scenarioStatus({ name: cmd.name }, { store: ctx.store, sessions: ctx.sessions, progress: silentProgress }));
+    await once();
+    if (!cmd.intervalMs) return;
+    while (await sleep(cmd.intervalMs, view.signal)) await once().catch((err: unknown) => view.error(err));
+  });
+}
+
+/** Waits `ms`; false as soon as the signal aborts (at once when it already has). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve(true);
+    }, ms);
+    function stop(): void {
+      clearTimeout(timer);
+      resolve(false);
+    }
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -1,0 +1,63 @@
+// The text reports of the controller commands, on failure as on success.
+import { expect } from 'chai';
+import { HostFailedError, InterruptedError } from '../../../src/common/errors.ts';
+import type { DeployFailure, DeploySuccess } from '../../../src/controller/deploy.ts';
+import type { UndeployReport } from '../../../src/controller/undeploy.ts';
+import { renderDeploy } from '../../../src/cli/render/deploy.ts';
+import { renderUndeploy } from '../../../src/cli/render/undeploy.ts';
+import { table } from '../../../src/cli/render/table.ts';
+
+const failed = (over: Partial<DeployFailure>): DeployFailure => ({
+  ok: false,
+  scenario: 'lab',
+  outcome: 'rolled-back',
+  failedHosts: [{ host: 'host2', error: 'host2: agent apply failed: link exists\nmore', code: 'operation-failed' }],
+  leftovers: [],
+  excludedHosts: [],
+  warnings: [],
+  elapsedMs: 12,
+  error: new HostFailedError('deploy of lab failed on host2: ...', { host: 'host2' }),
+  ...over,
+});
+
+describe('text reports', () => {
+  it('a table pads every column but the last', () => {
+    expect(table(['VM', 'HOST'], [['h1', 'host1'], ['router', undefined]])).to.equal('VM      HOST\nh1      host1\nrouter\n');
+  });
+
+  it('a successful deploy: the VM → host table, spanning nets, excluded hosts', () => {
+    const ok: DeploySuccess = {
+      ok: true, scenario: 'lab', status: 'running', segmentator: 'round-robin', backplane: 'vxlan',
+      mapping: [{ vm: 'a', host: 'host1' }, { vm: 'b', host: 'host2' }],
+      hosts: [{ host: 'host1', vms: ['a'], status: 'applied' }, { host: 'host2', vms: ['b'], status: 'applied' }],
+      spanning: [{ net: 'Net0', id: 1000, hosts: ['host1', 'host2'] }],
+      excludedHosts: [{ host: 'host3', reason: 'down' }], warnings: [], elapsedMs: 1500,
+      phasesMs: { facts: 1, plan: 1, apply: 1, discovery: 1 },
+    };
+    const text = renderDeploy(ok);
+    expect(text).to.match(/^lab is running \(2 VMs on 2 hosts, segmentator round-robin, backplane vxlan, 1\.5 s\)\n\nVM {2}HOST\na {3}host1\nb {3}host2\n/);
+    expect(text).to.match(/Net0 +1000 +host1,host2/);
+    expect(text).to.include('excluded (inactive): host3: down');
+  });
+
+  it('a failed deploy is a report too: what became of it, the failed hosts (first line of each error)', () => {
+    const text = renderDeploy(failed({}));
+    expect(text).to.match(/^lab is not deployed \(rolled back: nothing is left on any host\)\n/);
+    expect(text).to.match(/FAILED HOST +ERROR\nhost2 +host2: agent apply failed: link exists\n/);
+    expect(text).to.not.include('more');
+    const incomplete = renderDeploy(failed({ outcome: 'rollback-incomplete', leftovers: [{ host: 'host3', error: 'connection lost' }] }));
+    expect(incomplete).to.include('rollback incomplete: the record is kept');
+    expect(incomplete).to.match(/NOT CLEANED +ERROR\nhost3 +connection lost/);
+    const refused = renderDeploy(failed({ outcome: 'untouched', failedHosts: [], error: new InterruptedError(), excludedHosts: [{ host: 'host1', reason: 'down' }] }));
+    expect(refused).to.equal('lab is not deployed (nothing was touched)\n\nexcluded (inactive): host1: down\n');
+  });
+
+  it('an undeploy that failed on a host lists it after what was destroyed', () => {
+    const r: UndeployReport = {
+      ok: false, scenario: 'lab', record: 'kept', destroyedHosts: ['host1'], failedHosts: [{ host: 'host2', error: 'unreachable' }],
+      freedIds: [], removed: {}, destroyMs: {},
+    };
+    expect(renderUndeploy(r)).to.equal('lab: destroyed on host1\n!! host2: unreachable\n');
+    expect(renderUndeploy({ ...r, ok: true, record: 'removed', failedHosts: [], freedIds: [1000] })).to.equal('lab: destroyed on host1; freed ids 1000\n');
+  });
+});
