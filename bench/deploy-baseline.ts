@@ -43,7 +43,7 @@ export function rawPlan(o: { vms: number; nets: number; mapping: Record<string, 
         if (o.mapping[`vm${i + 1}`] !== h.name) continue;
         const j = i % o.nets;
         const host = Math.floor(i / o.nets) + 2;
-        const ns = `ediv7r.${i}`;
+        const ns = `edivraw.${i}`;
         hostBatch.push(`netns add ${ns}`);
         hostBatch.push(`link add r7v${i} type veth peer name eth1 netns ${ns}`, `link set dev r7v${i} master r7br${j} up`);
         destroy.unshift(`netns del ${ns}`);

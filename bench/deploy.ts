@@ -56,7 +56,7 @@ async function ediv(args: string[]): Promise<{ secs: number; json: any; stderr: 
 const fmt = (s: number): string => `${s.toFixed(2)} s`;
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'ediv7-bench-'));
+  const work = mkdtempSync(path.join(os.tmpdir(), 'ediv-bench-'));
   const clusterDir = path.join(work, 'cluster');
   const state = path.join(work, 'state');
   const scenarioFile = path.join(work, `${NAME}.xml`);

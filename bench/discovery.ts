@@ -1,8 +1,8 @@
 // Benchmark: discovery of 4 hosts × 250 VMs.
 //   npx node bench/discovery.ts [--hosts 4] [--vms 250] [--runs 5]
-// Hypervisor daemons run in test namespaces (ediv6b-h1…, bridge in ediv6b-sw) serving VM lists
+// Hypervisor daemons run in test namespaces (edivdb-h1…, bridge in edivdb-sw) serving VM lists
 // from a file: real netns VMs are not needed for the discovery figure (the daemon only lists
-// them; actions are not timed). The control point runs in ediv6b-cp.
+// them; actions are not timed). The control point runs in edivdb-cp.
 // Figures: time from control-point start (M-SEARCH, MX 1) to the complete tree (every host with
 // all its VMs and their actions), against a baseline of 1 host × 1 VM measured in the same run;
 // SSDP traffic of one announcement round per host (what each re-announce cycle sends).
@@ -28,7 +28,7 @@ const stats = (xs: number[]) => {
 };
 const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 
-const lab = new Lab('ediv6b');
+const lab = new Lab('edivdb');
 const dirs: [string, string][] = [];
 try {
   await lab.up();

@@ -4,16 +4,16 @@
 //
 //   npx node bench/host-apply.ts [--vms 1000] [--scale 250,500,1000,2000] [--no-mininet]
 //
-// Everything runs inside a host namespace `ediv4-bench` and is removed at the end (also on error).
+// Everything runs inside a host namespace `edivb-bench` and is removed at the end (also on error).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bigFragment, namespacesWith, removeNamespaces } from '../test/integration/agent/helpers.ts';
 
-const HOSTNS = 'ediv4-bench';
+const HOSTNS = 'edivb-bench';
 const NETS = 4; // VMs spread over 4 nets: a Linux bridge takes at most 1024 ports
-const RAW = 'ediv4-raw';
+const RAW = 'edivb-raw';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -23,7 +23,7 @@ const mainVms = Number(arg('--vms') ?? 1000);
 const scale = (arg('--scale') ?? '250,500,1000,2000').split(',').map(Number);
 const withMininet = !process.argv.includes('--no-mininet');
 const repoRoot = path.resolve(import.meta.dirname, '..');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv4-bench-'));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edivb-bench-'));
 
 function inHost(cmd: string, args: string[], input?: string): string {
   return execFileSync('nsenter', [`--net=/run/netns/${HOSTNS}`, cmd, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -90,7 +90,7 @@ interface Row {
 
 function measure(n: number): Row {
   const stateDir = path.join(work, `state-${n}`);
-  const deployment = `ediv4-bench${n}`;
+  const deployment = `edivb-bench${n}`;
   const fragmentXml = bigFragment(deployment, n, NETS);
   const raw = rawScripts(n);
   const rawApply = timed(() => inHost('sh', [raw.apply]));
@@ -119,7 +119,7 @@ function mininet(n: number): { build: number; stop: number } | string {
 }
 
 function cleanup(): void {
-  removeNamespaces([...namespacesWith(`${RAW}.`), ...namespacesWith('ediv4-bench'), HOSTNS].filter((n, i, a) => a.indexOf(n) === i));
+  removeNamespaces([...namespacesWith(`${RAW}.`), ...namespacesWith('edivb-bench'), HOSTNS].filter((n, i, a) => a.indexOf(n) === i));
   fs.rmSync(work, { recursive: true, force: true });
 }
 

@@ -58,7 +58,7 @@ export function metisGraph(s: Scenario): { text: string; vms: number } {
 
 /** Partitions with gpmetis into k parts at the given imbalance (0.05 → -ufactor=50). */
 export async function metisPartition(s: Scenario, k: number, imbalance: number, seed = 1): Promise<{ part: Int32Array; ms: number }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv3-metis-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-metis-'));
   try {
     const g = metisGraph(s);
     const file = path.join(dir, 'graph');

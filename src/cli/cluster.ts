@@ -60,12 +60,10 @@ export function register(program: Command): void {
       }),
     );
 
-  cluster
-    .command('down')
+  instanceOptions(cluster
+    .command('down'))
     .summary('remove the emulated cluster (root)')
     .description('Remove the emulated cluster: sshd processes, namespaces, links, bridge and generated files (needs root).')
-    .option('--instance <K>', 'instance number', '0')
-    .option('--dir <D>', 'cluster directory, if not the default')
     .option('--json', 'print what was removed as JSON')
     .action(
       action(async (o: CommonOpts) => {
@@ -76,12 +74,10 @@ export function register(program: Command): void {
       }),
     );
 
-  cluster
-    .command('status')
+  instanceOptions(cluster
+    .command('status'))
     .summary('show the emulated cluster')
     .description('Show the emulated cluster: hosts, addresses, whether each sshd answers. Exit 1 when not fully up.')
-    .option('--instance <K>', 'instance number', '0')
-    .option('--dir <D>', 'cluster directory, if not the default')
     .option('--json', 'print {"hosts":[{"name","address","up","sshd"}],"mgmtInterface","clusterFile",...}')
     .action(
       action(async (o: CommonOpts) => {
@@ -104,4 +100,9 @@ const checkModule: CheckModule | undefined = await import('./cluster-check.ts').
 
 function registerOptionalCheck(cluster: Command): void {
   checkModule?.registerClusterCheck?.(cluster);
+}
+
+/** Which emulated cluster a command acts on. */
+function instanceOptions(cmd: Command): Command {
+  return cmd.option('--instance <K>', 'instance number', '0').option('--dir <D>', 'cluster directory, if not the default');
 }

@@ -46,7 +46,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
   const ec = useEmulatedCluster({ instance: INSTANCE, hosts: HOSTS, timeoutMs: 120_000 });
 
   before(async function () {
-    work = mkdtempSync(path.join(os.tmpdir(), 'ediv7-e2e-'));
+    work = mkdtempSync(path.join(os.tmpdir(), 'ediv-e2e-'));
     clusterDir = ec.dir;
     clusterFile = ec.clusterFile;
     setAgentStateDirs(ec.cluster.hosts.map((h) => h.agentStateDir!));

@@ -1,4 +1,4 @@
-// The agent on one emulated host (namespace ediv4-h1): apply the VNX tutorial, check the
+// The agent on one emulated host (namespace edivt-h1): apply the VNX tutorial, check the
 // kernel state, ping across routers, exec, idempotent apply, destroy; crash during a big apply.
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -19,9 +19,9 @@ import {
   tempDir,
 } from './helpers.ts';
 
-const HOST = 'ediv4-h1';
-const DEP = 'ediv4-tut';
-const BIG = 'ediv4-big';
+const HOST = 'edivt-h1';
+const DEP = 'edivt-tut';
+const BIG = 'edivt-big';
 
 const tutorial = fs.readFileSync(path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml'), 'utf8');
 // The tutorial plus a few sequences this test runs (h1 pings h3 across r1 and r2).

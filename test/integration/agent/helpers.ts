@@ -1,4 +1,4 @@
-// Helpers for the agent integration tests: "host" namespaces named ediv4-*, the agent run
+// Helpers for the agent integration tests: "host" namespaces named edivt-*, the agent run
 // inside them, and leftover checks. Everything is removed by exact name or pid.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import type { AgentLine, ResultLine } from '../../../src/protocol/agent.ts';
 import { pidsInNetns } from '../../../src/host-agent/sys.ts';
 
 export const isRoot = process.getuid?.() === 0;
-export const PREFIX = 'ediv4-';
+export const PREFIX = 'edivt-';
 
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,7 +66,7 @@ export function runAgent(hostNs: string, op: string, request: unknown, stateDir:
 }
 
 export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ediv4-${label}-`));
+  return fs.mkdtempSync(path.join(os.tmpdir(), `edivt-${label}-`));
 }
 
 /** Namespaces whose names start with `prefix` (VM namespaces are `<deployment>.<vm>.<tag>`). */

@@ -1,13 +1,13 @@
-// Two emulated hosts (namespaces ediv4-h1, ediv4-h2 joined by a veth pair, 198.18.250.0/24),
+// Two emulated hosts (namespaces edivt-h1, edivt-h2 joined by a veth pair, 198.18.250.0/24),
 // each with its own agent state directory, a net spanning both on the vxlan backplane.
 import { expect } from 'chai';
 import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
 
-const H1 = 'ediv4-h1';
-const H2 = 'ediv4-h2';
-const DEP = 'ediv4-vx';
+const H1 = 'edivt-h1';
+const H2 = 'edivt-h2';
+const DEP = 'edivt-vx';
 const VNI = 4242;
 
 const checks =

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Lab, NODE, EDIV, ip } from './lab.ts';
 import type { DiscoveryTree } from '../../../src/discovery/control-point.ts';
 
-const DEP = 'ediv6dep';
+const DEP = 'edivddep';
 const FRAGMENT = `<?xml version="1.0" encoding="UTF-8"?>
 <vnx>
   <global><version>2.0</version><scenario_name>${DEP}_h1</scenario_name></global>
@@ -25,7 +25,7 @@ async function vmNamespace(vm: string): Promise<string> {
 
 describe('discovery with the host agent (root)', function () {
   this.timeout(180_000);
-  const lab = new Lab('ediv6a');
+  const lab = new Lab('edivda');
   let stateDir: string;
   let h1: string;
   let cp: string;

@@ -51,7 +51,7 @@ class Lines {
 
 describe('discovery in a netns lab (root)', function () {
   this.timeout(180_000);
-  const lab = new Lab('ediv6');
+  const lab = new Lab('edivd');
   let cpNs: string;
   let vm3Ns: string;
   let r1Ns: string;
@@ -195,11 +195,11 @@ describe('discovery in a netns lab (root)', function () {
       'hypervisor urn:ediv-org:service:VMManagement:1', 'vm urn:example-org:service:Echo:1']);
     expect(t.vms).to.deep.equal([]);
     // Shell metacharacters stay one literal argv element.
-    const evil = '$(touch /tmp/ediv6-pwned); `id`; rm -rf /nonexistent';
+    const evil = '$(touch /tmp/ediv-pwned); `id`; rm -rf /nonexistent';
     const r = await call('lab/r3', 'Echo', `Text=${evil}`);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.out.result).to.deep.equal({ Output: `said:${evil}`, ExitCode: '0' });
-    expect(fs.existsSync('/tmp/ediv6-pwned')).to.equal(false);
+    expect(fs.existsSync('/tmp/ediv-pwned')).to.equal(false);
     adv.kill('SIGTERM');
     await new Promise((r) => adv.once('close', r));
     const after = await discover();

@@ -27,7 +27,7 @@ export class Lab {
   private readonly pids: number[] = [];
   readonly tmp: string;
 
-  constructor(prefix = 'ediv6') {
+  constructor(prefix = 'edivd') {
     this.prefix = prefix;
     this.sw = `${prefix}-sw`;
     this.bridge = `${prefix}br`;

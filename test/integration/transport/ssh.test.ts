@@ -50,7 +50,7 @@ describe('SSH transport (root, emulated cluster instance 5)', function () {
   let tmp: string;
 
   before(() => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'ediv5-transport-'));
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'ediv-transport-'));
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((t) => t.close()));

@@ -125,7 +125,7 @@ describe('controller orchestration (fake transport)', () => {
   const deps = () => ({ store, sessions: new HostSessions(fake.connector), makePlan: planner, progress: silentProgress, version: '0.1.0' });
 
   beforeEach(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv7-orch-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-orch-'));
     store = StateStore.open(dir);
     fake = new FakeCluster();
   });

@@ -6,7 +6,7 @@ import { Journal, parseJournal, replay, JOURNAL_FILE } from '../../../src/host-a
 
 describe('host-agent journal', () => {
   let dir: string;
-  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv4-journal-'))));
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv-journal-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('replays intents, removals and VM markers (later records win)', () => {

@@ -78,7 +78,7 @@ describe('xml reader', () => {
   });
 
   it('refuses a referenced external entity without reading it', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv1-xml-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-xml-'));
     try {
       const secret = path.join(dir, 'secret.txt');
       writeFileSync(secret, 'TOP-SECRET');

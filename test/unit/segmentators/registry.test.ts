@@ -23,7 +23,7 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 describe('segmentator registry', () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv3-plugins-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-plugins-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

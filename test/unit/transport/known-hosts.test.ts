@@ -92,7 +92,7 @@ describe('known_hosts', () => {
   });
 
   it('appends accepted keys as whole lines, after a file without a final newline', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv5-kh-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-kh-'));
     try {
       const f = path.join(dir, 'sub', 'known_hosts');
       addKnownHost(f, 'alpha', 22, k1);

@@ -12,7 +12,7 @@ import { edivRoot } from '../../../src/common/paths.ts';
 
 const vnxDir = path.resolve(edivRoot, '../shared/third-party/vnx');
 const nodeBin = path.join(edivRoot, 'node_modules', '.bin', 'node');
-const SECRET = 'ediv1-secret-marker-7f3a';
+const SECRET = 'ediv-secret-marker-7f3a';
 
 interface Case {
   name: string;
@@ -161,7 +161,7 @@ describe('bad input: scenario files (library and `ediv validate`)', function () 
   const textToo = new Set(['malformed XML (mismatched tag)', 'an external entity pointing at a local file', 'a 50 MB file']);
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv1-bad-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-bad-'));
     for (const c of cases) c.make(path.join(dir, c.file));
     await pool(cases, 3, async (c) => {
       const file = path.join(dir, c.file);
@@ -256,7 +256,7 @@ describe('`ediv validate` on good input', function () {
 
   it('summarizes with the cluster and restriction files, in text', async () => {
     // The EDIV restriction example names routers R1..R6 and nets of a BGP lab; build that scenario.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv1-good-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-good-'));
     try {
       const vms = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'].map((n) => `  <vm name="${n}"><if id="1" net="AS1-AS4"/></vm>`).join('\n');
       const file = path.join(dir, 'bgp.xml');
@@ -279,9 +279,9 @@ describe('`ediv validate` on good input', function () {
   });
 
   it('a missing file is bad input (exit 2); --help explains the command (exit 0)', async () => {
-    const [missing, help] = await Promise.all([runValidate(['/nonexistent/ediv1.xml']), runValidate(['--help'])]);
+    const [missing, help] = await Promise.all([runValidate(['/nonexistent/lab.xml']), runValidate(['--help'])]);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.match(/\/nonexistent\/ediv1\.xml: cannot read the file: no such file or directory/);
+    expect(missing.stderr).to.match(/\/nonexistent\/lab\.xml: cannot read the file: no such file or directory/);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.include('Exit codes: 0 valid, 2 invalid input, 1 anything else.');
     expect(help.stdout).to.include('--restrictions <file>');

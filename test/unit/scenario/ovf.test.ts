@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { parseOvfText } from '../../../src/scenario/ovf.ts';
-import { expectInputError } from '../cluster/expect-input-error.ts';
+import { expectInputError } from '../controller/expect-input-error.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ovfDir = path.resolve(repoRoot, '../shared/third-party/ovf');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
 import { loadRestrictions, parseRestrictionsText } from '../../../src/controller/restrictions.ts';
-import { expectInputError, expectInputErrorAsync } from '../cluster/expect-input-error.ts';
+import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vnx = (f: string) => path.resolve(repoRoot, '../shared/third-party/vnx', f);

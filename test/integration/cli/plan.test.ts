@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { parseScenarioText } from '../../../src/scenario/index.ts';
-import { BGP_XML } from './fixtures.ts';
+import { BGP_XML } from '../../helpers/bgp-scenario.ts';
 
 const node = path.join(edivRoot, 'node_modules', '.bin', 'node');
 const thirdParty = path.resolve(edivRoot, '../shared/third-party/vnx');
@@ -15,7 +15,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
   let dir: string;
   let env: Record<string, string>;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv3-cli-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-plan-cli-'));
     env = { EDIV_STATE_DIR: path.join(dir, 'state') };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

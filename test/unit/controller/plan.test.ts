@@ -15,7 +15,7 @@ import { loadRestrictions } from '../../../src/controller/restrictions.ts';
 import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { builtinSegmentators } from '../../../src/segmentators/registry.ts';
-import { BGP_XML } from './fixtures.ts';
+import { BGP_XML } from '../../helpers/bgp-scenario.ts';
 
 const thirdParty = path.resolve(edivRoot, '../shared/third-party/vnx');
 const THIRD_PARTY_FILES = [
@@ -82,7 +82,7 @@ function checkUnion(scenario: Scenario, plan: Plan, cluster: Cluster): void {
 
 describe('makePlan: the split', function () {
   this.timeout(120000);
-  const cluster3 = emulatedCluster(3, '/nonexistent/ediv3');
+  const cluster3 = emulatedCluster(3, '/nonexistent/cluster');
 
   for (const file of THIRD_PARTY_FILES) {
     it(`${file}: fragments add up to the scenario, with every segmentator`, async () => {
@@ -100,7 +100,7 @@ describe('makePlan: the split', function () {
       const scenario = generateScenario({ shape, vms: 120, seed: 5 });
       for (const seg of builtinSegmentators) {
         for (const backplane of ['vxlan', 'vlan'] as const) {
-          const cluster = { ...emulatedCluster(4, '/nonexistent/ediv3'), backplane };
+          const cluster = { ...emulatedCluster(4, '/nonexistent/cluster'), backplane };
           const plan = await makePlan({ scenario, cluster, segmentator: seg.name, idsInUse: new Set([1000, 1002]) });
           checkUnion(scenario, plan, cluster);
           expect(plan.spanning.map((s) => s.id)).to.not.include.members([1000, 1002]);
@@ -155,7 +155,7 @@ describe('makePlan: the split', function () {
   });
 
   it("honours EDIV's restriction example (03d) on the 0.9.4 cluster.conf (03c), with every segmentator", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv3-bgp-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-bgp-'));
     try {
       const file = path.join(dir, 'bgp.xml');
       writeFileSync(file, BGP_XML);

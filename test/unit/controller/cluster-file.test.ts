@@ -249,7 +249,7 @@ describe('cluster file (YAML / JSON)', () => {
     describe('files', () => {
       let dir: string;
       before(async () => {
-        dir = await mkdtemp(path.join(os.tmpdir(), 'ediv2-cluster-'));
+        dir = await mkdtemp(path.join(os.tmpdir(), 'ediv-cluster-'));
       });
       after(async () => {
         await rm(dir, { recursive: true, force: true });
