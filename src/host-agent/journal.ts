@@ -8,13 +8,13 @@ import { fsyncDir, writeFileAtomic } from '../common/atomic-write.ts';
 import type { BackplaneKind } from '../protocol/cluster.ts';
 
 /** What the journal records: driver resources, and backplane links (by backplane kind). */
-export type ResourceKind = 'netns' | 'bridge' | 'veth' | BackplaneKind | 'process' | 'mount' | 'dir';
+export type ResourceKind = 'netns' | 'bridge' | 'veth' | BackplaneKind | 'process' | 'mount' | 'dir' | 'cgroup';
 
 export interface Resource {
   /** What the resource stands for, stable across runs (e.g. `veth:r1:2`). */
   key: string;
   kind: ResourceKind;
-  /** Kernel/file-system name: link name, namespace name, directory path, mount point. */
+  /** Kernel/file-system name: link name, namespace name, directory path, mount point, cgroup directory. */
   name: string;
   vm?: string;
   net?: string;

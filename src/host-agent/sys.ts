@@ -187,3 +187,27 @@ export function netnsDirShared(): boolean {
     return true;
   }
 }
+
+/** Pids in a cgroup directory (empty when it is gone). */
+export function cgroupPids(dir: string): number[] {
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8');
+  } catch {
+    /* gone */
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+}
+
+/** Removes an empty cgroup directory; true when it is gone. */
+export function removeCgroupDir(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+  }
+  return !fs.existsSync(dir);
+}

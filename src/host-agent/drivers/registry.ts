@@ -3,9 +3,11 @@
 import { OperationError } from '../../common/errors.ts';
 import type { Driver } from './driver.ts';
 import { netnsDriver } from './netns/index.ts';
+import { containerDriver } from './container/index.ts';
 
 const DRIVERS: readonly Driver[] = [
   netnsDriver,
+  containerDriver,
 ];
 
 /** The driver of a request or deployment that names none. */

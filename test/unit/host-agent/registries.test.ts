@@ -23,19 +23,20 @@ function applyRequest(more: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('host-agent driver registry', () => {
-  it('has the netns driver, the default', () => {
-    expect(driverNames()).to.deep.equal(['netns']);
+  it('has the netns and container drivers, netns the default', () => {
+    expect(driverNames()).to.deep.equal(['netns', 'container']);
+    expect(driverFor('container').name).to.equal('container');
     expect(DEFAULT_DRIVER).to.equal('netns');
     expect(driverFor().name).to.equal('netns');
     expect(driverFor('netns')).to.equal(driverFor());
   });
 
   it('an unknown driver is a clear error naming the known ones', () => {
-    expect(() => driverFor('kvm')).to.throw(OperationError, /unknown driver "kvm" \(available: netns\)/);
+    expect(() => driverFor('kvm')).to.throw(OperationError, /unknown driver "kvm" \(available: netns, container\)/);
   });
 
   it('an apply request naming an unknown driver is refused as bad input, listing the available ones', () => {
-    expect(() => validateRequest('apply', applyRequest({ driver: 'kvm' }))).to.throw(InputError, /driver: unknown driver "kvm" \(available: netns\)/);
+    expect(() => validateRequest('apply', applyRequest({ driver: 'kvm' }))).to.throw(InputError, /driver: unknown driver "kvm" \(available: netns, container\)/);
     expect(() => validateRequest('apply', applyRequest({ driver: 'netns' }))).not.to.throw();
     expect(() => validateRequest('apply', applyRequest({}))).not.to.throw();
   });

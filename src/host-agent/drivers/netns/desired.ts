@@ -46,6 +46,8 @@ export interface VmSpec {
   forwarding: { ipv4: boolean; ipv6: boolean };
   /** Directories (as the VM sees them) that filetrees write into: the VM gets private views. */
   filetreeRoots: string[];
+  /** What a driver makes of the VM besides its network (the container driver's machine), if anything. */
+  machine?: Record<string, unknown>;
   /** Hash of everything above: a configured VM whose hash differs is remade. */
   hash: string;
 }
@@ -66,7 +68,14 @@ function hashOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
 
-export function vmSpec(vm: Vm, deployment: string, tag: string, nets: Map<string, NetSpec>, names: NameAllocator): VmSpec {
+export function vmSpec(
+  vm: Vm,
+  deployment: string,
+  tag: string,
+  nets: Map<string, NetSpec>,
+  names: NameAllocator,
+  machineOf?: (vm: Vm) => Record<string, unknown>,
+): VmSpec {
   const ifaces: IfaceSpec[] = vm.ifaces.map((i) => {
     const net = nets.get(i.net);
     if (!net) throw new Error(`net ${i.net} of VM ${vm.name} has no spec`);
@@ -98,6 +107,7 @@ export function vmSpec(vm: Vm, deployment: string, tag: string, nets: Map<string
     routes: vm.routes.map((r) => ({ family: r.family, destination: r.destination, gateway: r.gateway })),
     forwarding: { ipv4: vm.forwarding?.ipv4 ?? false, ipv6: vm.forwarding?.ipv6 ?? false },
     filetreeRoots: [...new Set(vm.filetrees.map((f) => f.root))].sort(),
+    ...(machineOf ? { machine: machineOf(vm) } : {}),
   };
   return { ...spec, hash: hashOf(spec) };
 }
@@ -112,6 +122,8 @@ export interface DesiredInput {
   names: NameAllocator;
   /** MTU of each trunk, for the backplane MTU. */
   trunkMtu: (trunk: string) => number | undefined;
+  /** The driver's machine spec of each VM (hashed with the rest: a change remakes the VM). */
+  machineOf?: (vm: Vm) => Record<string, unknown>;
 }
 
 export function desiredState(input: DesiredInput): DesiredState {
@@ -146,7 +158,7 @@ export function desiredState(input: DesiredInput): DesiredState {
   for (const b of input.backplane) {
     if (!nets.has(b.net)) throw new InputError({ loc: { file: 'request' }, message: `backplane net ${b.net} is not a net of the fragment` });
   }
-  return { nets: [...nets.values()], vms: vms.map((v) => vmSpec(v, deployment, tag, nets, names)) };
+  return { nets: [...nets.values()], vms: vms.map((v) => vmSpec(v, deployment, tag, nets, names, input.machineOf)) };
 }
 
 export function netSpecHash(n: NetSpec): string {

@@ -11,11 +11,12 @@ import { NameAllocator } from '../../naming.ts';
 import { deploymentDir, listDeployments, tagOf } from '../../store.ts';
 import { listLinks, netnsDirShared, processStart } from '../../sys.ts';
 import { backplaneFor, checkTrunks } from '../../backplanes/registry.ts';
-import type { Driver } from '../driver.ts';
+import type { ApplyInput, Driver, DriverContext, PreparedApply } from '../driver.ts';
+import type { Vm } from '../../../scenario/model.ts';
 import { checkBridgePorts } from './bridge-limit.ts';
 import { desiredState, type DesiredState } from './desired.ts';
 import { execOnVm } from './exec.ts';
-import { applyNetns, destroyNetns, holderKey, netnsKey, PARALLEL } from './resources.ts';
+import { applyNetns, destroyNetns, holderKey, netnsKey, PARALLEL, type MachineLayer } from './resources.ts';
 import { filetreeRootProblem } from './vm-holder.ts';
 import { netnsVmAction, netnsVmStates } from './vm-life-cycle.ts';
 
@@ -72,33 +73,7 @@ export const netnsDriver: Driver = {
     }
   },
 
-  async prepareApply(ctx, input) {
-    const links = await listLinks();
-    checkTrunks(input.backplane, links, input.host);
-    const tag = tagOf(ctx.stateDir);
-    const names = new NameAllocator(tag, knownLinkNames(ctx.stateDir), links.keys());
-    const desired = desiredState({
-      scenario: input.scenario,
-      deployment: ctx.deployment,
-      tag,
-      backplane: input.backplane,
-      vms: input.vms,
-      names,
-      trunkMtu: (t) => links.get(t)?.mtu,
-    });
-    checkBridgePorts(desired, input.host, input.vms ? keptVmPorts(ctx.journal, desired) : undefined);
-    return {
-      vms: desired.vms.map((v) => v.vm),
-      links: [
-        ...desired.nets.flatMap((n) => [n.bridge, ...(n.backplane ? [n.backplane.dev] : [])]),
-        ...desired.vms.flatMap((v) => v.ifaces.map((i) => i.outer)),
-      ],
-      async run() {
-        const created = new Set((await applyNetns(ctx, desired, !input.vms)).created);
-        return { made: desired.vms.filter((v) => created.has(v.netns)).map((v) => v.vm) };
-      },
-    };
-  },
+  prepareApply: (ctx, input) => prepareNetworkApply(ctx, input),
 
   destroy: destroyNetns,
 
@@ -118,3 +93,40 @@ export const netnsDriver: Driver = {
 
   vmAction: (ctx, vm, action, current) => netnsVmAction(ctx.journal, vm, action, current),
 };
+
+/**
+ * An apply of the VMs' network side (namespaces, bridges, veths, addresses, routes, backplane
+ * links), with the machine layer a driver adds on top (default: the netns driver's holders).
+ */
+export async function prepareNetworkApply(
+  ctx: DriverContext,
+  input: ApplyInput,
+  layer: { machineOf?: (vm: Vm) => Record<string, unknown>; machine?: MachineLayer } = {},
+): Promise<PreparedApply> {
+  const links = await listLinks();
+  checkTrunks(input.backplane, links, input.host);
+  const tag = tagOf(ctx.stateDir);
+  const names = new NameAllocator(tag, knownLinkNames(ctx.stateDir), links.keys());
+  const desired = desiredState({
+    scenario: input.scenario,
+    deployment: ctx.deployment,
+    tag,
+    backplane: input.backplane,
+    vms: input.vms,
+    names,
+    trunkMtu: (t) => links.get(t)?.mtu,
+    machineOf: layer.machineOf,
+  });
+  checkBridgePorts(desired, input.host, input.vms ? keptVmPorts(ctx.journal, desired) : undefined);
+  return {
+    vms: desired.vms.map((v) => v.vm),
+    links: [
+      ...desired.nets.flatMap((n) => [n.bridge, ...(n.backplane ? [n.backplane.dev] : [])]),
+      ...desired.vms.flatMap((v) => v.ifaces.map((i) => i.outer)),
+    ],
+    async run() {
+      const created = new Set((await applyNetns(ctx, desired, !input.vms, layer.machine)).created);
+      return { made: desired.vms.filter((v) => created.has(v.netns)).map((v) => v.vm) };
+    },
+  };
+}

@@ -26,8 +26,10 @@ import {
   mustIpBatch,
   mustRun,
   nsBatches,
+  cgroupPids,
   pidsInNetns,
   processStart,
+  removeCgroupDir,
   signalPids,
   type LinkInfo,
 } from '../../sys.ts';
@@ -47,16 +49,36 @@ function vmDirKey(vm: string): string {
   return `dir:${vm}`;
 }
 
+/**
+ * What a driver makes of a VM besides its network, started once the VM's namespace and links
+ * are configured: the netns driver's holder (private file views for filetrees), the container
+ * driver's machine (its own root, hostname, PID 1).
+ */
+export interface MachineLayer {
+  /** Whether the VM's machine is there as specified. */
+  isCurrent(ctx: DriverContext, vm: VmSpec): boolean;
+  /** Makes the machine of a freshly configured VM, journaling what it makes first. */
+  start(ctx: DriverContext, vm: VmSpec): Promise<void>;
+}
+
+/** A journaled process that is still the one that was recorded. */
+export function journaledProcessAlive(ctx: Pick<DriverContext, 'journal'>, key: string): boolean {
+  const p = ctx.journal.get(key);
+  return p?.pid !== undefined && processStart(p.pid) === p.start;
+}
+
+/** The netns driver's machine: a holder process, for VMs with filetrees only. */
+export const holderMachine: MachineLayer = {
+  isCurrent: (ctx, vm) => vm.filetreeRoots.length === 0 || journaledProcessAlive(ctx, holderKey(vm.vm)),
+  start: (ctx, vm) => (vm.filetreeRoots.length ? startVmHolder(ctx, vm) : Promise.resolve()),
+};
+
 /** Whether a VM is fully there as specified (then apply leaves it alone). */
-function vmIsCurrent(vm: VmSpec, ctx: DriverContext, namespaces: Set<string>, links: Map<string, LinkInfo>): boolean {
+function vmIsCurrent(vm: VmSpec, ctx: DriverContext, namespaces: Set<string>, links: Map<string, LinkInfo>, machine: MachineLayer): boolean {
   if (ctx.journal.configuredVms().get(vm.vm) !== vm.hash) return false;
   if (!namespaces.has(vm.netns)) return false;
   if (!vm.ifaces.every((i) => links.get(i.outer)?.master === i.bridge)) return false;
-  if (vm.filetreeRoots.length) {
-    const h = ctx.journal.get(holderKey(vm.vm));
-    if (!h?.pid || processStart(h.pid) !== h.start) return false;
-  }
-  return true;
+  return machine.isCurrent(ctx, vm);
 }
 
 function backplaneIsCurrent(net: NetSpec, ctx: DriverContext, links: Map<string, LinkInfo>): boolean {
@@ -78,13 +100,18 @@ export interface ApplyOutcome {
   unchanged: string[];
 }
 
-export async function applyNetns(ctx: DriverContext, desired: DesiredState, removeOthers: boolean): Promise<ApplyOutcome> {
+export async function applyNetns(
+  ctx: DriverContext,
+  desired: DesiredState,
+  removeOthers: boolean,
+  machine: MachineLayer = holderMachine,
+): Promise<ApplyOutcome> {
   const { journal } = ctx;
   const namespaces = listNetns();
   let links = await listLinks();
 
   // VMs to (re)make, and VMs of this deployment that are no longer wanted.
-  const stale = desired.vms.filter((v) => !vmIsCurrent(v, ctx, namespaces, links));
+  const stale = desired.vms.filter((v) => !vmIsCurrent(v, ctx, namespaces, links, machine));
   const wanted = new Set(desired.vms.map((v) => v.vm));
   const known = new Set([...journal.configuredVms().keys(), ...journal.resources().flatMap((r) => (r.vm ? [r.vm] : []))]);
   const unwanted = removeOthers ? [...known].filter((vm) => !wanted.has(vm)) : [];
@@ -144,11 +171,7 @@ export async function applyNetns(ctx: DriverContext, desired: DesiredState, remo
     const settings = vmSysctls(vm).map(([k, v]) => `${k}=${v}`);
     await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
   });
-  await mapLimit(
-    stale.filter((vm) => vm.filetreeRoots.length > 0),
-    PARALLEL,
-    (vm) => startVmHolder(ctx, vm),
-  );
+  await mapLimit(stale, PARALLEL, (vm) => machine.start(ctx, vm));
   await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
   ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
 
@@ -234,16 +257,30 @@ async function removeOnce(res: Resource[]): Promise<Resource[]> {
         /* verified below */
       }
     }
-    if (r.kind === 'dir') fs.rmSync(r.name, { recursive: true, force: true });
+    if (r.kind === 'dir') {
+      try {
+        fs.rmSync(r.name, { recursive: true, force: true });
+      } catch {
+        /* a mount not yet released with its namespace: verified below, retried */
+      }
+    }
   }
+  // A cgroup empties once its processes are gone; a straggler (not in the VM's namespaces) goes too.
+  const cgroups = res.filter((r) => r.kind === 'cgroup');
+  await signalPids(cgroups.flatMap((r) => cgroupPids(r.name)), 'SIGKILL');
+  const cgroupsLeft = new Set(cgroups.filter((r) => !removeCgroupDir(r.name)));
   const nsLeft = listNetns();
   return res.filter(
-    (r) => (isLink(r) && after.has(r.name)) || (r.kind === 'netns' && nsLeft.has(r.name)) || (r.kind === 'dir' && fs.existsSync(r.name)),
+    (r) =>
+      (isLink(r) && after.has(r.name)) ||
+      (r.kind === 'netns' && nsLeft.has(r.name)) ||
+      (r.kind === 'dir' && fs.existsSync(r.name)) ||
+      cgroupsLeft.has(r),
   );
 }
 
 /** Removal order: processes, mounts, veths, namespaces, backplane links, bridges, directories. */
-const RANK: Record<Exclude<Resource['kind'], BackplaneKind>, number> = { process: 0, mount: 1, veth: 2, netns: 3, bridge: 5, dir: 6 };
+const RANK: Record<Exclude<Resource['kind'], BackplaneKind>, number> = { process: 0, mount: 1, veth: 2, netns: 3, bridge: 5, dir: 6, cgroup: 7 };
 const BACKPLANE_RANK = 4;
 
 function rank(r: Resource): number {

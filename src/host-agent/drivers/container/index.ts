@@ -1,0 +1,231 @@
+// The container driver: every VM a machine of its own. Its network is the netns driver's (a
+// namespace per VM, veths into one bridge per net, backplane links); on top of it each VM gets
+// its own mount, UTS, IPC and PID namespaces, a copy-on-write root (machine.ts), cgroup limits
+// from <mem> and vcpu (cgroups.ts) and a reduced capability bounding set (capabilities.ts).
+// Exec sequences and filetrees run inside the VM; nothing it writes reaches the host's files.
+// See docs/host-agent.md, "The container driver".
+import fs from 'node:fs';
+import path from 'node:path';
+import { OperationError, type InputProblem } from '../../../common/errors.ts';
+import { mapLimit } from '../../../common/parallel.ts';
+import type { VmState } from '../../../protocol/agent.ts';
+import type { Vm } from '../../../scenario/model.ts';
+import { bootId, ipBatch, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
+import type { Resource } from '../../journal.ts';
+import type { Driver, DriverContext } from '../driver.ts';
+import type { VmSpec } from '../netns/desired.ts';
+import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
+import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
+import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
+import { initBinary, startMachine, type MachineSpec } from './machine.ts';
+import { runContainerSteps } from './exec.ts';
+
+export function initKey(vm: string): string {
+  return `process:${vm}:init`;
+}
+function cgroupKey(vm: string, i: number): string {
+  return `cgroup:${vm}:${i}`;
+}
+function machineDirKey(vm: string): string {
+  return `dir:${vm}:machine`;
+}
+
+/** The root file system a VM names (`<filesystem>`), if it does. */
+export function filesystemOf(vm: Vm): string | undefined {
+  const el = vm.extra.children.find((c) => c.node.tag === 'filesystem')?.node;
+  if (!el) return undefined;
+  const text = el.children.map((c) => ('text' in c ? c.text : '')).join('').trim();
+  return text || undefined;
+}
+
+/**
+ * The lower layer of a VM's root: its `<filesystem>` when that is a root-file-system directory on
+ * this host (VNX's rootfs_lxc layout: it has /bin/sh), else the host's own root, read-only.
+ */
+export function lowerDirOf(vm: Vm, exists: (p: string) => boolean = fs.existsSync): string {
+  const fsPath = filesystemOf(vm);
+  if (!fsPath || !path.isAbsolute(fsPath) || !overlaySafe(fsPath)) return '/';
+  return exists(path.join(fsPath, 'bin', 'sh')) ? path.resolve(fsPath) : '/';
+}
+
+/** A path overlayfs can take in its mount options (',' ':' '\\' and white space would end or split an option). */
+export function overlaySafe(p: string): boolean {
+  return !/[,:\\\s]/.test(p);
+}
+
+function machineOf(vm: Vm): MachineSpec & Record<string, unknown> {
+  return { hostname: vm.name, lower: lowerDirOf(vm), memMB: vm.memMB, cpus: vm.cpus };
+}
+
+function specOf(vm: VmSpec): MachineSpec {
+  if (!vm.machine) throw new Error(`VM ${vm.vm} has no machine spec`);
+  return vm.machine as unknown as MachineSpec;
+}
+
+/** The cgroup.procs files of a VM's cgroups, from the journal (what exec joins). */
+export function journaledCgroupProcs(ctx: Pick<DriverContext, 'journal'>, vm: string): string[] {
+  return ctx.journal
+    .resources()
+    .filter((r) => r.kind === 'cgroup' && r.vm === vm)
+    .map((r) => path.join(r.name, 'cgroup.procs'));
+}
+
+/** The host pid of a running VM's PID 1, or undefined when it is not running. */
+export function initPid(ctx: Pick<DriverContext, 'journal'>, vm: string): number | undefined {
+  return journaledProcessAlive(ctx, initKey(vm)) ? ctx.journal.get(initKey(vm))!.pid : undefined;
+}
+
+/** Starts a VM's machine (its network exists): journals its directory, cgroups and PID 1 first. */
+async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout): Promise<void> {
+  const init = initBinary();
+  if (!init) throw new OperationError('tini is not installed on this host (the container driver needs it as the VMs\' PID 1)');
+  const dir = path.join(ctx.vmDir(vm), 'machine');
+  if (!overlaySafe(dir)) throw new OperationError(`the agent's state directory ${ctx.stateDir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
+  const name = netns;
+  const cgroups = cgroupDirs(layout, name);
+  ctx.journal.intend([
+    { key: machineDirKey(vm), kind: 'dir', name: dir, vm },
+    ...cgroups.map((c, i): Resource => ({ key: cgroupKey(vm, i), kind: 'cgroup', name: c, vm })),
+    { key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec) },
+  ]);
+  const procs = createCgroup(layout, name, spec);
+  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, cgroupProcs: procs });
+  ctx.journal.intend([{ key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec), pid: started.pid, start: started.start, boot: bootId() }]);
+}
+
+function containerMachine(layout: CgroupLayout): MachineLayer {
+  return {
+    isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined && ctx.journal.get(initKey(vm.vm))?.params === JSON.stringify(specOf(vm)),
+    start: (ctx, vm) => bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout),
+  };
+}
+
+/** Ends a VM's machine: SIGKILL to its PID 1 ends every process of its PID namespace and its mounts. */
+async function haltMachine(ctx: DriverContext, vm: string): Promise<void> {
+  const pid = initPid(ctx, vm);
+  if (pid !== undefined) await signalPids([pid], 'SIGKILL');
+}
+
+/** The VM's interfaces as named inside it (recorded with their veths). */
+function vmIfaces(ctx: DriverContext, vm: string): string[] {
+  return ctx.journal
+    .resources()
+    .filter((r) => r.kind === 'veth' && r.vm === vm && r.params)
+    .map((r) => r.params!);
+}
+
+async function setVmLinks(ctx: DriverContext, vm: string, netns: string, up: boolean): Promise<void> {
+  const lines = vmIfaces(ctx, vm).map((i) => `link set dev ${i} ${up ? 'up' : 'down'}`);
+  const r = await ipBatch(lines, { netns });
+  if (r.exitCode !== 0) throw new OperationError(`setting the interfaces of VM ${vm} ${up ? 'up' : 'down'} failed: ${r.stderr.trim()}`);
+}
+
+export const containerDriver: Driver = {
+  name: 'container',
+
+  scenarioProblems(scenario) {
+    const problems: InputProblem[] = [];
+    for (const vm of scenario.vms) {
+      for (const f of vm.filetrees) {
+        if (!f.root.startsWith('/')) {
+          problems.push({ loc: f.loc ?? { file: scenario.source.path }, message: `VM ${vm.name}: filetree root ${JSON.stringify(f.root)} must be an absolute path` });
+        }
+      }
+    }
+    return problems;
+  },
+
+  preflight(caps, emit) {
+    netnsDriver.preflight(caps, emit);
+    const missing: string[] = [];
+    if (!initBinary()) missing.push('tini (Debian package tini)');
+    if (!/\toverlay$/m.test(readOr('/proc/filesystems'))) missing.push('overlayfs');
+    for (const ns of ['mnt', 'uts', 'ipc', 'pid']) if (!fs.existsSync(`/proc/self/ns/${ns}`)) missing.push(`${ns} namespaces`);
+    if (missing.length) throw new OperationError(`the container driver cannot run on this host: it lacks ${missing.join(', ')}`);
+    if (detectCgroups().version === 0) {
+      emit({ type: 'progress', step: 'warning', message: 'no cgroup controllers here: VM memory and CPU limits are not applied' });
+    }
+  },
+
+  prepareApply: (ctx, input) => prepareNetworkApply(ctx, input, { machineOf, machine: containerMachine(detectCgroups()) }),
+
+  destroy: destroyNetns,
+
+  async exec(ctx, { scenario, vms, seq, scenarioDir }) {
+    let done = 0;
+    return mapLimit(vms, PARALLEL, async (vm) => {
+      const pid = initPid(ctx, vm.name);
+      if (pid === undefined) throw new OperationError(`VM ${vm.name} is not running (start it first)`);
+      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, seq, scenarioDir);
+      ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
+      return { name: vm.name, commands };
+    });
+  },
+
+  vmStates(ctx, recorded) {
+    const namespaces = listNetns();
+    const out: Record<string, VmState> = {};
+    for (const vm of ctx.journal.configuredVms().keys()) {
+      const ns = ctx.journal.get(netnsKey(vm))?.name;
+      if (!ns || !namespaces.has(ns)) out[vm] = 'missing';
+      else if (initPid(ctx, vm) === undefined) out[vm] = 'stopped';
+      else out[vm] = recorded[vm] === 'suspended' ? 'suspended' : 'running';
+    }
+    return out;
+  },
+
+  async vmAction(ctx, vm, action, current) {
+    const netns = ctx.journal.get(netnsKey(vm))!.name;
+    const pidsOf = () => pidsInNetns([netns]).get(netns) ?? [];
+    if (action === 'stop') {
+      if (current === 'suspended') await signalPids(pidsOf(), 'SIGCONT');
+      await haltMachine(ctx, vm);
+      await setVmLinks(ctx, vm, netns, false);
+      return 'stopped';
+    }
+    if (action === 'start') {
+      if (current === 'running') return 'running';
+      if (current === 'suspended') throw new OperationError(`cannot start VM ${vm}: it is suspended (resume it)`);
+      // A reboot: a new PID 1 over the same upper layer, so the VM's files are kept.
+      const spec = JSON.parse(ctx.journal.get(initKey(vm))?.params ?? 'null') as MachineSpec | null;
+      if (!spec) throw new OperationError(`VM ${vm} has no recorded machine to start`);
+      await bootMachine(ctx, vm, netns, spec, detectCgroups());
+      await setVmLinks(ctx, vm, netns, true);
+      return 'running';
+    }
+    if (action === 'suspend') {
+      if (current === 'stopped') throw new OperationError(`cannot suspend VM ${vm}: it is stopped`);
+      if (current === 'running') {
+        await signalPids(pidsOf(), 'SIGSTOP');
+        await setVmLinks(ctx, vm, netns, false);
+      }
+      return 'suspended';
+    }
+    // resume
+    if (current === 'stopped') throw new OperationError(`cannot resume VM ${vm}: it is stopped`);
+    if (current === 'suspended') {
+      await signalPids(pidsOf(), 'SIGCONT');
+      await setVmLinks(ctx, vm, netns, true);
+    }
+    return 'running';
+  },
+};
+
+/** CPU time and memory of each running VM of a deployment (from its cgroups). */
+export function containerUsage(ctx: DriverContext): Record<string, { cpuSeconds?: number; memMB?: number }> {
+  const layout = detectCgroups();
+  const out: Record<string, { cpuSeconds?: number; memMB?: number }> = {};
+  for (const vm of ctx.journal.configuredVms().keys()) {
+    const ns = ctx.journal.get(netnsKey(vm))?.name;
+    if (ns && initPid(ctx, vm) !== undefined) out[vm] = cgroupUsage(layout, ns);
+  }
+  return out;
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,167 @@
+// A container VM's machine: its init process, started inside the VM's network namespace in new
+// mount, UTS, IPC and PID namespaces. The setup script (below) mounts the VM's copy-on-write
+// root (overlayfs: lower = the VM's root file system, upper/work in the VM's directory on the
+// host), its own /proc, /sys, a minimal /dev with its own devpts, private /tmp and /run, sets the
+// hostname, joins the VM's cgroups, pivots into the new root, and becomes the VM's PID 1: tini,
+// which reaps orphans, running `sleep` as the machine's idle task. Killing PID 1 ends every
+// process of the VM (the kernel empties its PID namespace) and with them its mounts.
+//
+// Every name and path reaches the script as an argument, never spliced into its text.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OperationError } from '../../../common/errors.ts';
+import { processStart } from '../../sys.ts';
+import { boundingSetArgs } from './capabilities.ts';
+
+/** The VM's PID 1 (tini, statically linked, so it runs on any root file system). */
+export const INIT_BINARIES = ['/usr/bin/tini-static', '/usr/bin/tini'];
+
+export function initBinary(): string | undefined {
+  return INIT_BINARIES.find((p) => fs.existsSync(p));
+}
+
+/** What a container VM is made of besides its network. */
+export interface MachineSpec {
+  hostname: string;
+  /** Lower layer of the root: the VM's root-file-system directory, or '/' (the host's root, read-only). */
+  lower: string;
+  memMB?: number;
+  cpus?: number;
+}
+
+// $1 VM dir, $2 hostname, $3 lower, $4 init binary, $5 directory to hide (the agent's state),
+// $6... cgroup.procs files to join. Prints "ready" on stdout just before it becomes PID 1.
+const SETUP_SCRIPT = String.raw`set -eu
+d=$1; name=$2; lower=$3; init=$4; hide=$5; shift 5
+for f in "$@"; do echo 0 > "$f"; done
+r=$d/root
+mkdir -p "$d/upper" "$d/work" "$r"
+mount -t overlay ediv-root -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$r"
+for m in proc sys dev tmp run; do mkdir -p "$r/$m"; done
+mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
+mount -t tmpfs -o nosuid,noexec,mode=755,size=1m ediv-dev "$r/dev"
+for n in null zero full random urandom tty; do : > "$r/dev/$n"; mount --bind "/dev/$n" "$r/dev/$n"; done
+mkdir "$r/dev/pts" "$r/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
+ln -s pts/ptmx "$r/dev/ptmx"
+ln -s /proc/self/fd "$r/dev/fd"
+ln -s /proc/self/fd/0 "$r/dev/stdin"; ln -s /proc/self/fd/1 "$r/dev/stdout"; ln -s /proc/self/fd/2 "$r/dev/stderr"
+mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-shm "$r/dev/shm"
+mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-tmp "$r/tmp"
+mount -t tmpfs -o nosuid,nodev,mode=755 ediv-run "$r/run"
+if [ -d "$r$hide" ]; then mount -t tmpfs -o ro,mode=000,size=4k ediv-hidden "$r$hide"; fi
+: > "$r/run/.ediv-init"
+mount --bind -o ro "$init" "$r/run/.ediv-init"
+hostname "$name"
+cd "$r"
+mkdir -p .ediv-old-root
+pivot_root . .ediv-old-root
+umount -l /.ediv-old-root
+rmdir /.ediv-old-root
+echo ready
+exec </dev/null >/dev/null 2>&1 /run/.ediv-init -- sleep 2147483647`;
+
+export interface StartedMachine {
+  /** Host pid of the VM's PID 1. */
+  pid: number;
+  start: number;
+}
+
+/** Argv that runs `argv` in the VM's network namespace with the VM's capability bounding set. */
+function inVmNetns(netns: string, argv: string[]): string[] {
+  return ['setpriv', ...boundingSetArgs(), '--', 'nsenter', `--net=/run/netns/${netns}`, '--', ...argv];
+}
+
+/** Starts a VM's machine; resolves once its PID 1 runs in the new root. */
+export async function startMachine(opts: {
+  netns: string;
+  vmDir: string;
+  spec: MachineSpec;
+  init: string;
+  hide: string;
+  cgroupProcs: string[];
+  timeoutMs?: number;
+}): Promise<StartedMachine> {
+  fs.mkdirSync(opts.vmDir, { recursive: true });
+  const errFile = path.join(opts.vmDir, 'setup.err');
+  const errFd = fs.openSync(errFile, 'w');
+  const argv = inVmNetns(opts.netns, [
+    'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--',
+    'sh', '-c', SETUP_SCRIPT, 'ediv-setup', opts.vmDir, opts.spec.hostname, opts.spec.lower, opts.init, opts.hide, ...opts.cgroupProcs,
+  ]);
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', errFd] });
+  fs.closeSync(errFd);
+  const outer = child.pid;
+  const failed = (why: string): OperationError => {
+    const detail = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8').trim() : '';
+    if (outer !== undefined) kill(outer);
+    return new OperationError(`the container of VM ${opts.spec.hostname} could not be started: ${why}${detail ? `: ${detail}` : ''}`);
+  };
+  if (outer === undefined) throw failed('no process');
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(failed('no answer within the time limit')), opts.timeoutMs ?? 20_000);
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(failed(`its set-up exited (${code})`));
+    });
+  });
+  child.stdout!.destroy();
+  child.removeAllListeners('exit');
+  child.unref();
+  // setpriv and nsenter exec'd; `unshare --fork` waits for its one child, the VM's PID 1.
+  const pid = await firstChild(outer);
+  const start = pid === undefined ? undefined : processStart(pid);
+  if (pid === undefined || start === undefined) throw failed('its PID 1 vanished');
+  fs.rmSync(errFile, { force: true });
+  return { pid, start };
+}
+
+async function firstChild(pid: number): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      if (kids.length) return Number(kids[0]);
+    } catch {
+      return undefined;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+// $1 = how many cgroup.procs files follow; the process joins each, then runs the rest of argv.
+const JOIN_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"';
+
+/** The environment of commands run in a VM (not the agent's). */
+export const VM_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=xterm', 'LANG=C.UTF-8'];
+
+/**
+ * Argv prefix that runs a program inside a running VM: in its cgroups, with its capability
+ * bounding set, in all its namespaces and its root, with a clean environment.
+ */
+export function enterMachine(pid: number, cgroupProcs: string[]): string[] {
+  return [
+    'sh', '-c', JOIN_SCRIPT, 'ediv-join', String(cgroupProcs.length), ...cgroupProcs,
+    'setpriv', ...boundingSetArgs(), '--',
+    'nsenter', '-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--',
+    'env', '-i', ...VM_ENV,
+  ];
+}
