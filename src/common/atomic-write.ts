@@ -9,13 +9,14 @@ export interface AtomicWriteOptions {
   durable?: boolean;
 }
 
-export function writeFileAtomic(file: string, text: string, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w', opts.mode);
   try {
-    fs.writeSync(fd, text);
+    if (typeof text === 'string') fs.writeSync(fd, text);
+    else for (let off = 0; off < text.length; ) off += fs.writeSync(fd, text, off);
     if (opts.durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -2,7 +2,7 @@
 // Every problem points at the offending node.
 import type { InputProblem } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
-import type { BackplaneKind } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, type BackplaneKind } from '../protocol/cluster.ts';
 import { BACKPLANES, DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import type { DocPath, LocatedDoc } from './cluster-source.ts';
 import { MAX_IFNAME, cidrProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem } from './cluster-values.ts';
@@ -34,9 +34,14 @@ export interface RawCluster {
   backplane?: BackplaneKind;
   management?: { network?: string; interface?: string };
   segmentator?: string;
+  driver?: string;
+  drivers?: Record<string, string>;
 }
 
 export const DEFAULT_IDS: IdRange = { first: 1000, last: 1999 };
+
+/** A `drivers:` key: a VM type, or type/subtype. */
+const VM_TYPE_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9][A-Za-z0-9_.-]*)?$/;
 
 export function rangesOf(raw: RawCluster): IdRange[] {
   const ids = raw.ids ?? DEFAULT_IDS;
@@ -45,7 +50,7 @@ export function rangesOf(raw: RawCluster): IdRange[] {
 
 export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   const problems: InputProblem[] = [];
-  const at = (path: DocPath, message: string) => problems.push({ loc: { file: doc.file, ...doc.locate(path) }, message });
+  const at = (path: DocPath, message: string, key = false) => problems.push({ loc: { file: doc.file, ...doc.locate(path, key) }, message });
   const backplane = raw.backplane ?? DEFAULT_BACKPLANE;
   const kind = BACKPLANES[backplane];
 
@@ -83,6 +88,18 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
       if (badDriver) at(p('driver'), badDriver);
     }
   });
+  if (raw.driver !== undefined) {
+    const badDriver = safeNameProblem('driver', raw.driver);
+    if (badDriver) at(['driver'], badDriver);
+  }
+  for (const [type, driver] of Object.entries(raw.drivers ?? {})) {
+    if (!VM_TYPE_KEY.test(type)) {
+      const message = `drivers: ${JSON.stringify(type)} is not a VM type: write a type (lxc, libvirt, uml, dynamips, ovf, …) or type/subtype (libvirt/kvm)`;
+      at(['drivers', type], message, true);
+    }
+    const badDriver = driver === AUTO_DRIVER ? `drivers.${type}: name a driver (${AUTO_DRIVER} is what the map is used by)` : safeNameProblem('driver', driver);
+    if (badDriver) at(['drivers', type], badDriver);
+  }
 
   const ranges = rangesOf(raw);
   const single = !Array.isArray(raw.ids);

@@ -2,7 +2,7 @@
 // same document shape before validation). `default` values are documentation: the defaults
 // are applied in cluster.ts, after validation. docs/cluster-file.md describes every field.
 import { Ajv, type ErrorObject } from 'ajv';
-import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 
 const idRange = {
@@ -42,7 +42,7 @@ const host = {
     agentCommand: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['ediv'] },
     agentStateDir: { type: 'string', minLength: 1 },
     transport: { enum: ['ssh', 'local'], default: 'ssh' },
-    driver: { type: 'string', minLength: 1, default: 'netns' },
+    driver: { type: 'string', minLength: 1, description: `A driver name, or ${AUTO_DRIVER} (from each VM's type). Default: the top-level driver.` },
   },
 };
 
@@ -68,6 +68,17 @@ export const clusterSchema = {
       },
     },
     segmentator: { type: 'string', minLength: 1, default: 'round-robin' },
+    driver: {
+      type: 'string',
+      minLength: 1,
+      default: AUTO_DRIVER,
+      description: `Default driver of every host: a driver name, or ${AUTO_DRIVER} (from each VM's type, docs/drivers.md).`,
+    },
+    drivers: {
+      type: 'object',
+      additionalProperties: { type: 'string', minLength: 1 },
+      description: `VM type (lxc, libvirt, libvirt/kvm, uml, dynamips, ovf, ...) → driver, used where the driver is ${AUTO_DRIVER}.`,
+    },
   },
 } as const;
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.ts';
 import { readBoundedFile } from '../common/input-file.ts';
-import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import { readClusterConf } from './cluster-conf.ts';
 import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
@@ -24,7 +24,7 @@ export const CLUSTER_DEFAULTS = {
   cpu: 100,
   agentCommand: ['ediv'],
   transport: 'ssh',
-  driver: 'netns',
+  driver: AUTO_DRIVER,
   backplane: DEFAULT_BACKPLANE,
   segmentator: 'round-robin',
 } as const;
@@ -59,7 +59,7 @@ function mergeRanges(ranges: IdRange[]): IdRange[] {
   return out;
 }
 
-function toHost(h: RawHost, baseDir: string): ClusterHost {
+function toHost(h: RawHost, baseDir: string, driver: string): ClusterHost {
   const host: ClusterHost = {
     name: h.name,
     address: h.address ?? h.name,
@@ -72,7 +72,7 @@ function toHost(h: RawHost, baseDir: string): ClusterHost {
     labels: Object.fromEntries(Object.entries(h.labels ?? {}).map(([k, v]) => [k, String(v)])),
     agentCommand: [...(h.agentCommand ?? CLUSTER_DEFAULTS.agentCommand)],
     transport: h.transport ?? CLUSTER_DEFAULTS.transport,
-    driver: h.driver ?? CLUSTER_DEFAULTS.driver,
+    driver: h.driver ?? driver,
   };
   const identity = expandPath(h.ssh?.identity, baseDir);
   const knownHosts = expandPath(h.ssh?.knownHosts, baseDir);
@@ -103,12 +103,15 @@ export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster 
   const management: Cluster['management'] = {};
   if (raw.management?.network !== undefined) management.network = raw.management.network;
   if (raw.management?.interface !== undefined) management.interface = raw.management.interface;
+  const driver = raw.driver ?? CLUSTER_DEFAULTS.driver;
   return {
-    hosts: raw.hosts.map((h) => toHost(h, baseDir)),
+    hosts: raw.hosts.map((h) => toHost(h, baseDir, driver)),
     ids,
     backplane: raw.backplane ?? CLUSTER_DEFAULTS.backplane,
     management,
     segmentator: raw.segmentator ?? CLUSTER_DEFAULTS.segmentator,
+    driver,
+    drivers: { ...raw.drivers },
     source: { path: doc.file, format },
   };
 }

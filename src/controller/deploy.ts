@@ -12,6 +12,7 @@ import {
 } from '../common/errors.ts';
 import type { ApplyRequest, ApplyResult, FactsResult } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
+import type { ScenarioWarning } from '../scenario/feature-support.ts';
 import type { HostFacts } from '../segmentators/api.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { Restrictions } from '../protocol/restrictions.ts';
@@ -22,14 +23,15 @@ import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { checkTargets } from './target-filter.ts';
+import { recordedDriver } from './drivers.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
-import path from 'node:path';
+import { LabFiles } from './lab-files.ts';
 
 export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
 export interface DeployRequest {
   scenario: Scenario;
-  /** Path of the scenario file (recorded; its directory is sent for filetree sources). */
+  /** Path of the scenario file (recorded; the lab files its VMs name are relative to its directory). */
   scenarioPath: string;
   cluster: Cluster;
   restrictions?: Restrictions;
@@ -69,7 +71,7 @@ export interface DeploySuccess {
   hosts: { host: string; vms: string[]; status: string; applyMs?: number }[];
   spanning: SpanningNet[];
   excludedHosts: { host: string; reason: string }[];
-  warnings: string[];
+  warnings: DeployWarning[];
   elapsedMs: number;
   /** Where the time went: facts, plan + record, then apply and discovery daemons (all hosts, pipelined per host). */
   phasesMs: { facts: number; plan: number; apply: number; discovery: number };
@@ -88,17 +90,26 @@ export interface DeployFailure {
   /** Hosts the rollback could not clean. */
   leftovers: TeardownOutcome['failed'];
   excludedHosts: { host: string; reason: string }[];
-  warnings: string[];
+  warnings: DeployWarning[];
   elapsedMs: number;
   error: OperationError;
 }
 
 export type DeployReport = DeploySuccess | DeployFailure;
 
+/**
+ * A deploy's warning: what the scenario asks that the hosts' drivers do not apply (the plan's
+ * warnings, with file:line:column), or what happened on the way (`feature: 'deploy'`).
+ */
+export type DeployWarning = ScenarioWarning | { feature: 'deploy'; message: string };
+
 /** What a deploy gathered so far, for the report when it is refused. */
 interface DeployLog {
   started: number;
+  /** Operational warnings (also sent to the progress as they happen). */
   warnings: string[];
+  /** The plan's warnings, once there is a plan. */
+  planWarnings?: ScenarioWarning[];
   excluded: { host: string; reason: string }[];
 }
 
@@ -120,11 +131,15 @@ export async function deploy(req: DeployRequest, deps: DeployDeps): Promise<Depl
       failedHosts: [],
       leftovers: [],
       excludedHosts: log.excluded,
-      warnings: log.warnings,
+      warnings: reportWarnings(log),
       elapsedMs: Date.now() - log.started,
       error: err,
     };
   }
+}
+
+function reportWarnings(log: DeployLog): DeployWarning[] {
+  return [...(log.planWarnings ?? []), ...log.warnings.map((message) => ({ feature: 'deploy' as const, message }))];
 }
 
 /** deploy() for callers that want an exception: resolves with the success report, else throws the typed error. */
@@ -149,6 +164,8 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
     hosts: req.cluster.hosts.map((h) => h.name),
     unknownHost: 'no such host in the cluster',
   });
+  // The files the VMs name (exec scripts, filetree sources) travel with the requests: bad input before anything is touched.
+  const labFiles = LabFiles.scan(req.scenario, req.scenarioPath);
 
   const existing = store.getScenario(name);
   if (existing && !req.vms && !req.hosts) throw new AlreadyDeployedError(existing);
@@ -168,7 +185,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   //    (a partial deploy of an already recorded scenario reuses its plan).
   let plan: Plan;
   if (existing) {
-    plan = store.plan(name);
+    plan = labFiles.checkPlan(store.plan(name));
   } else {
     if (active.length === 0) {
       throw new HostUnreachableError(undefined, `no host of the cluster is reachable: ${excluded.map((e) => `${e.host} (${e.reason})`).join('; ')}`);
@@ -187,9 +204,11 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
           segmentator: req.segmentator,
           restrictions: req.restrictions,
           idsInUse,
-        }),
+        }).then((p) => labFiles.checkPlan(p)), // per-host lab-file limits, before the plan is recorded
     });
   }
+
+  log.planWarnings = plan.warnings ?? [];
 
   // 3. Apply on every selected host in parallel.
   const targets = selectHosts(plan, req);
@@ -212,9 +231,9 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
       deployment: name,
       host: hostName,
       fragmentXml: hp.fragmentXml,
-      scenarioDir: req.scenarioPath ? path.dirname(path.resolve(req.scenarioPath)) : undefined,
+      files: labFiles.read(hostName),
       backplane: hp.backplane,
-      driver: host.driver,
+      driver: recordedDriver(hp, host),
       vms,
     };
     store.markHostTouched(name, hostName); // committed before the request leaves
@@ -272,7 +291,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
     })),
     spanning: plan.spanning,
     excludedHosts: excluded,
-    warnings,
+    warnings: reportWarnings(log),
     elapsedMs: Date.now() - started,
     phasesMs: {
       facts: factsDone - started,
@@ -316,7 +335,7 @@ async function failDeploy(opts: {
       failedHosts: failures,
       leftovers: details.leftovers,
       excludedHosts: opts.log.excluded,
-      warnings: opts.log.warnings,
+      warnings: reportWarnings(opts.log),
       elapsedMs: Date.now() - opts.log.started,
       error: opts.interrupted ? new InterruptedError(message, errorOpts) : new HostFailedError(message, errorOpts),
     };

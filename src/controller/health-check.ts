@@ -4,6 +4,7 @@
 import type { FactsResult } from '../protocol/agent.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
+import { hostDrivers } from './drivers.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 
@@ -41,9 +42,10 @@ export function factsProblems(cluster: Cluster, host: ClusterHost, f: FactsResul
   const backplane = BACKPLANES[cluster.backplane];
   if (backplane) need.push([backplane.capability, backplane.lacking]);
   for (const [cap, what] of need) if (!caps[cap]) p.push(`kernel lacks ${what}`);
-  const driver = host.driver || 'netns';
-  if (!(f.drivers ?? []).includes(driver)) {
-    p.push(`driver ${driver} is not available (available: ${(f.drivers ?? []).join(', ') || 'none'})`);
+  for (const driver of hostDrivers(cluster, host)) {
+    if (!(f.drivers ?? []).includes(driver)) {
+      p.push(`driver ${driver} is not available (available: ${(f.drivers ?? []).join(', ') || 'none'})`);
+    }
   }
   return p;
 }

@@ -7,6 +7,7 @@ import { assertValidMapping, resolveSegmentator } from '../segmentators/registry
 import type { Cluster } from '../protocol/cluster.ts';
 import { noRestrictions, type Restrictions } from '../protocol/restrictions.ts';
 import type { HostPlan, Plan } from '../protocol/plan.ts';
+import { fragmentDrivers, placedWarnings } from './drivers.ts';
 import { planQuality } from './quality.ts';
 import { splitScenario } from './split.ts';
 
@@ -39,10 +40,11 @@ export async function makePlan(opts: MakePlanOptions): Promise<Plan> {
   // Plugins are checked inside their wrapper; this catches a broken built-in just as clearly.
   assertValidMapping(input, mapping, `segmentator "${segmentator.name}"`);
 
+  const drivers = fragmentDrivers(scenario, mapping, cluster); // one per host, else InputError
   const split = splitScenario(scenario, mapping, cluster, opts.idsInUse);
   const planHosts: Record<string, HostPlan> = {};
   for (const f of split.fragments) {
-    planHosts[f.host] = { ...f, fragmentXml: writeScenario(f.fragment) };
+    planHosts[f.host] = { ...f, fragmentXml: writeScenario(f.fragment), driver: drivers.get(f.host) };
   }
   return {
     scenario: scenario.name,
@@ -52,6 +54,7 @@ export async function makePlan(opts: MakePlanOptions): Promise<Plan> {
     spanning: split.spanning,
     hosts: planHosts,
     quality: planQuality(split.carriers, mapping, hosts),
+    warnings: placedWarnings(scenario, mapping, drivers),
   };
 }
 

@@ -15,7 +15,8 @@ export interface ScenarioStatusReport {
   createdAt: string;
   updatedAt: string;
   ids: { net: string; id: number }[];
-  hosts: { host: string; status: HostStatus; error?: string; vms: number }[];
+  /** `driver`: what the recorded plan sends the host (absent for plans recorded before plans named it). */
+  hosts: { host: string; status: HostStatus; error?: string; vms: number; driver?: string }[];
   vms: { vm: string; host: string; recorded: VmStatus; live: VmState | 'unknown' }[];
 }
 
@@ -56,6 +57,7 @@ export async function scenarioStatus(
   const scenarios = recs.map((rec): ScenarioStatusReport => {
     const cluster = new Map(store.cluster(rec.name).hosts.map((h) => [h.name, h]));
     const vmRecs = store.vms(rec.name);
+    const planned = store.plan(rec.name).hosts;
     const liveState = (vm: string, host: string): VmState | 'unknown' => {
       const h = cluster.get(host);
       const st = h && live.get(hostKey(h));
@@ -78,6 +80,7 @@ export async function scenarioStatus(
         status: h.status,
         error: h.error,
         vms: vmRecs.filter((v) => v.host === h.host).length,
+        driver: planned[h.host]?.driver,
       })),
       vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, live: liveState(v.vm, v.host) })),
     };

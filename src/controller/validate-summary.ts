@@ -1,10 +1,12 @@
 // `ediv validate` as one call: parse and check a scenario (and optionally a cluster file and a
 // restriction file, checked against it) without touching any host, and summarize what it holds.
 import type { Scenario } from '../scenario/model.ts';
-import type { Cluster } from '../protocol/cluster.ts';
+import type { ScenarioWarning } from '../scenario/feature-support.ts';
+import { AUTO_DRIVER, type Cluster } from '../protocol/cluster.ts';
 import type { Restrictions } from '../protocol/restrictions.ts';
 import { parseScenarioFile } from '../scenario/index.ts';
 import { loadCluster } from './cluster.ts';
+import { candidateDrivers, unplacedWarnings } from './drivers.ts';
 import { loadRestrictions } from './restrictions.ts';
 
 export interface ValidateRequest {
@@ -36,12 +38,23 @@ export interface ValidateSummary {
   dialect: Scenario['source']['format'];
   version: string;
   scenario: string;
-  vms: { name: string; type?: string; memMB?: number; cpus?: number; ifaces: { id: number; net: string; ipv4: string[]; ipv6: string[] }[]; sequences: string[] }[];
+  vms: {
+    name: string;
+    type?: string;
+    memMB?: number;
+    cpus?: number;
+    /** The driver(s) it would run with (several when the cluster's hosts differ). */
+    drivers: string[];
+    ifaces: { id: number; net: string; ipv4: string[]; ipv6: string[] }[];
+    sequences: string[];
+  }[];
   nets: { name: string; mode: string; external?: string; vlan?: number; vms: string[] }[];
   sequences: SequenceSummary[];
   host: { ifaces: { net: string; ipv4: string[]; ipv6: string[] }[]; routes: number; sequences: string[] } | null;
-  cluster?: { file: string; format: string; hosts: string[]; ids: { first: number; last: number }; backplane: string; segmentator: string };
+  cluster?: { file: string; format: string; hosts: string[]; ids: { first: number; last: number }; backplane: string; segmentator: string; driver: string };
   restrictions?: { file?: string; vmDeployAt: number; netDeployAt: number; affinity: number; antiAffinity: number; netDeployTogether: number };
+  /** What the scenario asks that ediv does not apply, for the drivers its VMs would get. */
+  warnings: ScenarioWarning[];
 }
 
 export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Restrictions): ValidateSummary {
@@ -66,6 +79,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
       type: vm.type,
       memMB: vm.memMB,
       cpus: vm.cpus,
+      drivers: candidateDrivers(vm, s, cluster),
       ifaces: vm.ifaces.map((i) => ({ id: i.id, net: i.net, ipv4: i.ipv4.map(addr), ipv6: i.ipv6.map(addr) })),
       sequences: own,
     };
@@ -96,6 +110,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
       ids: { first: cluster.ids.first, last: cluster.ids.last },
       backplane: cluster.backplane,
       segmentator: cluster.segmentator,
+      driver: cluster.driver ?? AUTO_DRIVER,
     },
     restrictions: r && {
       file: r.source,
@@ -105,5 +120,6 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
       antiAffinity: r.antiAffinity.length,
       netDeployTogether: r.netDeployTogether.length,
     },
+    warnings: unplacedWarnings(s, cluster),
   };
 }

@@ -4,7 +4,7 @@
 // Management addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking test
 // networks), so they never collide with a real network the machine is on.
 import path from 'node:path';
-import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
 import { edivBin } from '../common/paths.ts';
 
@@ -80,7 +80,7 @@ export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
       agentCommand: [process.execPath, edivBin],
       agentStateDir: path.join(dir, 'hosts', name, 'agent'),
       transport: 'ssh',
-      driver: 'netns',
+      driver: AUTO_DRIVER,
     });
   }
   return {
@@ -89,6 +89,8 @@ export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
     backplane: BACKPLANES.vxlan.kind,
     management: { network: inst.network, interface: inst.bridge },
     segmentator: 'round-robin',
+    driver: AUTO_DRIVER,
+    drivers: {},
     source: { path: path.join(dir, 'cluster.yaml'), format: 'emulated' },
   };
 }

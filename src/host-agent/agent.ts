@@ -28,6 +28,7 @@ import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
 import { deploymentDriver, driverContext, vmStates } from './inventory.ts';
+import { checkLabFiles, labFileResolver, removeOtherLabFiles, storeLabFiles } from './lab-files.ts';
 import {
   DEFAULT_STATE_DIR,
   deploymentDir,
@@ -71,6 +72,7 @@ function requireAgentRoot(op: string): void {
 async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<ApplyResult> {
   const driver = driverFor(req.driver);
   const scenario = parseFragment(req.fragmentXml, req.deployment, driver, req.vms);
+  checkLabFiles(scenario, req.files);
   requireAgentRoot('apply');
   // Everything that can be refused is refused before anything is made.
   const caps = await capabilities(stateDir);
@@ -79,14 +81,16 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
   return withLock(stateDir, async () => {
     const ctx = driverContext(stateDir, req.deployment, emit);
     const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms });
+    const files = storeLabFiles(deploymentDir(stateDir, req.deployment), req.files);
     writeApplied(stateDir, {
       deployment: req.deployment,
       host: req.host,
       fragmentXml: req.fragmentXml,
-      scenarioDir: req.scenarioDir,
+      files,
       backplane: req.backplane,
       driver: driver.name,
     });
+    removeOtherLabFiles(deploymentDir(stateDir, req.deployment), files);
     const made = new Set((await prepared.run()).made);
     const states = readVmStates(stateDir, req.deployment);
     for (const vm of prepared.vms) if (made.has(vm) || !states[vm]) states[vm] = 'running';
@@ -112,7 +116,8 @@ async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions[
   const vms = scenario.vms.filter((v) => (!wanted || wanted.has(v.name)) && ctx.journal.configuredVms().has(v.name));
   const suspended = vms.filter((v) => states[v.name] === 'suspended').map((v) => v.name);
   if (suspended.length) throw new OperationError(`cannot run sequence ${req.seq}: VM(s) ${suspended.join(', ')} are suspended`);
-  const results = await driver.exec(ctx, { scenario, vms, seq: req.seq, scenarioDir: applied.scenarioDir });
+  const files = labFileResolver(deploymentDir(stateDir, req.deployment), applied.files);
+  const results = await driver.exec(ctx, { scenario, vms, seq: req.seq, files });
   return { deployment: req.deployment, seq: req.seq, vms: results };
 }
 

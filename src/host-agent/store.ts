@@ -2,6 +2,7 @@
 //   <stateDir>/deployments/<deployment>/journal.jsonl   resources (see journal.ts)
 //   <stateDir>/deployments/<deployment>/applied.json    the last applied request (fragment, backplane)
 //   <stateDir>/deployments/<deployment>/vm-state.json   running | stopped | suspended per VM
+//   <stateDir>/deployments/<deployment>/files/<digest>/ the lab files the apply carried (lab-files.ts)
 //   <stateDir>/deployments/<deployment>/vms/<vm>/       per-VM private directory (filetree views)
 // plus <stateDir>/lock (one writer at a time) and <stateDir>/facts-cache.json.
 import fs from 'node:fs';
@@ -23,7 +24,8 @@ export interface Applied {
   deployment: string;
   host: string;
   fragmentXml: string;
-  scenarioDir?: string;
+  /** The set of lab files in use, `files/<digest>/` (lab-files.ts). */
+  files?: string;
   backplane: BackplaneLink[];
   driver: string;
 }

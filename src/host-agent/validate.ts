@@ -8,6 +8,7 @@ import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
 import { driverNames } from './drivers/registry.ts';
+import { labFilesProblems } from './lab-files.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -77,11 +78,11 @@ export function validateRequest(op: AgentOp, req: unknown): void {
       break;
     case 'apply': {
       const a = r as Partial<ApplyRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'fragmentXml', 'scenarioDir', 'backplane', 'driver', 'vms']);
+      c.unknownKeys(r, ['deployment', 'host', 'fragmentXml', 'files', 'backplane', 'driver', 'vms']);
       c.name(a.deployment, 'deployment');
       c.name(a.host, 'host');
       c.string(a.fragmentXml, 'fragmentXml');
-      c.string(a.scenarioDir, 'scenarioDir', true);
+      for (const p of labFilesProblems(a.files)) c.fail(p.field, p.message);
       checkBackplane(c, a.backplane);
       if (a.driver !== undefined && !driverNames().includes(a.driver)) c.fail('driver', `unknown driver ${JSON.stringify(a.driver)} (available: ${driverNames().join(', ')})`);
       c.names(a.vms, 'vms');

@@ -36,13 +36,22 @@ export interface ApplyRequest {
   host: string;
   /** The host's fragment (VNUML/VNX XML). */
   fragmentXml: string;
-  /** Directory the scenario file was in on the controller (for filetree sources), if any. */
-  scenarioDir?: string;
+  /**
+   * The lab files the fragment names (exec type="file" scripts, filetree sources), read by the
+   * controller and stored by the agent in the deployment's directory; keyed by labFileKey
+   * (src/protocol/lab-files.ts), bounded by LAB_FILE_LIMITS. Absent: none.
+   */
+  files?: LabFile[];
   backplane: BackplaneLink[];
   driver?: string;
   /** Only these VMs (EDIV -M); default all VMs of the fragment. */
   vms?: string[];
 }
+
+/** One entry of ApplyRequest.files: a file (its bytes in base64) or a directory. */
+export type LabFile =
+  | { path: string; type: 'file'; mode: number; dataBase64: string }
+  | { path: string; type: 'dir'; mode: number };
 
 export interface ApplyResult {
   deployment: string;

@@ -5,6 +5,12 @@
 export const BACKPLANE_KINDS = ['vlan', 'vxlan'] as const;
 export type BackplaneKind = (typeof BACKPLANE_KINDS)[number];
 
+/**
+ * The cluster file's `driver` value that picks each VM's driver from its type (the table in
+ * src/controller/drivers.ts, docs/drivers.md); the default.
+ */
+export const AUTO_DRIVER = 'auto';
+
 export interface SshSettings {
   user: string;
   port: number;
@@ -38,7 +44,11 @@ export interface ClusterHost {
   agentStateDir?: string;
   /** 'ssh' (default) or 'local' when the host is the controller itself. */
   transport: 'ssh' | 'local';
-  /** VM driver on this host; default 'netns'. */
+  /**
+   * VM driver on this host: a driver name, or 'auto' (AUTO_DRIVER: from each VM's type). The
+   * host's own `driver`, else the cluster file's top-level one, else 'auto'. Records made before
+   * 'auto' existed say 'netns'.
+   */
   driver: string;
 }
 
@@ -63,5 +73,9 @@ export interface Cluster {
   };
   /** Default segmentator name. */
   segmentator: string;
+  /** The cluster file's top-level `driver` ('auto' or a driver name); absent in older records. */
+  driver?: string;
+  /** The cluster file's `drivers` map: VM type (`lxc`, `libvirt/kvm`, `ovf`, …) → driver, used by 'auto'. */
+  drivers?: Record<string, string>;
   source: { path: string; format: 'yaml' | 'json' | 'cluster.conf' | 'emulated' };
 }

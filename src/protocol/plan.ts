@@ -1,5 +1,6 @@
 // The plan: segmentation + split + id allocation (DESIGN.md, "Plan").
 import type { Scenario } from '../scenario/model.ts';
+import type { ScenarioWarning } from '../scenario/feature-support.ts';
 import type { BackplaneKind } from './cluster.ts';
 
 /** vm name → host name, for every VM of the scenario. */
@@ -36,6 +37,8 @@ export interface HostPlan {
   fragmentXml: string;
   fragment: Scenario;
   backplane: BackplaneLink[];
+  /** The driver every VM of the fragment runs with (ApplyRequest.driver); absent in plans recorded before. */
+  driver?: string;
 }
 
 export interface PlanQuality {
@@ -54,4 +57,6 @@ export interface Plan {
   spanning: SpanningNet[];
   hosts: Record<string, HostPlan>;
   quality: PlanQuality;
+  /** What the scenario asks that the hosts' drivers do not apply (controller/drivers.ts); absent in plans recorded before. */
+  warnings?: ScenarioWarning[];
 }

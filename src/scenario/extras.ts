@@ -48,7 +48,7 @@ export function collectChildren(
       after = c.tag;
       onNamed(c);
     } else {
-      extra.children.push(after === undefined ? { node: toPlain(c) } : { after, node: toPlain(c) });
+      extra.children.push(after === undefined ? { node: toPlain(c), loc: c.loc } : { after, node: toPlain(c), loc: c.loc });
     }
   }
   return extra;

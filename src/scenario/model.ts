@@ -22,8 +22,9 @@ export interface Extra {
   /**
    * Unnamed child elements. `after` is the tag of the named child element they followed
    * in the source (undefined = before the first one), so the writer can put them back in place.
+   * `loc` is where the element was in the source (absent when made by a parser, e.g. OVF).
    */
-  children: { after?: string; node: XmlElement }[];
+  children: { after?: string; node: XmlElement; loc?: SourceLocation }[];
 }
 
 export interface IpAddress {
@@ -139,4 +140,10 @@ export interface Scenario {
   source: { format: Dialect; path: string; version: string };
   /** Root-level elements not named above, in order. */
   extra: Extra;
+  /**
+   * What a parser read that ediv does not apply and that has no other place in the model (OVF
+   * sections); `feature` is a key of FEATURES in feature-support.ts, which words the warnings.
+   * Not written into fragments.
+   */
+  unapplied?: { feature: string; what: string; vm?: string; loc: SourceLocation }[];
 }

@@ -6,6 +6,7 @@
 //   ResourceType 4 VirtualQuantity × units → memMB
 //   ResourceType 10 Connection             → interfaces 1, 2, ... in document order (+ MAC)
 //   first disk (ResourceType 17) file      → <filesystem type="cow"> kept in the VM's extra
+//   ScaleOutSection, StartupSection        → `unapplied` (warnings: one instance, parallel start)
 // Only the default deployment configuration is read.
 import { InputError } from '../common/errors.ts';
 import type { Iface, Net, Scenario, Vm } from './model.ts';
@@ -69,6 +70,9 @@ class OvfReader {
   private readonly env: XmlEl;
   private readonly defaultConfig: string | undefined;
   private readonly disks: Map<string, string>;
+  /** OVF VirtualSystem id → VM name. */
+  private readonly vmByOvfId = new Map<string, string>();
+  private readonly unapplied: NonNullable<Scenario['unapplied']> = [];
 
   constructor(env: XmlEl) {
     this.env = env;
@@ -88,10 +92,11 @@ class OvfReader {
       throw InputError.at(file, env.line, env.column, 'this OVF envelope has no VirtualSystem: there is no virtual machine to deploy');
     }
     const vms = systems.map((vs, i) => this.vm(vs, i + 1));
+    this.collectionSections(env);
     const top = env.elements().find((c) => c.localName === 'VirtualSystem' || c.localName === 'VirtualSystemCollection');
     const scenarioName = new SafeNamer().name(top?.attr('id') ?? field(top!, 'Name') ?? '', 'ovf');
     const version = envelopeVersion(env);
-    return {
+    const s: Scenario = {
       name: scenarioName,
       global: { version: '2.0', extra: emptyExtra() },
       nets: [...this.nets.values()],
@@ -100,6 +105,25 @@ class OvfReader {
       source: { format: 'ovf', path: file, version },
       extra: emptyExtra(),
     };
+    if (this.unapplied.length) s.unapplied = this.unapplied;
+    return s;
+  }
+
+  /** The sections of VirtualSystemCollections ediv reads but does not apply (collections recursed). */
+  private collectionSections(el: XmlEl): void {
+    for (const c of el.elements()) {
+      if (c.localName !== 'VirtualSystemCollection') continue;
+      for (const so of c.elements('ScaleOutSection')) {
+        const id = so.attr('id') ?? '';
+        const count = so.child('InstanceCount')?.attr('default') ?? '1';
+        const vm = this.vmByOvfId.get(id);
+        this.unapplied.push({ feature: 'ovf-scale-out', what: `ScaleOutSection of "${id}" (${count} instances by default)`, ...(vm ? { vm } : {}), loc: so.loc });
+      }
+      const startup = c.child('StartupSection');
+      const items = startup?.elements('Item').length ?? 0;
+      if (startup && items > 0) this.unapplied.push({ feature: 'order', what: `StartupSection (${items} items)`, loc: startup.loc });
+      this.collectionSections(c);
+    }
   }
 
   /** The ediv net for an OVF network name, created on first use (NetworkSection order first). */
@@ -123,6 +147,8 @@ class OvfReader {
       loc: vs.loc,
       extra: emptyExtra(),
     };
+    const ovfId = vs.attr('id')?.trim();
+    if (ovfId) this.vmByOvfId.set(ovfId, vm.name);
     // DSP0243 allows one VirtualHardwareSection per virtualization platform; the first is read.
     const hw = vs.child('VirtualHardwareSection');
     if (!hw) return vm;

@@ -1,6 +1,8 @@
 // Text report of `ediv deploy`: the VM → host table and spanning nets, or what a failure left.
 import type { DeployFailure, DeployReport } from '../../controller/deploy.ts';
+import type { ScenarioWarning } from '../../scenario/feature-support.ts';
 import { table } from './table.ts';
+import { warningLines } from './warnings.ts';
 
 const OUTCOME: Record<DeployFailure['outcome'], string> = {
   untouched: 'nothing was touched',
@@ -16,11 +18,17 @@ function excludedLines(r: DeployReport): string {
   return s;
 }
 
+/** The scenario's warnings (the operational ones were shown as they happened). */
+function warningText(r: DeployReport): string {
+  const lines = warningLines(r.warnings.filter((w): w is ScenarioWarning => w.feature !== 'deploy'));
+  return lines.length ? '\n' + lines.join('\n') + '\n' : '';
+}
+
 function renderFailure(r: DeployFailure): string {
   let s = `${r.scenario} is not deployed (${OUTCOME[r.outcome]})\n`;
   if (r.failedHosts.length > 0) s += '\n' + table(['FAILED HOST', 'ERROR'], r.failedHosts.map((f) => [f.host, f.error.split('\n')[0]]));
   if (r.leftovers.length > 0) s += '\n' + table(['NOT CLEANED', 'ERROR'], r.leftovers.map((f) => [f.host, f.error.split('\n')[0]]));
-  return s + excludedLines(r);
+  return s + excludedLines(r) + warningText(r);
 }
 
 export function renderDeploy(r: DeployReport): string {
@@ -31,5 +39,5 @@ export function renderDeploy(r: DeployReport): string {
   if (r.spanning.length > 0) {
     s += '\n' + table(['NET', 'ID', 'HOSTS'], r.spanning.map((n) => [n.net, n.id, n.hosts.join(',')]));
   }
-  return s + excludedLines(r);
+  return s + excludedLines(r) + warningText(r);
 }

@@ -2,6 +2,7 @@
 import type { Plan } from '../../protocol/plan.ts';
 import { fragmentFile } from '../../controller/plan-preview.ts';
 import { table } from './table.ts';
+import { warningLines } from './warnings.ts';
 
 export function planJson(plan: Plan, out?: string): Record<string, unknown> {
   return {
@@ -18,10 +19,12 @@ export function planJson(plan: Plan, out?: string): Record<string, unknown> {
           fragment: hp.fragmentName,
           file: out ? fragmentFile(out, hp.host) : undefined,
           backplane: hp.backplane,
+          driver: hp.driver,
         },
       ]),
     ),
     quality: plan.quality,
+    warnings: plan.warnings ?? [],
   };
 }
 
@@ -32,8 +35,8 @@ export function renderPlan(plan: Plan, out?: string): string {
   if (vms.length) lines.push(table(['VM', 'HOST'], vms.map(([vm, host]) => [vm, host])));
   lines.push(
     table(
-      ['HOST', 'VMS', 'FRAGMENT'],
-      Object.values(plan.hosts).map((hp) => [hp.host, String(hp.vms.length), out ? fragmentFile(out, hp.host) : hp.fragmentName]),
+      ['HOST', 'VMS', 'DRIVER', 'FRAGMENT'],
+      Object.values(plan.hosts).map((hp) => [hp.host, String(hp.vms.length), hp.driver ?? '-', out ? fragmentFile(out, hp.host) : hp.fragmentName]),
     ),
   );
   if (plan.spanning.length) {
@@ -44,5 +47,7 @@ export function renderPlan(plan: Plan, out?: string): string {
     `quality: ${q.spanningNets} spanning nets, ${q.crossHostAttachments} cross-host attachments, ` +
       `imbalance ${(q.imbalance * 100).toFixed(1)} %\n`,
   );
+  const warnings = warningLines(plan.warnings ?? []);
+  if (warnings.length) lines.push(warnings.join('\n') + '\n');
   return lines.join('\n');
 }

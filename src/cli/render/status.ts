@@ -15,6 +15,8 @@ export function renderStatus(r: StatusReport, one: boolean): string {
     s += `${x.name}: ${x.status} since ${x.updatedAt} (source ${x.source}, cluster ${x.clusterFile})\n`;
     if (x.error) s += `  last error: ${x.error}\n`;
     if (x.ids.length) s += `  ids: ${x.ids.map((i) => `${i.net}=${i.id}`).join(', ')}\n`;
+    const drivers = x.hosts.filter((h) => h.driver).map((h) => `${h.host}=${h.driver}`);
+    if (drivers.length) s += `  drivers: ${drivers.join(', ')}\n`;
     s += '\n' + table(['VM', 'HOST', 'RECORDED', 'LIVE'], x.vms.map((v) => [v.vm, v.host, v.recorded, v.live]));
   }
   if (r.hosts.length > 0) {

@@ -1,5 +1,6 @@
 // Text report of `ediv validate`: the summary of a valid scenario (and cluster, restrictions).
 import type { ValidateSummary } from '../../controller/validate-summary.ts';
+import { warningLines } from './warnings.ts';
 
 const LIST_MAX = 40;
 const DIALECTS: Record<string, string> = { vnuml: 'VNUML', vnx: 'VNX', ovf: 'OVF' };
@@ -13,7 +14,12 @@ export function renderSummary(v: ValidateSummary): string {
   const out: string[] = [`${v.file}: valid ${DIALECTS[v.dialect] ?? v.dialect} ${v.version} scenario "${v.scenario}"`];
   out.push(`  VMs (${v.vms.length}):`);
   list(v.vms, (vm) => {
-    const bits = [vm.type, vm.memMB !== undefined ? `${vm.memMB} MB` : undefined, vm.cpus !== undefined ? `${vm.cpus} vcpu` : undefined]
+    const bits = [
+      vm.type,
+      vm.memMB !== undefined ? `${vm.memMB} MB` : undefined,
+      vm.cpus !== undefined ? `${vm.cpus} vcpu` : undefined,
+      vm.drivers.length ? `driver ${vm.drivers.join(' or ')}` : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
     const ifs = vm.ifaces.map((i) => `if${i.id}→${i.net}${[...i.ipv4, ...i.ipv6].map((a) => ' ' + a).join('')}`).join('; ');
@@ -35,7 +41,10 @@ export function renderSummary(v: ValidateSummary): string {
   } else out.push('  host section: none');
   if (v.cluster) {
     const c = v.cluster;
-    out.push(`  cluster ${c.file} (${c.format}): ${c.hosts.length} host(s) ${c.hosts.join(', ')}; ids ${c.ids.first}-${c.ids.last}; backplane ${c.backplane}; segmentator ${c.segmentator}`);
+    out.push(
+      `  cluster ${c.file} (${c.format}): ${c.hosts.length} host(s) ${c.hosts.join(', ')}; ids ${c.ids.first}-${c.ids.last}; ` +
+        `backplane ${c.backplane}; segmentator ${c.segmentator}; driver ${c.driver}`,
+    );
   }
   if (v.restrictions) {
     const r = v.restrictions;
@@ -44,5 +53,6 @@ export function renderSummary(v: ValidateSummary): string {
         `${r.affinity} affinity, ${r.antiAffinity} antiaffinity, ${r.netDeployTogether} net_deploy_together`,
     );
   }
+  out.push(...warningLines(v.warnings, '  '));
   return out.join('\n') + '\n';
 }

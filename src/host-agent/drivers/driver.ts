@@ -41,13 +41,20 @@ export interface PreparedApply {
   run(): Promise<{ made: string[] }>;
 }
 
+/**
+ * Where the agent keeps what a fragment names as `reference` (an exec type="file" script, a
+ * filetree source, a `dir/*` pattern): a path under the deployment's stored lab files
+ * (src/host-agent/lab-files.ts). Nothing is checked: a pattern's path keeps its pattern.
+ */
+export type LabFileResolver = (reference: string) => string;
+
 export interface ExecInput {
   scenario: Scenario;
   /** The configured VMs to run the sequence on (none suspended). */
   vms: Vm[];
   seq: string;
-  /** Where filetree sources and exec files are (relative names). */
-  scenarioDir?: string;
+  /** Where exec files and filetree sources are on this host (the files the apply carried). */
+  files: LabFileResolver;
 }
 
 export interface Driver {

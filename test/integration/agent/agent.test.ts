@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
-import type { AgentExecResult, ApplyResult, FactsResult, StatusResult } from '../../../src/protocol/agent.ts';
+import type { AgentExecResult, ApplyResult, FactsResult, LabFile, StatusResult } from '../../../src/protocol/agent.ts';
 import {
   addHostNs,
   bigFragment,
@@ -40,10 +40,15 @@ const fragment = tutorial
       '    <exec seq="show" type="verbatim">cat /var/www/html/index.html; hostname</exec>',
   );
 
+// The tutorial's filetree sources (conf/tutorial_ubuntu/h3/*, h4/*), carried by the apply request.
+const files: LabFile[] = ['h3', 'h4'].flatMap((h): LabFile[] => [
+  { path: `lab/conf/tutorial_ubuntu/${h}`, type: 'dir', mode: 0o755 },
+  { path: `lab/conf/tutorial_ubuntu/${h}/index.html`, type: 'file', mode: 0o644, dataBase64: Buffer.from(`<h1>${h}</h1>\n`).toString('base64') },
+]);
+
 describe('integration: ediv agent on one host namespace', function () {
   this.timeout(120_000);
   let stateDir: string;
-  let scenarioDir: string;
 
   before(function () {
     if (!isRoot) {
@@ -53,22 +58,17 @@ describe('integration: ediv agent on one host namespace', function () {
     removeNamespaces([HOST]); // left over by an interrupted run
     addHostNs(HOST);
     stateDir = tempDir('state');
-    scenarioDir = tempDir('scn');
-    for (const h of ['h3', 'h4']) {
-      fs.mkdirSync(path.join(scenarioDir, 'conf/tutorial_ubuntu', h), { recursive: true });
-      fs.writeFileSync(path.join(scenarioDir, 'conf/tutorial_ubuntu', h, 'index.html'), `<h1>${h}</h1>\n`);
-    }
   });
 
   after(() => {
     if (!isRoot) return;
     removeNamespaces([...namespacesWith(`${DEP}.`), ...namespacesWith(`${BIG}.`)]);
     removeNamespaces([HOST]);
-    for (const d of [stateDir, scenarioDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
   const apply = () =>
-    runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, scenarioDir, backplane: [] }, stateDir);
+    runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, files, backplane: [] }, stateDir);
   const ns = (vm: string) => namespacesWith(`${DEP}.${vm}.`)[0];
 
   it('facts: real capabilities, no 8021q here', async () => {
@@ -93,7 +93,7 @@ describe('integration: ediv agent on one host namespace', function () {
     const r = await runAgent(
       HOST,
       'apply',
-      { deployment: DEP, host: 'h1', fragmentXml: fragment, backplane: [{ kind: 'vlan', net: 'Net0', id: 100, trunk: 'lo', remotes: [] }] },
+      { deployment: DEP, host: 'h1', fragmentXml: fragment, files, backplane: [{ kind: 'vlan', net: 'Net0', id: 100, trunk: 'lo', remotes: [] }] },
       stateDir,
     );
     expect(r.code).to.equal(1);

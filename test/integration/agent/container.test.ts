@@ -8,7 +8,7 @@ import { Journal } from '../../../src/host-agent/journal.ts';
 import { detectCgroups, cgroupDirs } from '../../../src/host-agent/drivers/container/cgroups.ts';
 import { initKey } from '../../../src/host-agent/drivers/container/index.ts';
 import { processStart } from '../../../src/host-agent/sys.ts';
-import type { AgentExecResult, ApplyResult, StatusResult } from '../../../src/protocol/agent.ts';
+import type { AgentExecResult, ApplyResult, LabFile, StatusResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, bigFragment, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, startAgent, tempDir, vnx } from './helpers.ts';
 
 const HOST = 'edivt-c1';
@@ -36,10 +36,15 @@ const fragment = vnx(
   </vm>`,
 );
 
+// The filetree's source (conf, with conf/greeting), carried by the apply request.
+const labFiles: LabFile[] = [
+  { path: 'lab/conf', type: 'dir', mode: 0o755 },
+  { path: 'lab/conf/greeting', type: 'file', mode: 0o644, dataBase64: Buffer.from('hello from the lab\n').toString('base64') },
+];
+
 describe('integration: the container driver on one host namespace', function () {
   this.timeout(180_000);
   let stateDir: string;
-  let scenarioDir: string;
 
   before(function () {
     if (!isRoot) {
@@ -49,16 +54,13 @@ describe('integration: the container driver on one host namespace', function () 
     removeNamespaces([HOST]);
     addHostNs(HOST);
     stateDir = tempDir('cstate');
-    scenarioDir = tempDir('cscn');
-    fs.mkdirSync(path.join(scenarioDir, 'conf'));
-    fs.writeFileSync(path.join(scenarioDir, 'conf', 'greeting'), 'hello from the lab\n');
   });
 
   after(() => {
     if (!isRoot) return;
     removeNamespaces([...namespacesWith(`${DEP}.`), ...namespacesWith(`${BIG}.`)]);
     removeNamespaces([HOST]);
-    for (const d of [stateDir, scenarioDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
     fs.rmSync(PROBE, { force: true });
   });
 
@@ -72,7 +74,7 @@ describe('integration: the container driver on one host namespace', function () 
   const out = async (seq: string, vm: string) => (await exec(seq, [vm]))[0]!.commands.map((c) => c.stdout).join('');
 
   it('apply makes each VM a machine whose PID 1 is tini', async () => {
-    const r = await runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, scenarioDir, backplane: [], driver: 'container' }, stateDir);
+    const r = await runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, files: labFiles, backplane: [], driver: 'container' }, stateDir);
     expect(r.code, JSON.stringify(r.result)).to.equal(0);
     expect((r.result.result as ApplyResult).vms.map((v) => [v.name, v.state])).to.deep.equal([
       ['a', 'running'],

@@ -23,7 +23,7 @@ describe('EDIV cluster.conf', () => {
     expect(c.hosts[0]!.ssh).to.deep.equal({ user: 'root', port: 22 });
     expect(c.hosts[0]!.agentCommand).to.deep.equal(['ediv']);
     expect(c.hosts[0]!.transport).to.equal('ssh');
-    expect(c.hosts[0]!.driver).to.equal('netns');
+    expect(c.hosts[0]!.driver).to.equal('auto'); // cluster.conf has no driver: each VM's type decides (controller/drivers.ts)
   });
 
   it('reads the EDIV 0.9.4 file (sections named by host, max_vhost, ifname) and ignores the unlisted cuco', async () => {

@@ -19,6 +19,7 @@ describe('cluster file (YAML / JSON)', () => {
     expect(c.ids).to.deep.equal({ first: 5000, last: 5999 });
     expect(c.management).to.deep.equal({ network: '10.250.0.0/16', interface: 'eth0' });
     expect(c.segmentator).to.equal('WeightedRoundRobin');
+    expect([c.driver, c.drivers]).to.deep.equal(['auto', { dynamips: 'netns' }]);
     expect(c.hosts.map((h) => h.name)).to.deep.equal(['zermat', 'kofy', 'cuco']);
     const [zermat, kofy, cuco] = c.hosts;
     expect(zermat!.ssh).to.deep.equal({
@@ -69,13 +70,15 @@ describe('cluster file (YAML / JSON)', () => {
           labels: {},
           agentCommand: ['ediv'],
           transport: 'ssh',
-          driver: 'netns',
+          driver: 'auto',
         },
       ],
       ids: { first: 1000, last: 1999 },
       backplane: 'vlan',
       management: {},
       segmentator: 'round-robin',
+      driver: 'auto',
+      drivers: {},
       source: { path: '/tmp/x/c.yaml', format: 'yaml' },
     });
   });
@@ -221,6 +224,27 @@ describe('cluster file (YAML / JSON)', () => {
         column: 23,
         message: /management\.network: "10\.250\.0\.0\/33" is not a network in CIDR form/,
       });
+    });
+
+    it('driver settings: the top-level driver, the drivers map and host drivers, each located', () => {
+      const c = parseClusterText(
+        'driver: netns\ndrivers: {lxc: container, libvirt/kvm: qemu}\nhosts:\n  - {name: a, trunk: eth0}\n  - {name: b, trunk: eth0, driver: auto}\n',
+        'c.yaml',
+      );
+      expect([c.driver, c.drivers, c.hosts.map((h) => h.driver)]).to.deep.equal(['netns', { lxc: 'container', 'libvirt/kvm': 'qemu' }, ['netns', 'auto']]);
+      expectInputError(() => parseClusterText(yaml('', 'driver: "no way"\n'), 'c.yaml'), {
+        line: 1,
+        column: 9,
+        message: /driver name "no way" is not allowed/,
+      });
+      expectInputError(
+        () => parseClusterText(yaml('', 'drivers:\n  "lxc;rm": container\n  uml: auto\n  kvm: "a b"\n'), 'c.yaml'),
+        { line: 2, column: 3, message: /drivers: "lxc;rm" is not a VM type: write a type \(lxc, libvirt, uml, dynamips, ovf, …\) or type\/subtype/ },
+        { line: 3, column: 8, message: /drivers\.uml: name a driver \(auto is what the map is used by\)/ },
+        { line: 4, column: 8, message: /driver name "a b" is not allowed/ },
+      );
+      expectInputError(() => parseClusterText(yaml('', 'drivers: {lxc: 5}\n'), 'c.yaml'), { line: 1, message: /drivers\.lxc must be a string \(found 5\)/ });
+      expectInputError(() => parseClusterText(yaml('', 'drivers: [lxc]\n'), 'c.yaml'), { line: 1, column: 10, message: /drivers must be a mapping/ });
     });
 
     it('YAML and JSON syntax errors, with line and column', () => {

@@ -1,10 +1,11 @@
 // Orchestration logic (rollback, keep-on-failure, exclusion, interrupt, undeploy retries) with a
 // fake in-memory transport. The real transport and agents are exercised by test/e2e.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AlreadyDeployedError, CommandFailedError, HostFailedError, HostUnreachableError, InterruptedError, OperationError } from '../../../src/common/errors.ts';
+import { AlreadyDeployedError, CommandFailedError, HostFailedError, HostUnreachableError, InputError, InterruptedError, OperationError } from '../../../src/common/errors.ts';
+import type { AgentOp, ApplyRequest, ProgressEvent } from '../../../src/protocol/agent.ts';
 import type { Cluster, ClusterHost } from '../../../src/protocol/cluster.ts';
 import { deploy, deployScenario, type DeployFailure, type DeployReport, type Planner } from '../../../src/controller/deploy.ts';
 import { execScenario } from '../../../src/controller/exec.ts';
@@ -183,7 +184,7 @@ describe('controller orchestration (fake transport)', () => {
     fake.down.add('host2');
     const rep = await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, deps());
     expect(rep.excludedHosts.map((e) => e.host)).to.deep.equal(['host2']);
-    expect(rep.warnings.join('\n')).to.match(/host2 excluded/);
+    expect(rep.warnings.map((w) => w.message).join('\n')).to.match(/host2 excluded/);
     expect(new Set(rep.mapping.map((m) => m.host))).to.deep.equal(new Set(['host1', 'host3']));
   });
 
@@ -329,5 +330,40 @@ describe('controller orchestration (fake transport)', () => {
     expect(rep.error!.message).to.match(/undeploy of lab failed on 1 host\(s\):\n {2}host2: .*\nthe record is kept/);
     expect(rep.error!.details).to.deep.include({ record: 'kept', scenario: 'lab' });
     expect((await undeployScenario({ name: 'lab', purge: true }, deps())).error!.message).to.match(/the record was purged/);
+  });
+
+  it('lab files: each host is sent the files its VMs name; a missing one is bad input before any host is contacted', async () => {
+    const lab = path.join(dir, 'lab');
+    mkdirSync(path.join(lab, 'conf/b'), { recursive: true });
+    writeFileSync(path.join(lab, 'start-a.sh'), 'echo a\n');
+    writeFileSync(path.join(lab, 'conf/b/index.html'), 'b\n');
+    const s = scenario('lab', ['a', 'b']);
+    s.vms[0]!.execs.push({ seq: 'start', type: 'file', text: 'start-a.sh', loc: { file: 'lab.xml', line: 7 } });
+    s.vms[1]!.filetrees.push({ seq: 'start', root: '/srv', source: 'conf/b', loc: { file: 'lab.xml', line: 12 } });
+    const sent: Record<string, string[]> = {};
+    const sessions = new HostSessions(async (h) => {
+      const ch = await fake.connector(h);
+      return {
+        ...ch,
+        runAgent: <T>(op: AgentOp, req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
+          if (op === 'apply') sent[h.name] = ((req as ApplyRequest).files ?? []).map((f) => f.path);
+          return ch.runAgent<T>(op, req, onProgress);
+        },
+      };
+    });
+    const scenarioPath = path.join(lab, 'lab.xml');
+    await deployScenario({ scenario: s, scenarioPath, cluster: cluster(2) }, { ...deps(), sessions });
+    expect(sent).to.deep.equal({ host1: ['lab/start-a.sh'], host2: ['lab/conf/b', 'lab/conf/b/index.html'] });
+    await undeployScenario({ name: 'lab' }, deps());
+
+    rmSync(path.join(lab, 'start-a.sh'));
+    fake.log = [];
+    const err = await deploy({ scenario: s, scenarioPath, cluster: cluster(2) }, deps()).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as InputError).problems.map((p) => [p.loc.line, p.message.replace(lab, '<lab>')])).to.deep.equal([
+      [7, 'VM a: exec file "start-a.sh": <lab>/start-a.sh does not exist'],
+    ]);
+    expect(fake.log, 'no host contacted').to.deep.equal([]);
+    expect(store.getScenario('lab')).to.equal(undefined);
   });
 });

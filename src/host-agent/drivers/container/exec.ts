@@ -9,6 +9,7 @@ import type { Filetree, Scenario, Vm } from '../../../scenario/model.ts';
 import { execText, filetreeSources, runInVm, vmSteps } from '../netns/exec.ts';
 import { enterMachine } from './machine.ts';
 import { run } from '../../sys.ts';
+import type { LabFileResolver } from '../driver.ts';
 
 export interface ContainerTarget {
   vm: Vm;
@@ -21,10 +22,10 @@ export interface ContainerTarget {
 const UNPACK_SCRIPT = 'set -e; mkdir -p -- "$1"; tar -x -f - -C "$1" --no-same-owner';
 
 /** Copies a filetree into the VM: tar on the host side, tar inside the VM. */
-export async function copyFiletreeIntoVm(t: ContainerTarget, f: Filetree, scenarioDir?: string): Promise<CommandOutcome> {
+export async function copyFiletreeIntoVm(t: ContainerTarget, f: Filetree, files: LabFileResolver): Promise<CommandOutcome> {
   const label = `filetree ${f.source} -> ${f.root}`;
   try {
-    const sources = filetreeSources(f, scenarioDir);
+    const sources = filetreeSources(f, files);
     const enter = enterMachine(t.pid, t.cgroupProcs);
     if (sources.length) await pipeTar(sources, [...enter, 'sh', '-c', UNPACK_SCRIPT, 'ediv-unpack', f.root]);
     else await pipeTar([], [...enter, 'mkdir', '-p', '--', f.root]);
@@ -63,12 +64,12 @@ function pipeTar(sources: string[], argv: string[]): Promise<void> {
 }
 
 /** Runs a sequence on one VM, step by step, collecting each command's outcome. */
-export async function runContainerSteps(t: ContainerTarget, scenario: Scenario, seq: string, scenarioDir?: string): Promise<CommandOutcome[]> {
+export async function runContainerSteps(t: ContainerTarget, scenario: Scenario, seq: string, files: LabFileResolver): Promise<CommandOutcome[]> {
   const outcomes: CommandOutcome[] = [];
   const enter = enterMachine(t.pid, t.cgroupProcs);
   for (const step of vmSteps(t.vm, seq, scenario.cmdSeqs)) {
-    if (step.kind === 'filetree') outcomes.push(await copyFiletreeIntoVm(t, step.filetree, scenarioDir));
-    else outcomes.push(await runInVm(enter, execText(step.exec, scenarioDir)));
+    if (step.kind === 'filetree') outcomes.push(await copyFiletreeIntoVm(t, step.filetree, files));
+    else outcomes.push(await runInVm(enter, execText(step.exec, files)));
   }
   return outcomes;
 }

@@ -151,12 +151,12 @@ export const containerDriver: Driver = {
 
   destroy: destroyNetns,
 
-  async exec(ctx, { scenario, vms, seq, scenarioDir }) {
+  async exec(ctx, { scenario, vms, seq, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
       const pid = initPid(ctx, vm.name);
       if (pid === undefined) throw new OperationError(`VM ${vm.name} is not running (start it first)`);
-      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, seq, scenarioDir);
+      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, seq, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
     });

@@ -11,6 +11,8 @@ import type { Exec, Filetree, Scenario, Vm } from '../../../scenario/model.ts';
 import type { CommandOutcome } from '../../../protocol/agent.ts';
 import { mustRun } from '../../sys.ts';
 import { expandSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
+import { namePattern, patternMatches } from '../../../protocol/lab-files.ts';
+import type { LabFileResolver } from '../driver.ts';
 
 export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
 
@@ -51,34 +53,33 @@ export async function runInVm(enter: string[], text: string): Promise<CommandOut
   }
 }
 
-/** The command text of an exec: verbatim text, or the content of the named script file. */
-export function execText(e: Exec, scenarioDir?: string): string {
+/** The command text of an exec: verbatim text, or the content of the named script file (a lab file). */
+export function execText(e: Exec, files: LabFileResolver): string {
   if (e.type === 'verbatim') return e.text;
-  const file = path.resolve(scenarioDir ?? process.cwd(), e.text.trim());
+  const file = files(e.text.trim());
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new OperationError(`exec file ${file} (sequence ${e.seq}) cannot be read: ${(err as Error).message}`);
+    throw new OperationError(`exec file ${e.text.trim()} (sequence ${e.seq}) cannot be read: ${(err as Error).message}`);
   }
 }
 
-/** Source entries of a filetree: a directory's contents, a file, or a `dir/*`-style pattern. */
-export function filetreeSources(f: Filetree, scenarioDir?: string): string[] {
-  const src = path.resolve(scenarioDir ?? process.cwd(), f.source.trim());
-  const base = path.basename(src);
-  if (base.includes('*') || base.includes('?')) {
-    const re = new RegExp('^' + base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+/** Source entries of a filetree (lab files): a directory's contents, a file, or a `dir/*`-style pattern. */
+export function filetreeSources(f: Filetree, files: LabFileResolver): string[] {
+  const src = files(f.source.trim());
+  const re = namePattern(path.basename(src));
+  if (re) {
     const dir = path.dirname(src);
-    return fs.readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort().map((n) => path.join(dir, n));
+    return patternMatches(fs.readdirSync(dir), re).map((n) => path.join(dir, n));
   }
-  if (!fs.existsSync(src)) throw new OperationError(`filetree source ${src} (sequence ${f.seq}) does not exist`);
+  if (!fs.existsSync(src)) throw new OperationError(`filetree source ${f.source.trim()} (sequence ${f.seq}) is not among the lab files`);
   if (fs.statSync(src).isDirectory()) return fs.readdirSync(src).sort().map((n) => path.join(src, n));
   return [src];
 }
 
 /** Copies a filetree into the VM's private view (inside its mount namespace). */
-export async function copyFiletree(holderPid: number, f: Filetree, scenarioDir?: string): Promise<CommandOutcome> {
-  const sources = filetreeSources(f, scenarioDir);
+export async function copyFiletree(holderPid: number, f: Filetree, files: LabFileResolver): Promise<CommandOutcome> {
+  const sources = filetreeSources(f, files);
   const enter = ['nsenter', '-t', String(holderPid), '-m', '--'];
   const label = `filetree ${f.source} -> ${f.root}`;
   try {
@@ -101,15 +102,15 @@ export interface VmTarget {
 }
 
 /** Runs a sequence on one VM, step by step, collecting each command's outcome. */
-export async function execOnVm(t: VmTarget, scenario: Scenario, seq: string, scenarioDir?: string): Promise<CommandOutcome[]> {
+export async function execOnVm(t: VmTarget, scenario: Scenario, seq: string, files: LabFileResolver): Promise<CommandOutcome[]> {
   const outcomes: CommandOutcome[] = [];
   const enter = enterVm(t.netns, t.holderPid);
   for (const step of vmSteps(t.vm, seq, scenario.cmdSeqs)) {
     if (step.kind === 'filetree') {
       if (!t.holderPid) throw new OperationError(`VM ${t.vm.name} has no private file-system view for filetrees`);
-      outcomes.push(await copyFiletree(t.holderPid, step.filetree, scenarioDir));
+      outcomes.push(await copyFiletree(t.holderPid, step.filetree, files));
     } else {
-      outcomes.push(await runInVm(enter, execText(step.exec, scenarioDir)));
+      outcomes.push(await runInVm(enter, execText(step.exec, files)));
     }
   }
   return outcomes;

@@ -77,13 +77,13 @@ export const netnsDriver: Driver = {
 
   destroy: destroyNetns,
 
-  async exec(ctx, { scenario, vms, seq, scenarioDir }) {
+  async exec(ctx, { scenario, vms, seq, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
       const ns = ctx.journal.get(netnsKey(vm.name))!.name;
       const holder = ctx.journal.get(holderKey(vm.name));
       const holderPid = holder?.pid && processStart(holder.pid) === holder.start ? holder.pid : undefined;
-      const commands = await execOnVm({ vm, netns: ns, holderPid }, scenario, seq, scenarioDir);
+      const commands = await execOnVm({ vm, netns: ns, holderPid }, scenario, seq, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
     });

@@ -1,0 +1,319 @@
+// What a scenario asks that ediv does not apply, in one table: FEATURES says, per feature,
+// which drivers apply it (none yet for most). `featureWarnings` finds each use in a scenario and
+// words a warning for the VMs whose driver does not apply it. `ediv validate`, `plan` and
+// `deploy` list these warnings (src/controller/drivers.ts adds notices about VM types).
+// docs/scenario.md has the same table. When a driver starts to apply a feature, add the driver
+// to `appliedBy` here; when ediv itself does (for every driver), delete the entry and its finder.
+import type { SourceLocation } from '../common/errors.ts';
+import type { Extra, Scenario, Vm, XmlElement, XmlNode } from './model.ts';
+
+/** One thing the scenario asks that ediv does not apply; JSON as printed by validate, plan and deploy. */
+export interface ScenarioWarning {
+  vm?: string;
+  net?: string;
+  /** A key of FEATURES, or `vm-type` (controller/drivers.ts). */
+  feature: string;
+  message: string;
+  loc: SourceLocation;
+}
+
+export interface Feature {
+  /** What the scenario writes, for the docs. */
+  title: string;
+  /** Drivers that apply it; empty: no driver does yet. */
+  appliedBy: readonly string[];
+  /** When no driver applies it: how ediv treats it ("is not applied yet"). */
+  status?: string;
+  /** What the lab gets instead. */
+  effect: string;
+  /** How the drivers of appliedBy apply it (said to users of the other drivers). */
+  howApplied?: string;
+}
+
+export const FEATURES = {
+  mem: {
+    title: '`<mem>` (memory limit)',
+    appliedBy: ['container'],
+    effect: 'the VM has no memory limit',
+    howApplied: 'the container driver applies it as a cgroup limit',
+  },
+  vcpu: {
+    title: '`vcpu` (CPU limit)',
+    appliedBy: ['container'],
+    effect: 'the VM has no CPU limit',
+    howApplied: 'the container driver applies it as a cgroup limit',
+  },
+  filesystem: {
+    title: '`<filesystem>` (root file system)',
+    appliedBy: ['container'],
+    effect: "the VM sees the host's file system",
+    howApplied: 'used by the container driver when it is a root-file-system directory on the host',
+  },
+  'net-shaping': {
+    title: '`bw`, `delay`, `loss`, `dscp` on `<net>` and `<if>`, `<net><bw>` (link shaping)',
+    appliedBy: [],
+    status: 'is not applied yet',
+    effect: 'the link has no bandwidth limit, delay or loss',
+  },
+  vm_mgmt: {
+    title: '`<vm_mgmt type="private">` / `type="net"` (management interfaces)',
+    appliedBy: [],
+    status: 'is not built yet',
+    effect: 'the VMs get no management interface (type "none" is what ediv does)',
+  },
+  console: {
+    title: '`<console>` (in a VM or `<vm_defaults>`)',
+    appliedBy: [],
+    status: 'is not provided',
+    effect: "use 'ediv exec' to run commands in the VMs",
+  },
+  host: {
+    title: 'the `<host>` section (`<hostif>` links, the host\'s routes, forwarding and execs)',
+    appliedBy: [],
+    status: 'is not built yet',
+    effect: "the physical host is not connected to the lab's nets, and nothing is configured or run on it",
+  },
+  vm_defaults: {
+    title: '`<vm_defaults>` values (`<mem>`, `<filesystem>`, `<forwarding>`, `<user>`)',
+    appliedBy: [],
+    status: 'is not applied to the VMs',
+    effect: 'a VM without its own value does not inherit it',
+  },
+  shareddir: {
+    title: '`<shareddir>` (host directory shared into a VM)',
+    appliedBy: [],
+    status: 'is not provided',
+    effect: 'the VM does not see that host directory',
+  },
+  ssh_key: {
+    title: '`<ssh_key>` (keys installed in the VMs)',
+    appliedBy: [],
+    status: 'is not installed',
+    effect: "the key is not added to the VMs' authorized keys",
+  },
+  user: {
+    title: '`<user>` (accounts made in a VM)',
+    appliedBy: [],
+    status: 'is not created',
+    effect: 'the VM has no such account',
+  },
+  'if-vlan': {
+    title: '`<if><vlan>` (802.1q tags on an interface)',
+    appliedBy: [],
+    status: 'is not applied yet',
+    effect: "the interface's frames are untagged",
+  },
+  dns: {
+    title: '`<if><dns>` (the VM\'s name server)',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: "the VM's resolver is not configured",
+  },
+  'net-external': {
+    title: '`<net external="…">` (a net bridged to a host interface)',
+    appliedBy: [],
+    status: 'is not attached',
+    effect: 'the net is not bridged to that host interface (ediv binds only spanning nets, to the backplane)',
+  },
+  'net-vlan': {
+    title: '`<net vlan="…">` (the 802.1q tag on the external interface)',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: 'no tagged interface is made for the net',
+  },
+  'net-mtu': {
+    title: '`<net mtu="…">`',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: "the net's interfaces keep the default MTU (or the backplane's)",
+  },
+  'net-unmanaged': {
+    title: '`<net managed="no">` (an existing host bridge, e.g. virbr0)',
+    appliedBy: [],
+    status: 'is not followed',
+    effect: "ediv makes the net's own bridge: the VMs do not reach the host's existing bridge of that name",
+  },
+  'net-connection': {
+    title: '`<net><connection>` (links between nets)',
+    appliedBy: [],
+    status: 'is not built',
+    effect: 'the nets are not linked',
+  },
+  extension: {
+    title: '`<extension plugin="…">` (VNX plugins)',
+    appliedBy: [],
+    status: 'is not run',
+    effect: "the plugin's configuration is not applied",
+  },
+  on_boot: {
+    title: 'the `on_boot` sequence (run by VNX when a VM starts)',
+    appliedBy: [],
+    status: 'is not run when the VM starts',
+    effect: "run it with 'ediv exec <scenario> on_boot' after the deploy",
+  },
+  order: {
+    title: '`<vm order="…">`, OVF `StartupSection` (boot order)',
+    appliedBy: [],
+    status: 'is not followed',
+    effect: 'the VMs start in parallel',
+  },
+  'ovf-scale-out': {
+    title: 'OVF `ScaleOutSection` (several instances of a virtual system)',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: 'one instance of the VM is deployed',
+  },
+} as const satisfies Record<string, Feature>;
+
+export type FeatureId = keyof typeof FEATURES;
+
+/** The drivers a VM may run with (one once it is placed; several hosts may differ before). */
+export type DriversOf = (vm: Vm) => readonly string[];
+
+const SHAPING = ['bw', 'delay', 'loss', 'dscp'];
+/** The `<vm_defaults>` children that would change a VM (`<console>` is the console feature). */
+const VM_DEFAULTS_WARNED = new Set(['mem', 'filesystem', 'forwarding', 'user']);
+
+function list(xs: readonly string[]): string {
+  return xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
+
+/** The end of a warning: how ediv treats the feature, for VMs whose drivers are `drivers`. */
+function treatment(f: Feature, missing: readonly string[], plural: boolean): string {
+  const verb = (phrase: string) => (plural ? phrase.replace(/^is /, 'are ') : phrase);
+  if (f.appliedBy.length === 0) return `${verb(f.status ?? 'is not applied')}: ${f.effect}`;
+  const by = `the ${list(missing)} driver${missing.length > 1 ? 's' : ''}`;
+  return `${verb('is not applied')} by ${by}: ${f.effect} (${f.howApplied ?? `applied by the ${list(f.appliedBy)} driver`})`;
+}
+
+function text(node: XmlElement): string {
+  const all = (n: XmlNode): string => ('text' in n ? n.text : 'tag' in n ? n.children.map(all).join('') : '');
+  return node.children.map(all).join('').trim();
+}
+
+/** `<tag a="b">text</tag>` shortened, as the user wrote it. */
+function show(node: XmlElement, withText = true): string {
+  const attrs = Object.entries(node.attrs).map(([k, v]) => ` ${k}="${v}"`).join('');
+  const body = withText ? text(node) : '';
+  const shown = body.length > 60 ? `${body.slice(0, 57)}...` : body;
+  return `<${node.tag}${attrs}>${shown ? ` ${shown}` : ''}`;
+}
+
+function children(extra: Extra, tag: string): Extra['children'] {
+  return extra.children.filter((c) => c.node.tag === tag);
+}
+
+function consoleText(consoles: XmlElement[]): string {
+  return consoles.length > 1 ? `${consoles.length} <console>s (ids ${consoles.map((c) => c.attrs.id ?? '?').join(', ')})` : show(consoles[0]!);
+}
+
+function megabytes(mb: number): string {
+  return Number.isInteger(mb) ? `${mb} MB` : `${Math.round(mb * 1024)} KB`;
+}
+
+/** Every use in `s` of a feature the VM's drivers (or, for nets and globals, ediv) do not apply; in document order. */
+export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarning[] {
+  const out: ScenarioWarning[] = [];
+  const file = s.source.path;
+  const at = (loc: SourceLocation | undefined, fallback?: SourceLocation): SourceLocation => loc ?? fallback ?? { file };
+  const warn = (
+    feature: FeatureId,
+    subject: { vm?: string; net?: string },
+    what: string,
+    loc: SourceLocation,
+    drivers: readonly string[] = [],
+    plural = false,
+  ): void => {
+    const f: Feature = FEATURES[feature];
+    const missing = f.appliedBy.length ? [...new Set(drivers)].filter((d) => !f.appliedBy.includes(d)) : [];
+    if (f.appliedBy.length && missing.length === 0) return;
+    const who = subject.vm !== undefined ? `vm ${subject.vm}: ` : subject.net !== undefined ? `net ${subject.net}: ` : '';
+    out.push({ ...subject, feature, message: `${who}${what} ${treatment(f, missing, plural)}`, loc });
+  };
+
+  // <global>
+  for (const c of s.global.extra.children) {
+    const loc = at(c.loc, s.global.loc);
+    if (c.node.tag === 'vm_mgmt' && (c.node.attrs.type === 'private' || c.node.attrs.type === 'net')) {
+      warn('vm_mgmt', {}, `<vm_mgmt type="${c.node.attrs.type}">`, loc);
+    } else if (c.node.tag === 'ssh_key') {
+      warn('ssh_key', {}, show(c.node), loc);
+    } else if (c.node.tag === 'extension') {
+      warn('extension', {}, show(c.node, false), loc);
+    } else if (c.node.tag === 'vm_defaults') {
+      const elements = c.node.children.filter((d): d is XmlElement => 'tag' in d);
+      const consoles = elements.filter((d) => d.tag === 'console');
+      if (consoles.length) warn('console', {}, `<vm_defaults> ${consoleText(consoles)}`, loc, [], consoles.length > 1);
+      for (const d of elements) if (VM_DEFAULTS_WARNED.has(d.tag)) warn('vm_defaults', {}, `<vm_defaults> ${show(d)}`, loc);
+    }
+  }
+  for (const c of children(s.extra, 'extension')) warn('extension', {}, show(c.node, false), at(c.loc));
+
+  // <net>
+  for (const n of s.nets) {
+    const subject = { net: n.name };
+    const loc = at(n.loc);
+    const shaping = SHAPING.filter((a) => n.extra.attrs[a] !== undefined).map((a) => `${a}="${n.extra.attrs[a]}"`);
+    if (shaping.length) warn('net-shaping', subject, shaping.join(' '), loc);
+    for (const c of children(n.extra, 'bw')) warn('net-shaping', subject, show(c.node), at(c.loc, loc));
+    if (n.external) warn('net-external', subject, `external="${n.external}"`, loc);
+    if (n.vlan !== undefined) warn('net-vlan', subject, `vlan="${n.vlan}"`, loc);
+    if (n.extra.attrs.mtu !== undefined) warn('net-mtu', subject, `mtu="${n.extra.attrs.mtu}"`, loc);
+    if (n.extra.attrs.managed === 'no') warn('net-unmanaged', subject, 'managed="no"', loc);
+    for (const c of children(n.extra, 'connection')) warn('net-connection', subject, show(c.node, false), at(c.loc, loc));
+  }
+
+  // <vm>
+  for (const vm of s.vms) {
+    const subject = { vm: vm.name };
+    const loc = at(vm.loc);
+    const drivers = driversOf(vm);
+    if (vm.memMB !== undefined) warn('mem', subject, `<mem> ${megabytes(vm.memMB)}`, loc, drivers);
+    if (vm.cpus !== undefined) warn('vcpu', subject, `vcpu="${vm.cpus}"`, loc, drivers);
+    for (const c of children(vm.extra, 'filesystem')) warn('filesystem', subject, show(c.node), at(c.loc, loc), drivers);
+    const consoles = children(vm.extra, 'console');
+    if (consoles.length) warn('console', subject, consoleText(consoles.map((c) => c.node)), at(consoles[0]!.loc, loc), [], consoles.length > 1);
+    for (const c of children(vm.extra, 'shareddir')) warn('shareddir', subject, show(c.node), at(c.loc, loc));
+    for (const c of children(vm.extra, 'user')) warn('user', subject, show(c.node, false), at(c.loc, loc));
+    if (vm.extra.attrs.order?.trim()) warn('order', subject, `order="${vm.extra.attrs.order}"`, loc);
+    const onBoot = [...vm.execs, ...vm.filetrees].filter((x) => x.seq === 'on_boot');
+    if (onBoot.length) {
+      const n = onBoot.length;
+      warn('on_boot', subject, `sequence "on_boot" (${n} exec/filetree element${n > 1 ? 's' : ''})`, at(onBoot[0]!.loc, loc));
+    }
+    for (const i of vm.ifaces) {
+      const ifSubject = { vm: vm.name, net: i.net };
+      const ifLoc = at(i.loc, loc);
+      const shaping = SHAPING.filter((a) => i.extra.attrs[a] !== undefined).map((a) => `${a}="${i.extra.attrs[a]}"`);
+      if (shaping.length) warn('net-shaping', ifSubject, `<if id="${i.id}"> ${shaping.join(' ')}`, ifLoc);
+      for (const c of children(i.extra, 'vlan')) warn('if-vlan', ifSubject, `<if id="${i.id}"> <vlan>`, at(c.loc, ifLoc));
+      for (const c of children(i.extra, 'dns')) warn('dns', ifSubject, `<if id="${i.id}"> ${show(c.node)}`, at(c.loc, ifLoc));
+    }
+  }
+
+  // What a parser recorded (OVF sections).
+  for (const u of s.unapplied ?? []) {
+    if (Object.hasOwn(FEATURES, u.feature)) warn(u.feature as FeatureId, u.vm !== undefined ? { vm: u.vm } : {}, u.what, u.loc);
+  }
+
+  // <host>
+  if (s.host) {
+    const h = s.host;
+    for (const hi of h.ifaces) warn('host', { net: hi.net }, `<hostif net="${hi.net}"> of the <host> section`, at(hi.loc, h.loc));
+    const rest = [
+      h.routes.length ? `${h.routes.length} <route>${h.routes.length > 1 ? 's' : ''}` : '',
+      h.forwarding ? '<forwarding>' : '',
+      h.execs.length ? `${h.execs.length} <exec>${h.execs.length > 1 ? 's' : ''}` : '',
+    ].filter(Boolean);
+    if (rest.length) warn('host', {}, `the <host> section's ${list(rest)}`, at(h.loc), [], rest.length > 1 || h.routes.length > 1 || h.execs.length > 1);
+  }
+  return sortByLocation(out);
+}
+
+/** Stable sort by line, then column. */
+export function sortByLocation<T extends { loc: SourceLocation }>(ws: T[]): T[] {
+  return ws
+    .map((w, i) => ({ w, i }))
+    .sort((a, b) => (a.w.loc.line ?? 0) - (b.w.loc.line ?? 0) || (a.w.loc.column ?? 0) - (b.w.loc.column ?? 0) || a.i - b.i)
+    .map((x) => x.w);
+}

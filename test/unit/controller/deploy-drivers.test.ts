@@ -1,0 +1,82 @@
+// Deploy with the real planner over a fake transport: each host's apply names the driver its
+// plan chose, the report carries the scenario's warnings (with locations) before the deploy's
+// own, and a host whose VMs need two drivers is refused before anything is recorded.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../../../src/common/errors.ts';
+import { parseClusterText } from '../../../src/controller/cluster.ts';
+import { deploy } from '../../../src/controller/deploy.ts';
+import { makePlan } from '../../../src/controller/plan.ts';
+import { silentProgress } from '../../../src/controller/progress.ts';
+import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
+import { StateStore } from '../../../src/controller/state.ts';
+import type { ApplyRequest } from '../../../src/protocol/agent.ts';
+import type { ClusterHost } from '../../../src/protocol/cluster.ts';
+import { parseScenarioText } from '../../../src/scenario/index.ts';
+
+const XML = `<vnx><global><version>2.0</version><scenario_name>lab</scenario_name></global>
+<net name="n" mode="virtual_bridge"/>
+<vm name="a" type="lxc"><mem>64M</mem><if id="1" net="n"/></vm>
+<vm name="b" type="libvirt" subtype="kvm"><if id="1" net="n"/></vm>
+</vnx>`;
+
+describe('deploy: drivers and warnings', () => {
+  let dir: string;
+  let store: StateStore;
+  let applies: ApplyRequest[];
+  const connector = async (h: ClusterHost): Promise<AgentChannel> => ({
+    runAgent: async <T>(op: string, req: unknown): Promise<T> => {
+      if (op === 'facts') {
+        return {
+          version: '0.1.0', hostname: h.name, cpus: 2, memMB: 1000, loadAvg: [0, 0, 0], root: true,
+          capabilities: { netns: true, bridge: true, veth: true, vxlan: true, vlan8021q: true }, drivers: ['netns', 'container'],
+        } as T;
+      }
+      if (op === 'apply') {
+        applies.push(req as ApplyRequest);
+        return { deployment: (req as ApplyRequest).deployment, vms: [], links: [] } as T;
+      }
+      if (op === 'serve' || op === 'status') return {} as T;
+      throw new Error(`unexpected op ${op}`);
+    },
+    close: () => {},
+  });
+  const deps = () => ({ store, sessions: new HostSessions(connector), makePlan, progress: silentProgress, version: '0.2.0' });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-drivers-'));
+    store = StateStore.open(dir);
+    applies = [];
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends each host the driver of its fragment; reports the scenario warnings, then the deploy ones', async () => {
+    const scenario = parseScenarioText(XML, 'lab.xml');
+    const cluster = parseClusterText('drivers: {lxc: container, libvirt: netns}\nhosts:\n  - {name: h1, trunk: eth0}\n  - {name: h2, trunk: eth0}\n', 'c.yaml');
+    const r = await deploy({ scenario, scenarioPath: 'lab.xml', cluster, segmentator: 'round-robin' }, deps());
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    expect(applies.map((a) => [a.host, a.driver]).sort()).to.deep.equal([['h1', 'container'], ['h2', 'netns']]);
+    expect(store.plan('lab').hosts.h1!.driver).to.equal('container');
+    expect(r.warnings.map((w) => w.feature)).to.deep.equal(['vm-type', 'deploy', 'deploy']);
+    expect(r.warnings[0]).to.deep.include({ vm: 'b', loc: { file: 'lab.xml', line: 4, column: 1 } });
+    expect(r.warnings.slice(1).map((w) => w.message)).to.deep.equal([
+      'host h1 runs ediv agent 0.1.0, the controller is 0.2.0',
+      'host h2 runs ediv agent 0.1.0, the controller is 0.2.0',
+    ]);
+  });
+
+  it('a host whose VMs need two drivers is bad input: nothing recorded, nothing applied', async () => {
+    const scenario = parseScenarioText(XML, 'lab.xml');
+    const cluster = parseClusterText('drivers: {lxc: container, libvirt: netns}\nhosts:\n  - {name: h1, trunk: eth0}\n', 'c.yaml');
+    const err = await deploy({ scenario, scenarioPath: 'lab.xml', cluster }, deps()).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.match(/host h1 would run VMs that need different drivers: container for a \(lxc\); netns for b \(libvirt\/kvm\)/);
+    expect(store.getScenario('lab')).to.equal(undefined);
+    expect(applies).to.deep.equal([]);
+  });
+});

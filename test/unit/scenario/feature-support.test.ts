@@ -1,0 +1,253 @@
+// What a scenario asks that ediv does not apply: each warning from a small scenario, its JSON
+// shape and location, the driver dependence of the FEATURES table, and the real files of
+// ../shared/third-party (read in place; skipped, saying so, when that folder is absent).
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { edivRoot } from '../../../src/common/paths.ts';
+import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
+import { FEATURES, featureWarnings, type ScenarioWarning } from '../../../src/scenario/feature-support.ts';
+
+const FILE = 'lab.xml';
+const vnx = (body: string, global = '') =>
+  `<vnx>\n<global><version>2.0</version><scenario_name>t</scenario_name>${global}</global>\n${body}\n</vnx>\n`;
+const NET = '<net name="n" mode="virtual_bridge"/>';
+const onDriver = (driver: string) => () => [driver];
+
+/** The warnings of a scenario text whose VMs run with `driver` (netns unless told). */
+function warningsOf(text: string, driver = 'netns'): ScenarioWarning[] {
+  return featureWarnings(parseScenarioText(text, FILE), onDriver(driver));
+}
+
+const seen = new Set<string>();
+function only(ws: ScenarioWarning[], feature: string): ScenarioWarning[] {
+  seen.add(feature);
+  return ws.filter((w) => w.feature === feature);
+}
+
+describe('scenario feature support (warnings)', () => {
+  it('<mem> and vcpu: cgroup limits the container driver applies, the netns driver does not', () => {
+    const text = vnx(`${NET}\n<vm name="a" type="lxc" vcpu="2"><mem>256M</mem><if id="1" net="n"/></vm>`);
+    const ws = warningsOf(text);
+    expect(only(ws, 'mem')).to.deep.equal([
+      {
+        vm: 'a',
+        feature: 'mem',
+        message: 'vm a: <mem> 256 MB is not applied by the netns driver: the VM has no memory limit (the container driver applies it as a cgroup limit)',
+        loc: { file: FILE, line: 4, column: 1 },
+      },
+    ]);
+    expect(only(ws, 'vcpu')[0]!.message).to.equal(
+      'vm a: vcpu="2" is not applied by the netns driver: the VM has no CPU limit (the container driver applies it as a cgroup limit)',
+    );
+    expect(warningsOf(text, 'container')).to.deep.equal([]);
+  });
+
+  it('<filesystem>: used by the container driver when it is a directory on the host, never by netns; located at the element', () => {
+    const text = vnx(`${NET}\n<vm name="a" type="lxc">\n  <filesystem type="cow">/usr/share/vnx/filesystems/rootfs_lxc</filesystem>\n</vm>`);
+    const [w] = only(warningsOf(text), 'filesystem');
+    expect(w).to.deep.include({ vm: 'a', loc: { file: FILE, line: 5, column: 3 } });
+    expect(w!.message).to.equal(
+      'vm a: <filesystem type="cow"> /usr/share/vnx/filesystems/rootfs_lxc is not applied by the netns driver: ' +
+        "the VM sees the host's file system (used by the container driver when it is a root-file-system directory on the host)",
+    );
+    expect(only(warningsOf(text, 'container'), 'filesystem')).to.deep.equal([]);
+  });
+
+  it('before placement, a VM that may get several drivers is warned for the ones that do not apply it', () => {
+    const s = parseScenarioText(vnx(`${NET}\n<vm name="a" type="lxc"><mem>1G</mem></vm>`), FILE);
+    const [w] = featureWarnings(s, () => ['container', 'netns']);
+    expect(w!.message).to.match(/^vm a: <mem> 1024 MB is not applied by the netns driver:/);
+  });
+
+  it('bw, delay, loss, dscp on a <net>, in <net><bw> and on an <if>: link shaping is not applied yet', () => {
+    const text = vnx(
+      '<net name="n" mode="virtual_bridge" bw="10000" delay="20ms"><bw>5000</bw></net>\n' +
+        '<vm name="a" type="lxc"><if id="1" net="n" loss="1%" dscp="8"/></vm>',
+    );
+    const ws = only(warningsOf(text), 'net-shaping');
+    expect(ws.map((w) => [w.vm, w.net, w.loc.line, w.message])).to.deep.equal([
+      [undefined, 'n', 3, 'net n: bw="10000" delay="20ms" is not applied yet: the link has no bandwidth limit, delay or loss'],
+      [undefined, 'n', 3, 'net n: <bw> 5000 is not applied yet: the link has no bandwidth limit, delay or loss'],
+      ['a', 'n', 4, 'vm a: <if id="1"> loss="1%" dscp="8" is not applied yet: the link has no bandwidth limit, delay or loss'],
+    ]);
+    // Whatever the driver: no driver applies it.
+    expect(only(warningsOf(text, 'container'), 'net-shaping')).to.have.length(3);
+  });
+
+  it('vm_mgmt private or net is not built yet; none is fine', () => {
+    const mgmt = (type: string) => vnx(NET, `<vm_mgmt type="${type}" network="10.250.0.0" mask="24"/>`);
+    for (const type of ['private', 'net']) {
+      const [w] = only(warningsOf(mgmt(type)), 'vm_mgmt');
+      expect(w).to.deep.include({ feature: 'vm_mgmt', loc: { file: FILE, line: 2, column: 63 } });
+      expect(w!.message).to.equal(`<vm_mgmt type="${type}"> is not built yet: the VMs get no management interface (type "none" is what ediv does)`);
+    }
+    expect(only(warningsOf(mgmt('none')), 'vm_mgmt')).to.deep.equal([]);
+  });
+
+  it('<console> of a VM (several as one warning) and of <vm_defaults> is not provided', () => {
+    const text = vnx(
+      `${NET}\n<vm name="a" type="lxc"><console id="0">xterm</console><console id="1" display="yes"/></vm>`,
+      '<vm_defaults><console id="0" display="no"/></vm_defaults>',
+    );
+    const ws = only(warningsOf(text), 'console');
+    expect(ws.map((w) => w.message)).to.deep.equal([
+      '<vm_defaults> <console id="0" display="no"> is not provided: use \'ediv exec\' to run commands in the VMs',
+      "vm a: 2 <console>s (ids 0, 1) are not provided: use 'ediv exec' to run commands in the VMs",
+    ]);
+  });
+
+  it('the <host> section: each hostif, and its routes, forwarding and execs, are not built yet', () => {
+    const text = vnx(
+      `${NET}\n<vm name="a" type="lxc"><if id="1" net="n"/></vm>\n` +
+        '<host>\n  <hostif net="n"><ipv4>10.0.0.9/24</ipv4></hostif>\n  <route type="ipv4" gw="10.0.0.1">10.1.0.0/16</route>\n' +
+        '  <exec seq="s" type="verbatim">true</exec>\n</host>',
+    );
+    const ws = only(warningsOf(text), 'host');
+    expect(ws.map((w) => [w.net, w.loc.line, w.message])).to.deep.equal([
+      [undefined, 5, "the <host> section's 1 <route> and 1 <exec> are not built yet: the physical host is not connected to the lab's nets, and nothing is configured or run on it"],
+      ['n', 6, "net n: <hostif net=\"n\"> of the <host> section is not built yet: the physical host is not connected to the lab's nets, and nothing is configured or run on it"],
+    ]);
+  });
+
+  it('<vm_defaults> values that would change a VM are not applied to the VMs', () => {
+    const text = vnx(NET, '<vm_defaults><mem>128M</mem><forwarding type="ip"/><exec_mode type="uml">mconsole</exec_mode></vm_defaults>');
+    expect(only(warningsOf(text), 'vm_defaults').map((w) => w.message)).to.deep.equal([
+      '<vm_defaults> <mem> 128M is not applied to the VMs: a VM without its own value does not inherit it',
+      '<vm_defaults> <forwarding type="ip"> is not applied to the VMs: a VM without its own value does not inherit it',
+    ]);
+  });
+
+  it('shareddir, ssh_key, user, on_boot and order', () => {
+    const text = vnx(
+      `${NET}\n<vm name="a" type="lxc" order="2"><shareddir root="/shared">/tmp/x</shareddir><user username="bob"/>` +
+        '<exec seq="on_boot" type="verbatim">ip a</exec><exec seq="other" type="verbatim">true</exec></vm>',
+      '<ssh_key>~/.ssh/id_rsa.pub</ssh_key>',
+    );
+    const ws = warningsOf(text);
+    expect(only(ws, 'shareddir')[0]!.message).to.equal('vm a: <shareddir root="/shared"> /tmp/x is not provided: the VM does not see that host directory');
+    expect(only(ws, 'ssh_key')[0]!.message).to.equal("<ssh_key> ~/.ssh/id_rsa.pub is not installed: the key is not added to the VMs' authorized keys");
+    expect(only(ws, 'user')[0]!.message).to.equal('vm a: <user username="bob"> is not created: the VM has no such account');
+    expect(only(ws, 'on_boot')[0]!.message).to.equal(
+      "vm a: sequence \"on_boot\" (1 exec/filetree element) is not run when the VM starts: run it with 'ediv exec <scenario> on_boot' after the deploy",
+    );
+    expect(only(ws, 'order')[0]!.message).to.equal('vm a: order="2" is not followed: the VMs start in parallel');
+  });
+
+  it('net external, vlan, mtu, managed="no", <connection>; <if><vlan> and <dns>', () => {
+    const text = vnx(
+      '<net name="n" mode="openvswitch" external="eth1" vlan="10" mtu="9000" managed="no"><connection name="c" net="m" type="veth"/></net>\n' +
+        '<net name="m" mode="openvswitch"/>\n' +
+        '<vm name="a" type="lxc"><if id="1" net="n"><vlan><tag id="1001"/></vlan><dns>8.8.8.8</dns></if></vm>',
+    );
+    const ws = warningsOf(text);
+    expect(only(ws, 'net-external')[0]!.message).to.match(/^net n: external="eth1" is not attached: the net is not bridged to that host interface/);
+    expect(only(ws, 'net-vlan')[0]!.message).to.match(/^net n: vlan="10" is not applied/);
+    expect(only(ws, 'net-mtu')[0]!.message).to.match(/^net n: mtu="9000" is not applied: the net's interfaces keep the default MTU/);
+    expect(only(ws, 'net-unmanaged')[0]!.message).to.match(/^net n: managed="no" is not followed: ediv makes the net's own bridge/);
+    expect(only(ws, 'net-connection')[0]!.message).to.match(/^net n: <connection name="c" net="m" type="veth"> is not built/);
+    expect(only(ws, 'if-vlan')[0]).to.deep.include({ vm: 'a', net: 'n', loc: { file: FILE, line: 5, column: 44 } });
+    expect(only(ws, 'dns')[0]!.message).to.match(/^vm a: <if id="1"> <dns> 8\.8\.8\.8 is not applied/);
+  });
+
+  it('<extension plugin> is not run', () => {
+    const [w] = only(warningsOf(vnx(NET, '<extension plugin="ospf" conf="ospf.xml"/>')), 'extension');
+    expect(w!.message).to.equal('<extension plugin="ospf" conf="ospf.xml"> is not run: the plugin\'s configuration is not applied');
+  });
+
+  it('OVF: a ScaleOutSection and a StartupSection (recorded by the parser) are warned', () => {
+    const ovf = `<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:ovf2="http://schemas.dmtf.org/ovf/envelope/2">
+  <VirtualSystemCollection ovf:id="c">
+    <ovf2:ScaleOutSection ovf2:id="vs1"><Info>x</Info><ovf2:InstanceCount ovf2:default="3"/></ovf2:ScaleOutSection>
+    <StartupSection><Info>x</Info><Item ovf:id="vs1" ovf:order="1"/></StartupSection>
+    <VirtualSystem ovf:id="vs1"><Info>x</Info></VirtualSystem>
+  </VirtualSystemCollection>
+</Envelope>`;
+    const ws = featureWarnings(parseScenarioText(ovf, 'x.ovf'), onDriver('netns'));
+    expect(only(ws, 'ovf-scale-out')).to.deep.equal([
+      {
+        vm: 'vs1',
+        feature: 'ovf-scale-out',
+        message: 'vm vs1: ScaleOutSection of "vs1" (3 instances by default) is not applied: one instance of the VM is deployed',
+        loc: { file: 'x.ovf', line: 4, column: 5 },
+      },
+    ]);
+    expect(only(ws, 'order')[0]!.message).to.equal('StartupSection (1 items) is not followed: the VMs start in parallel');
+  });
+
+  it('a scenario that asks nothing ediv leaves out has no warning; warnings come in document order', () => {
+    expect(warningsOf(vnx(`${NET}\n<vm name="a" type="lxc"><if id="1" net="n"><ipv4>10.0.0.1/24</ipv4></if></vm>`))).to.deep.equal([]);
+    const ws = warningsOf(vnx(`${NET}\n<vm name="a" type="lxc" vcpu="1"/>\n<vm name="b" type="lxc"><mem>1G</mem></vm>`, '<ssh_key>k</ssh_key>'));
+    expect(ws.map((w) => w.loc.line)).to.deep.equal([2, 4, 5]);
+  });
+
+  it('every warning has the JSON shape {vm?, net?, feature, message, loc: {file, line, column}}', () => {
+    const ws = warningsOf(
+      vnx('<net name="n" mode="virtual_bridge" bw="1"/>\n<vm name="a" type="lxc"><mem>1G</mem><if id="1" net="n" delay="1"/></vm>', '<ssh_key>k</ssh_key>'),
+    );
+    expect(ws.length).to.equal(4);
+    for (const w of JSON.parse(JSON.stringify(ws)) as Record<string, unknown>[]) {
+      expect(Object.keys(w).every((k) => ['vm', 'net', 'feature', 'message', 'loc'].includes(k)), Object.keys(w).join()).to.equal(true);
+      expect(w.feature).to.be.a('string');
+      expect(w.message).to.be.a('string');
+      expect(Object.keys(w.loc as object).sort()).to.deep.equal(['column', 'file', 'line']);
+    }
+  });
+
+  it('the table: every feature has a title and an effect; applied ones say how, the others how ediv treats them', () => {
+    for (const [id, f] of Object.entries(FEATURES)) {
+      expect(f.title, id).to.be.a('string').and.not.equal('');
+      expect(f.effect, id).to.be.a('string').and.not.equal('');
+      if (f.appliedBy.length) expect('howApplied' in f, id).to.equal(true);
+      else expect('status' in f && /^is /.test(f.status), id).to.equal(true);
+    }
+    expect(FEATURES.mem.appliedBy).to.deep.equal(['container']);
+    expect(FEATURES.vcpu.appliedBy).to.deep.equal(['container']);
+    expect(FEATURES.filesystem.appliedBy).to.deep.equal(['container']);
+  });
+
+  it('docs/scenario.md has a row for every feature of the table', () => {
+    const doc = readFileSync(path.join(edivRoot, 'docs/scenario.md'), 'utf8');
+    for (const id of Object.keys(FEATURES)) expect(doc, id).to.include(`| \`${id}\` |`);
+  });
+
+  it('every feature of the table is tested above', function () {
+    // Runs after the tests above (mocha keeps the order within a describe).
+    expect([...seen].sort()).to.deep.equal(Object.keys(FEATURES).sort());
+  });
+
+  const thirdParty = path.resolve(edivRoot, '../shared/third-party');
+  const haveShared = existsSync(thirdParty);
+  const real = haveShared ? describe : describe.skip;
+  real(`on real files in ../shared/third-party${haveShared ? '' : ' (SKIPPED: ../shared/third-party is absent)'}`, () => {
+    const featuresOf = async (rel: string, driver = 'netns') => {
+      const s = await parseScenarioFile(path.join(thirdParty, rel));
+      return new Set(featureWarnings(s, onDriver(driver)).map((w) => w.feature));
+    };
+
+    it('the VNX LXC tutorial: consoles, root file systems, the host section; on container only what no driver applies', async () => {
+      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml'))].sort()).to.deep.equal(['console', 'filesystem', 'host']);
+      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml', 'container'))].sort()).to.deep.equal(['console', 'host']);
+    });
+
+    it('the OSPF plugin lab: extension, on_boot, ssh_key, vm_mgmt private', async () => {
+      const fs = await featuresOf('vnx-more/dfz-hist-simple_ubuntu-ospf.xml');
+      for (const f of ['extension', 'on_boot', 'ssh_key', 'vm_mgmt', 'mem', 'filesystem', 'host']) expect(fs.has(f), f).to.equal(true);
+    });
+
+    it('the SD-edge lab: nets on existing host bridges (managed="no")', async () => {
+      expect((await featuresOf('vnx-more/educaredes-sdedge_nfv_sedes.xml')).has('net-unmanaged')).to.equal(true);
+    });
+
+    it('the VNUML 1.8 lab: vm_defaults and ssh_key', async () => {
+      const fs = await featuresOf('vnx/04-vnuml18-s21seclabsvirtual-v02.xml');
+      expect(fs.has('vm_defaults') && fs.has('ssh_key') && fs.has('mem')).to.equal(true);
+    });
+
+    it('OVF: memory, CPUs and the disk; the ScaleOutSection ediv used to pass over silently', async () => {
+      expect([...(await featuresOf('ovf/cot_ubuntu.2.0.ovf'))].sort()).to.deep.equal(['filesystem', 'mem', 'vcpu']);
+      expect([...(await featuresOf('ovf-more/govmomi-scaleout.ovf'))]).to.deep.equal(['ovf-scale-out']);
+    });
+  });
+});
