@@ -68,7 +68,8 @@ export interface DeploySuccess {
   segmentator: string;
   backplane: string;
   mapping: { vm: string; host: string }[];
-  hosts: { host: string; vms: string[]; status: string; applyMs?: number }[];
+  /** Per host: its VMs, its status, the driver that runs its VMs, how long its apply took. */
+  hosts: { host: string; vms: string[]; status: string; driver?: string; applyMs?: number }[];
   spanning: SpanningNet[];
   excludedHosts: { host: string; reason: string }[];
   warnings: DeployWarning[];
@@ -287,6 +288,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
       host: h.host,
       vms: plan.hosts[h.host]?.vms ?? [],
       status: h.status,
+      driver: plan.hosts[h.host]?.driver,
       applyMs: applyMs[h.host],
     })),
     spanning: plan.spanning,

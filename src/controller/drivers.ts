@@ -9,17 +9,6 @@ import type { Scenario, Vm } from '../scenario/model.ts';
 import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import type { HostPlan, Mapping } from '../protocol/plan.ts';
 
-/**
- * THE SWITCH. While false, `auto` (the default) runs every VM with INTERIM_DRIVER (netns),
- * whatever VM_TYPE_TABLE says: the container driver has not landed yet. Set it to true to make
- * the table the default (then every VM type maps to `container`). The `drivers:` map and explicit
- * `driver:` settings of a cluster file apply either way.
- */
-export const DEFAULT_AUTO_DRIVER_ENABLED = false;
-
-/** What `auto` gives while DEFAULT_AUTO_DRIVER_ENABLED is false. */
-export const INTERIM_DRIVER = 'netns';
-
 /** The driver of plans recorded before plans named their host's driver (netns was the only one). */
 export const LEGACY_DRIVER = 'netns';
 
@@ -102,21 +91,13 @@ export function typeRow(type: string): TypeRow {
   return VM_TYPE_TABLE.find((r) => r.type === type) ?? VM_TYPE_TABLE.find((r) => r.type === '*')!;
 }
 
-/**
- * The driver `auto` gives a VM: the `drivers:` map (`type/subtype`, then `type`), else the table
- * (`enabled`: the switch, a parameter for tests).
- */
-export function autoDriver(
-  vm: Vm,
-  s: Pick<Scenario, 'source'>,
-  drivers: Record<string, string> = {},
-  enabled: boolean = DEFAULT_AUTO_DRIVER_ENABLED,
-): string {
+/** The driver `auto` gives a VM: the `drivers:` map (`type/subtype`, then `type`), else the table. */
+export function autoDriver(vm: Vm, s: Pick<Scenario, 'source'>, drivers: Record<string, string> = {}): string {
   const type = vmType(vm, s);
   const own = (key: string): string | undefined => (Object.hasOwn(drivers, key) ? drivers[key] : undefined);
   const mapped = (vm.subtype && type !== 'ovf' ? own(`${type}/${vm.subtype}`) : undefined) ?? own(type);
   if (mapped) return mapped;
-  return enabled ? typeRow(type).driver : INTERIM_DRIVER;
+  return typeRow(type).driver;
 }
 
 /**
@@ -137,7 +118,7 @@ export function candidateDrivers(vm: Vm, s: Pick<Scenario, 'source'>, cluster?: 
 /** Drivers a host may be asked for (cluster check): its own setting, or what `auto` can give. */
 export function hostDrivers(cluster: Cluster, host: ClusterHost): string[] {
   if (host.driver && host.driver !== AUTO_DRIVER) return [host.driver];
-  const table = DEFAULT_AUTO_DRIVER_ENABLED ? VM_TYPE_TABLE.map((r) => r.driver) : [INTERIM_DRIVER];
+  const table = VM_TYPE_TABLE.map((r) => r.driver);
   return [...new Set([...table, ...Object.values(cluster.drivers ?? {})])];
 }
 

@@ -78,9 +78,33 @@ export function writeSshdConfig(f: SshdFiles, address: string, port: number, aut
 // `ip netns add` are visible machine-wide, as on a real host), with /sys remounted so it
 // shows this namespace's interfaces (as `ip netns exec` does), and the host's own hostname.
 // Arguments arrive as positional parameters, never spliced into the script.
-const LAUNCH_SCRIPT =
-  'mount --make-rprivate /sys 2>/dev/null; umount -l /sys && mount -t sysfs sysfs /sys && ' +
-  'hostname "$1" && exec "$2" -D -f "$3" -E "$4"';
+const LAUNCH_SCRIPT = [
+  'mount --make-rprivate /sys 2>/dev/null; umount -l /sys && mount -t sysfs sysfs /sys || exit 1',
+  'h=$1; sshd=$2; cfg=$3; log=$4; shift 4',
+  'while [ $# -ge 3 ]; do mkdir -p "$3" && mount -t "$1" -o "$2" ediv-cgroup "$3" || exit 1; shift 3; done',
+  'hostname "$h" && exec "$sshd" -D -f "$cfg" -E "$log"',
+].join('\n');
+
+/**
+ * The machine's mounts at and below /sys/fs/cgroup, in mount order, as (fstype, options, mount
+ * point) triples: the tmpfs that holds v1 hierarchies and each hierarchy (v1 controllers named by
+ * their options, or cgroup2). Mounting a v1 hierarchy again with the same controllers attaches
+ * the same hierarchy, so VMs' cgroups made inside an emulated host are the machine's.
+ */
+export function cgroupMounts(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const target = left.split(' ')[4] ?? '';
+    if (target !== '/sys/fs/cgroup' && !target.startsWith('/sys/fs/cgroup/')) continue;
+    const [fstype, , superOpts = ''] = right.split(' ');
+    if (fstype !== 'tmpfs' && fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const opts = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('size=') && !o.startsWith('nr_inodes=') && !o.startsWith('inode'));
+    out.push(fstype, opts.join(',') || 'defaults', target);
+  }
+  return out;
+}
 
 /** Starts sshd for one host in namespace `netns`; returns its pid (the launcher execs into sshd). */
 export function startSshd(netns: string, hostname: string, f: SshdFiles): number {
@@ -90,7 +114,7 @@ export function startSshd(netns: string, hostname: string, f: SshdFiles): number
     const child = spawn(
       'nsenter',
       [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--uts', '--propagation', 'unchanged', '--',
-        '/bin/sh', '-c', LAUNCH_SCRIPT, 'ediv-sshd', hostname, SSHD, f.config, f.log],
+        '/bin/sh', '-c', LAUNCH_SCRIPT, 'ediv-sshd', hostname, SSHD, f.config, f.log, ...cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'))],
       { detached: true, stdio: ['ignore', out, out] },
     );
     child.unref();

@@ -3,8 +3,6 @@
 // plan's drivers and warnings.
 import { expect } from 'chai';
 import {
-  DEFAULT_AUTO_DRIVER_ENABLED,
-  INTERIM_DRIVER,
   VM_TYPE_TABLE,
   autoDriver,
   candidateDrivers,
@@ -35,17 +33,15 @@ const lab = (): Scenario => parseScenarioText(LAB, 'lab.xml');
 const vm = (s: Scenario, name: string) => s.vms.find((v) => v.name === name)!;
 const cluster = (yaml: string) => parseClusterText(yaml, 'cluster.yaml');
 const HOSTS = 'hosts:\n  - {name: h1, trunk: eth0}\n  - {name: h2, trunk: eth0}\n';
-/** What `auto` gives a type without a `drivers:` entry, whichever way the switch is. */
-const AUTO = DEFAULT_AUTO_DRIVER_ENABLED ? 'container' : INTERIM_DRIVER;
-/** A map that puts lxc and every other type of LAB on different drivers, whichever way the switch is. */
+/** What `auto` gives a type without a `drivers:` entry. */
+const AUTO = 'container';
+/** A map that puts lxc and every other type of LAB on different drivers. */
 const MIXED = 'drivers: {lxc: container, libvirt: netns, uml: netns, dynamips: netns, qemu: netns}\n';
 
 describe('drivers: which driver runs a VM', () => {
-  it('the table maps every type to container (lxc natively); until the switch is on, auto gives netns', () => {
+  it('the table maps every type to container (lxc natively)', () => {
     const s = lab();
-    expect(s.vms.map((v) => autoDriver(v, s, {}, true))).to.deep.equal(['container', 'container', 'container', 'container', 'container']);
-    expect(s.vms.map((v) => autoDriver(v, s, {}, false))).to.deep.equal(Array(5).fill('netns'));
-    expect(INTERIM_DRIVER).to.equal('netns');
+    expect(s.vms.map((v) => autoDriver(v, s))).to.deep.equal(['container', 'container', 'container', 'container', 'container']);
     expect(VM_TYPE_TABLE.map((r) => r.type)).to.deep.equal(['lxc', 'libvirt', 'uml', 'ovf', 'dynamips', '*']);
     expect(VM_TYPE_TABLE.filter((r) => r.native).map((r) => r.type)).to.deep.equal(['lxc']);
   });
@@ -97,7 +93,7 @@ describe('drivers: which driver runs a VM', () => {
     const s = lab();
     const plan = await makePlan({ scenario: s, cluster: cluster(HOSTS), segmentator: 'round-robin' });
     expect(Object.values(plan.hosts).map((hp) => [hp.host, hp.driver])).to.deep.equal([['h1', AUTO], ['h2', AUTO]]);
-    const noticed = AUTO === 'container' ? ['k1', 'u1', 'd1', 'x1'] : ['c1', 'k1', 'u1', 'd1', 'x1'];
+    const noticed = ['k1', 'u1', 'd1', 'x1'];
     expect(plan.warnings!.filter((w) => w.feature === 'vm-type').map((w) => w.vm)).to.deep.equal(noticed);
     const mixed = cluster(`${MIXED}hosts:\n  - {name: h1, trunk: eth0}\n`);
     await expectInputErrorAsync(() => makePlan({ scenario: s, cluster: mixed }), {
