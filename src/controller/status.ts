@@ -1,5 +1,5 @@
 // `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state).
-import type { StatusResult, VmState } from '../protocol/agent.ts';
+import type { StatusResult, VmState, VmUsage } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
@@ -17,7 +17,8 @@ export interface ScenarioStatusReport {
   ids: { net: string; id: number }[];
   /** `driver`: what the recorded plan sends the host (absent for plans recorded before plans named it). */
   hosts: { host: string; status: HostStatus; error?: string; vms: number; driver?: string }[];
-  vms: { vm: string; host: string; recorded: VmStatus; live: VmState | 'unknown' }[];
+  /** Per VM: recorded and live state, and (container VMs) CPU seconds and MiB in use now. */
+  vms: ({ vm: string; host: string; recorded: VmStatus; live: VmState | 'unknown' } & VmUsage)[];
 }
 
 export interface StatusReport {
@@ -58,12 +59,14 @@ export async function scenarioStatus(
     const cluster = new Map(store.cluster(rec.name).hosts.map((h) => [h.name, h]));
     const vmRecs = store.vms(rec.name);
     const planned = store.plan(rec.name).hosts;
-    const liveState = (vm: string, host: string): VmState | 'unknown' => {
+    const liveVm = (vm: string, host: string): { live: VmState | 'unknown' } & VmUsage => {
       const h = cluster.get(host);
       const st = h && live.get(hostKey(h));
-      if (!st) return 'unknown';
-      const dep = st.deployments.find((d) => d.name === rec.name);
-      return dep?.vms.find((v) => v.name === vm)?.state ?? 'missing';
+      if (!st) return { live: 'unknown' };
+      const found = st.deployments.find((d) => d.name === rec.name)?.vms.find((v) => v.name === vm);
+      if (!found) return { live: 'missing' };
+      const { name: _name, state, ...usage } = found;
+      return { live: state, ...usage };
     };
     return {
       name: rec.name,
@@ -82,7 +85,7 @@ export async function scenarioStatus(
         vms: vmRecs.filter((v) => v.host === h.host).length,
         driver: planned[h.host]?.driver,
       })),
-      vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, live: liveState(v.vm, v.host) })),
+      vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, ...liveVm(v.vm, v.host) })),
     };
   });
   hostReports.sort((a, b) => a.host.localeCompare(b.host));

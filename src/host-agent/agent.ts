@@ -21,6 +21,7 @@ import type {
   StatusRequest,
   StatusResult,
   VmState,
+  VmUsage,
 } from '../protocol/agent.ts';
 import { validateRequest } from './validate.ts';
 import { capabilities, facts, loadAverage } from './facts.ts';
@@ -150,7 +151,20 @@ async function status(req: StatusRequest, stateDir: string): Promise<StatusResul
     loadAvg,
     deployments: deployments.map((d) => ({
       name: d,
-      vms: Object.entries(vmStates(stateDir, d)).map(([name, state]: [string, VmState]) => ({ name, state })),
+      vms: vmsWithUsage(stateDir, d),
     })),
   };
+}
+
+/** A deployment's VMs with their states and, where the driver counts it, what they use. */
+function vmsWithUsage(stateDir: string, deployment: string): StatusResult['deployments'][number]['vms'] {
+  const usage = deploymentDriver(stateDir, deployment).vmUsage?.(driverContext(stateDir, deployment)) ?? {};
+  return Object.entries(vmStates(stateDir, deployment)).map(([name, state]: [string, VmState]) => ({ name, state, ...roundUsage(usage[name]) }));
+}
+
+function roundUsage(u: VmUsage | undefined): VmUsage {
+  const out: VmUsage = {};
+  if (u?.cpuSeconds !== undefined) out.cpuSeconds = Math.round(u.cpuSeconds * 100) / 100;
+  if (u?.memMB !== undefined) out.memMB = Math.round(u.memMB * 10) / 10;
+  return out;
 }

@@ -97,9 +97,17 @@ export interface StatusRequest {
 
 export type VmState = 'running' | 'stopped' | 'suspended' | 'missing';
 
+/** What a running VM uses, where its driver counts it (the container driver's cgroups). */
+export interface VmUsage {
+  /** CPU time used since the VM (re)started, in seconds. */
+  cpuSeconds?: number;
+  /** Memory in use now, in MiB. */
+  memMB?: number;
+}
+
 export interface StatusResult {
   loadAvg: [number, number, number];
-  deployments: { name: string; vms: { name: string; state: VmState }[] }[];
+  deployments: { name: string; vms: ({ name: string; state: VmState } & VmUsage)[] }[];
 }
 
 export interface ProgressEvent {

@@ -17,7 +17,10 @@ export function renderStatus(r: StatusReport, one: boolean): string {
     if (x.ids.length) s += `  ids: ${x.ids.map((i) => `${i.net}=${i.id}`).join(', ')}\n`;
     const drivers = x.hosts.filter((h) => h.driver).map((h) => `${h.host}=${h.driver}`);
     if (drivers.length) s += `  drivers: ${drivers.join(', ')}\n`;
-    s += '\n' + table(['VM', 'HOST', 'RECORDED', 'LIVE'], x.vms.map((v) => [v.vm, v.host, v.recorded, v.live]));
+    const usage = x.vms.some((v) => v.cpuSeconds !== undefined || v.memMB !== undefined);
+    const head = ['VM', 'HOST', 'RECORDED', 'LIVE', ...(usage ? ['CPU S', 'MEM MB'] : [])];
+    const num = (n: number | undefined, digits: number) => (n === undefined ? '-' : n.toFixed(digits));
+    s += '\n' + table(head, x.vms.map((v) => [v.vm, v.host, v.recorded, v.live, ...(usage ? [num(v.cpuSeconds, 2), num(v.memMB, 1)] : [])]));
   }
   if (r.hosts.length > 0) {
     s += '\n' + table(

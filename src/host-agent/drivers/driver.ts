@@ -4,7 +4,7 @@
 // rest for its kind of VM. Drivers are found by name in registry.ts (ApplyRequest.driver,
 // default 'netns'); each lives in its own folder (netns/). See docs/host-agent.md, "Adding a driver".
 import type { InputProblem } from '../../common/errors.ts';
-import type { Capabilities, CommandOutcome, ProgressEvent, VmState } from '../../protocol/agent.ts';
+import type { Capabilities, CommandOutcome, ProgressEvent, VmState, VmUsage } from '../../protocol/agent.ts';
 import type { BackplaneLink } from '../../protocol/plan.ts';
 import type { VmAction } from '../../protocol/vm-inventory.ts';
 import type { Scenario, Vm } from '../../scenario/model.ts';
@@ -75,6 +75,8 @@ export interface Driver {
   exec(ctx: DriverContext, input: ExecInput): Promise<{ name: string; commands: CommandOutcome[] }[]>;
   /** State of every configured VM of the deployment, from the states recorded for it. */
   vmStates(ctx: DriverContext, recorded: Record<string, VmState>): Record<string, VmState>;
+  /** CPU time and memory of the deployment's running VMs, for the drivers that count them. */
+  vmUsage?(ctx: DriverContext): Record<string, VmUsage>;
   /** Carries out a life-cycle action on a present VM (called holding the lock); resolves with its new state. */
   vmAction(ctx: DriverContext, vm: string, action: Exclude<VmAction, 'status'>, current: VmState): Promise<VmState>;
 }

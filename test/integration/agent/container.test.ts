@@ -135,6 +135,18 @@ describe('integration: the container driver on one host namespace', function () 
     expect(raw!.commands[0]!.exitCode).to.not.equal(0);
   });
 
+  it('status reports what each running VM uses (its cgroups)', async function () {
+    if (detectCgroups().version === 0) this.skip();
+    const r = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1' }, stateDir);
+    const vms = (r.result.result as StatusResult).deployments[0]!.vms;
+    for (const v of vms) {
+      expect(v.memMB, v.name).to.be.a('number').and.to.be.greaterThan(0);
+      expect(v.cpuSeconds, v.name).to.be.a('number').and.to.be.at.least(0);
+    }
+    // a's execs ran in a's cgroup: it has used CPU time of its own
+    expect(vms.find((v) => v.name === 'a')!.cpuSeconds).to.be.greaterThan(0);
+  });
+
   it('stop ends the machine; start boots it again with its files kept', async () => {
     const before = initOf('a').pid!;
     let r = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1' }, stateDir);

@@ -25,7 +25,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     const r = await ediv('plan', path.join(thirdParty, '03-ediv_testing-tutorial_root2_all.xml'), '--local-hosts', '2');
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/UML\s+host1/).and.match(/Ubuntu\s+host2/);
-    expect(r.stdout).to.match(/host1\s+3\s+tutorial_root2_all_host1/);
+    expect(r.stdout).to.match(/host1\s+3\s+container\s+tutorial_root2_all_host1/);
     expect(r.stdout).to.match(/Net0\s+1000\s+host1,host2/);
     expect(r.stdout).to.contain('quality: 2 spanning nets, 2 cross-host attachments, imbalance 20.0 %');
     expect(existsSync(env.EDIV_STATE_DIR)).to.equal(false, 'planning creates no state');

@@ -61,3 +61,29 @@ describe('text reports', () => {
     expect(renderUndeploy({ ...r, ok: true, record: 'removed', failedHosts: [], freedIds: [1000] })).to.equal('lab: destroyed on host1; freed ids 1000\n');
   });
 });
+
+describe('status report', () => {
+  it('shows CPU seconds and MiB per VM when the drivers count them, "-" for VMs they do not', async () => {
+    const { renderStatus } = await import('../../../src/cli/render/status.ts');
+    const r = {
+      scenarios: [
+        {
+          name: 'lab', status: 'running' as const, source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
+          createdAt: 't0', updatedAt: 't1', ids: [],
+          hosts: [{ host: 'h1', status: 'applied' as const, vms: 2, driver: 'container' }],
+          vms: [
+            { vm: 'a', host: 'h1', recorded: 'running' as const, live: 'running' as const, cpuSeconds: 1.234, memMB: 3.25 },
+            { vm: 'b', host: 'h1', recorded: 'running' as const, live: 'stopped' as const },
+          ],
+        },
+      ],
+      hosts: [],
+    };
+    const text = renderStatus(r, true);
+    expect(text).to.match(/VM +HOST +RECORDED +LIVE +CPU S +MEM MB\n/);
+    expect(text).to.match(/\na +h1 +running +running +1\.23 +3\.3\n/);
+    expect(text).to.match(/\nb +h1 +running +stopped +- +-\n/);
+    r.scenarios[0]!.vms = [{ vm: 'b', host: 'h1', recorded: 'running', live: 'stopped' }];
+    expect(renderStatus(r, true)).to.not.include('CPU S');
+  });
+});

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError, type InputProblem } from '../../../common/errors.ts';
 import { mapLimit } from '../../../common/parallel.ts';
-import type { VmState } from '../../../protocol/agent.ts';
+import type { VmState, VmUsage } from '../../../protocol/agent.ts';
 import type { Vm } from '../../../scenario/model.ts';
 import { bootId, ipBatch, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
 import type { Resource } from '../../journal.ts';
@@ -174,6 +174,8 @@ export const containerDriver: Driver = {
     return out;
   },
 
+  vmUsage: (ctx) => containerUsage(ctx),
+
   async vmAction(ctx, vm, action, current) {
     const netns = ctx.journal.get(netnsKey(vm))!.name;
     const pidsOf = () => pidsInNetns([netns]).get(netns) ?? [];
@@ -212,9 +214,9 @@ export const containerDriver: Driver = {
 };
 
 /** CPU time and memory of each running VM of a deployment (from its cgroups). */
-export function containerUsage(ctx: DriverContext): Record<string, { cpuSeconds?: number; memMB?: number }> {
+function containerUsage(ctx: DriverContext): Record<string, VmUsage> {
   const layout = detectCgroups();
-  const out: Record<string, { cpuSeconds?: number; memMB?: number }> = {};
+  const out: Record<string, VmUsage> = {};
   for (const vm of ctx.journal.configuredVms().keys()) {
     const ns = ctx.journal.get(netnsKey(vm))?.name;
     if (ns && initPid(ctx, vm) !== undefined) out[vm] = cgroupUsage(layout, ns);
