@@ -8,6 +8,7 @@ import { Journal } from '../../../src/host-agent/journal.ts';
 import { detectCgroups, cgroupDirs } from '../../../src/host-agent/drivers/container/cgroups.ts';
 import { initKey } from '../../../src/host-agent/drivers/container/index.ts';
 import { processStart } from '../../../src/host-agent/sys.ts';
+import { tagOf } from '../../../src/host-agent/store.ts';
 import type { AgentExecResult, ApplyResult, LabFile, StatusResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, bigFragment, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, startAgent, tempDir, vnx } from './helpers.ts';
 
@@ -56,8 +57,10 @@ describe('integration: the container driver on one host namespace', function () 
     stateDir = tempDir('cstate');
   });
 
-  after(() => {
+  after(async () => {
     if (!isRoot) return;
+    // What a failed test left: the agent removes it all (cgroups and layers too), then by name.
+    for (const deployment of [DEP, BIG]) await runAgent(HOST, 'destroy', { deployment, host: 'h1' }, stateDir);
     removeNamespaces([...namespacesWith(`${DEP}.`), ...namespacesWith(`${BIG}.`)]);
     removeNamespaces([HOST]);
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
@@ -194,9 +197,7 @@ describe('integration: the container driver on one host namespace', function () 
     expect(namespacesWith(`${BIG}.`)).to.deep.equal([]);
     expect(linksIn(HOST)).to.deep.equal([]);
     expect(fs.existsSync(path.dirname(journalFile))).to.equal(false);
-    const leftCgroups = Array.from({ length: 60 }, (_, i) => `${BIG}.v${i}.`).flatMap((prefix) =>
-      cgroupDirs(detectCgroups(), prefix).map(path.dirname).flatMap((parent) => (fs.existsSync(parent) ? fs.readdirSync(parent) : []).filter((n) => n.startsWith(prefix))),
-    );
-    expect(leftCgroups).to.deep.equal([]);
+    const leftCgroups = Array.from({ length: 60 }, (_, i) => cgroupDirs(detectCgroups(), `${BIG}.v${i}.${tagOf(stateDir)}`)).flat();
+    expect(leftCgroups.filter((c) => fs.existsSync(c))).to.deep.equal([]);
   });
 });

@@ -13,11 +13,11 @@ import type { Vm } from '../../../scenario/model.ts';
 import { bootId, ipBatch, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
 import type { Resource } from '../../journal.ts';
 import type { Driver, DriverContext } from '../driver.ts';
-import type { VmSpec } from '../netns/desired.ts';
+import { networkProblems, type VmSpec } from '../netns/desired.ts';
 import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
-import { initBinary, startMachine, type MachineSpec } from './machine.ts';
+import { devTemplate, initBinary, startMachine, type MachineSpec } from './machine.ts';
 import { runContainerSteps } from './exec.ts';
 
 export function initKey(vm: string): string {
@@ -75,28 +75,36 @@ export function initPid(ctx: Pick<DriverContext, 'journal'>, vm: string): number
   return journaledProcessAlive(ctx, initKey(vm)) ? ctx.journal.get(initKey(vm))!.pid : undefined;
 }
 
-/** Starts a VM's machine (its network exists): journals its directory, cgroups and PID 1 first. */
-async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout): Promise<void> {
-  const init = initBinary();
-  if (!init) throw new OperationError('tini is not installed on this host (the container driver needs it as the VMs\' PID 1)');
-  const dir = path.join(ctx.vmDir(vm), 'machine');
-  if (!overlaySafe(dir)) throw new OperationError(`the agent's state directory ${ctx.stateDir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
-  const name = netns;
-  const cgroups = cgroupDirs(layout, name);
-  ctx.journal.intend([
-    { key: machineDirKey(vm), kind: 'dir', name: dir, vm },
-    ...cgroups.map((c, i): Resource => ({ key: cgroupKey(vm, i), kind: 'cgroup', name: c, vm })),
+/** What a VM's machine consists of: its directory, its cgroups, its PID 1 (with its spec). */
+function machineResources(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout): Resource[] {
+  return [
+    { key: machineDirKey(vm), kind: 'dir', name: machineDir(ctx, vm), vm },
+    ...cgroupDirs(layout, netns).map((c, i): Resource => ({ key: cgroupKey(vm, i), kind: 'cgroup', name: c, vm })),
     { key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec) },
-  ]);
-  const procs = createCgroup(layout, name, spec);
-  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, cgroupProcs: procs });
-  ctx.journal.intend([{ key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec), pid: started.pid, start: started.start, boot: bootId() }]);
+  ];
+}
+
+function machineDir(ctx: DriverContext, vm: string): string {
+  return path.join(ctx.vmDir(vm), 'machine');
+}
+
+/** Starts a VM's machine (its network exists, its resources are journaled); resolves with its PID 1 as made. */
+async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout): Promise<Resource> {
+  const init = initBinary();
+  if (!init) throw new OperationError("tini is not installed on this host (the container driver needs it as the VMs' PID 1)");
+  const dir = machineDir(ctx, vm);
+  if (!overlaySafe(dir)) throw new OperationError(`the agent's state directory ${ctx.stateDir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
+  const procs = createCgroup(layout, netns, spec);
+  const dev = await devTemplate(ctx.stateDir);
+  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, dev, cgroupProcs: procs });
+  return { key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec), pid: started.pid, start: started.start, boot: bootId() };
 }
 
 function containerMachine(layout: CgroupLayout): MachineLayer {
   return {
     isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined && ctx.journal.get(initKey(vm.vm))?.params === JSON.stringify(specOf(vm)),
-    start: (ctx, vm) => bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout),
+    resources: (ctx, vm) => machineResources(ctx, vm.vm, vm.netns, specOf(vm), layout),
+    start: async (ctx, vm) => [await bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout)],
   };
 }
 
@@ -124,7 +132,8 @@ export const containerDriver: Driver = {
   name: 'container',
 
   scenarioProblems(scenario) {
-    const problems: InputProblem[] = [];
+    // The network layer's (vm_mgmt, shaping, the <host> section) are the netns driver's.
+    const problems: InputProblem[] = networkProblems(scenario);
     for (const vm of scenario.vms) {
       for (const f of vm.filetrees) {
         if (!f.root.startsWith('/')) {
@@ -191,7 +200,9 @@ export const containerDriver: Driver = {
       // A reboot: a new PID 1 over the same upper layer, so the VM's files are kept.
       const spec = JSON.parse(ctx.journal.get(initKey(vm))?.params ?? 'null') as MachineSpec | null;
       if (!spec) throw new OperationError(`VM ${vm} has no recorded machine to start`);
-      await bootMachine(ctx, vm, netns, spec, detectCgroups());
+      const layout = detectCgroups();
+      ctx.journal.intend(machineResources(ctx, vm, netns, spec, layout));
+      ctx.journal.intend([await bootMachine(ctx, vm, netns, spec, layout)]);
       await setVmLinks(ctx, vm, netns, true);
       return 'running';
     }

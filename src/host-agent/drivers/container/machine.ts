@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../../../common/errors.ts';
-import { processStart } from '../../sys.ts';
+import { mustRun, processStart } from '../../sys.ts';
 import { boundingSetArgs } from './capabilities.ts';
 
 /** The VM's PID 1 (tini, statically linked, so it runs on any root file system). */
@@ -31,23 +31,21 @@ export interface MachineSpec {
 }
 
 // $1 VM dir, $2 hostname, $3 lower, $4 init binary, $5 directory to hide (the agent's state),
-// $6... cgroup.procs files to join. Prints "ready" on stdout just before it becomes PID 1.
+// $6... cgroup.procs files to join. The VM's /dev is $1/dev, made by the agent from the
+// template (devTemplate) before this runs: device nodes cannot be made without CAP_MKNOD,
+// which the VM (this script included) does not have. Prints "ready" on stdout
+// just before it becomes PID 1. Few processes: a VM's start-up cost is mostly their forks.
 const SETUP_SCRIPT = String.raw`set -eu
 d=$1; name=$2; lower=$3; init=$4; hide=$5; shift 5
 for f in "$@"; do echo 0 > "$f"; done
 r=$d/root
 mkdir -p "$d/upper" "$d/work" "$r"
 mount -t overlay ediv-root -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$r"
-for m in proc sys dev tmp run; do mkdir -p "$r/$m"; done
+mkdir -p "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/run"
 mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
-mount -t tmpfs -o nosuid,noexec,mode=755,size=1m ediv-dev "$r/dev"
-for n in null zero full random urandom tty; do : > "$r/dev/$n"; mount --bind "/dev/$n" "$r/dev/$n"; done
-mkdir "$r/dev/pts" "$r/dev/shm"
+mount --bind "$d/dev" "$r/dev"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
-ln -s pts/ptmx "$r/dev/ptmx"
-ln -s /proc/self/fd "$r/dev/fd"
-ln -s /proc/self/fd/0 "$r/dev/stdin"; ln -s /proc/self/fd/1 "$r/dev/stdout"; ln -s /proc/self/fd/2 "$r/dev/stderr"
 mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-shm "$r/dev/shm"
 mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-tmp "$r/tmp"
 mount -t tmpfs -o nosuid,nodev,mode=755 ediv-run "$r/run"
@@ -56,12 +54,55 @@ if [ -d "$r$hide" ]; then mount -t tmpfs -o ro,mode=000,size=4k ediv-hidden "$r$
 mount --bind -o ro "$init" "$r/run/.ediv-init"
 hostname "$name"
 cd "$r"
-mkdir -p .ediv-old-root
+mkdir .ediv-old-root
 pivot_root . .ediv-old-root
 umount -l /.ediv-old-root
 rmdir /.ediv-old-root
 echo ready
 exec </dev/null >/dev/null 2>&1 /run/.ediv-init -- sleep 2147483647`;
+
+/** Device nodes every VM's /dev starts with (the devices cgroup allows exactly these and its ptys). */
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+const DEV_LINKS: [string, string][] = [
+  ['ptmx', 'pts/ptmx'],
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+];
+
+/**
+ * The template of a VM's /dev in the agent's state directory (made once; each VM gets a copy,
+ * made with one `cp -a`): the basic device nodes, the usual links, mount points for its ptys
+ * and /dev/shm.
+ */
+export function devTemplate(stateDir: string): Promise<string> {
+  // One making per process (VMs start in parallel); other agents wait for the state dir's lock.
+  let made = devTemplates.get(stateDir);
+  if (!made) {
+    made = makeDevTemplate(stateDir);
+    devTemplates.set(stateDir, made);
+    made.catch(() => devTemplates.delete(stateDir));
+  }
+  return made;
+}
+
+const devTemplates = new Map<string, Promise<string>>();
+
+async function makeDevTemplate(stateDir: string): Promise<string> {
+  const dir = path.join(stateDir, 'container-dev');
+  if (fs.existsSync(path.join(dir, '.complete'))) return dir;
+  const tmp = `${dir}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(path.join(tmp, 'pts'), { recursive: true });
+  fs.mkdirSync(path.join(tmp, 'shm'));
+  for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(tmp, name));
+  await mustRun('cp', ['-a', '--', ...DEV_NODES.map((n) => `/dev/${n}`), `${tmp}/`]);
+  fs.writeFileSync(path.join(tmp, '.complete'), '');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return dir;
+}
 
 export interface StartedMachine {
   /** Host pid of the VM's PID 1. */
@@ -81,10 +122,14 @@ export async function startMachine(opts: {
   spec: MachineSpec;
   init: string;
   hide: string;
+  /** The /dev template (devTemplate). */
+  dev: string;
   cgroupProcs: string[];
   timeoutMs?: number;
 }): Promise<StartedMachine> {
   fs.mkdirSync(opts.vmDir, { recursive: true });
+  // The VM's own /dev (kept across a stop and start, like its files).
+  if (!fs.existsSync(path.join(opts.vmDir, 'dev'))) await mustRun('cp', ['-a', '--', opts.dev, path.join(opts.vmDir, 'dev')]);
   const errFile = path.join(opts.vmDir, 'setup.err');
   const errFd = fs.openSync(errFile, 'w');
   const argv = inVmNetns(opts.netns, [

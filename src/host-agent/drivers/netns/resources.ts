@@ -4,15 +4,27 @@
 // apply compares the desired state with the journal and the kernel, journals what it is about
 // to make (one fsync), then makes it in few processes: one `ip -batch` for everything on the
 // host side, one `ip -n <ns> -batch` per VM namespace (run in parallel), one `bridge -batch`
-// for VXLAN replication entries. destroy removes what the journal lists and verifies it is gone.
+// for VXLAN replication entries; `tc -batch` runs for link shaping (host side, and per shaped VM
+// inside its namespace); the <host> section is made after the VMs (host-section.ts). destroy
+// removes what the journal lists and verifies it is gone.
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../../../common/errors.ts';
-import type { Resource } from '../../journal.ts';
+import { Journal, type Resource } from '../../journal.ts';
 import { isBackplaneKind } from '../../../protocol/backplane.ts';
-import { bridgeKey, netSpecHash, vethKey, type DesiredState, type NetSpec, type VmSpec } from './desired.ts';
-import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from './commands.ts';
+import { bridgeKey, mgmtKey, netSpecHash, qdiscKey, vethKey, type DesiredState, type NetSpec, type VmSpec } from './desired.ts';
+import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmShapingLines, vmSysctls } from './commands.ts';
+import {
+  hostConfigLines,
+  hostLinkLines,
+  hostLinkResources,
+  hostSectionIsCurrent,
+  hostSysctlKey,
+  hostSysctls,
+  journaledHostResources,
+} from './host-section.ts';
+import { SHAPING_ROOT_KINDS, shapingLines, unshapeLine } from './shaping.ts';
 import { backplaneKey } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import type { DriverContext } from '../driver.ts';
@@ -29,12 +41,18 @@ import {
   cgroupPids,
   pidsInNetns,
   processStart,
+  readSysctl,
   removeCgroupDir,
+  rootQdiscKind,
+  run,
   signalPids,
+  tcBatch,
+  writeSysctl,
+  NETNS_DIR,
   type LinkInfo,
 } from '../../sys.ts';
 import { overlayAnchors, startHolder } from './vm-holder.ts';
-import { deploymentDir } from '../../store.ts';
+import { deploymentDir, listDeployments } from '../../store.ts';
 import { mapLimit } from '../../../common/parallel.ts';
 
 export const PARALLEL = Math.max(4, os.availableParallelism() * 2);
@@ -57,8 +75,10 @@ function vmDirKey(vm: string): string {
 export interface MachineLayer {
   /** Whether the VM's machine is there as specified. */
   isCurrent(ctx: DriverContext, vm: VmSpec): boolean;
-  /** Makes the machine of a freshly configured VM, journaling what it makes first. */
-  start(ctx: DriverContext, vm: VmSpec): Promise<void>;
+  /** What the VM's machine consists of: journaled with the VM's network, before anything is made. */
+  resources(ctx: DriverContext, vm: VmSpec): Resource[];
+  /** Makes the machine of a freshly configured VM; resolves with its resources as made (pids known), to journal again. */
+  start(ctx: DriverContext, vm: VmSpec): Promise<Resource[]>;
 }
 
 /** A journaled process that is still the one that was recorded. */
@@ -70,7 +90,8 @@ export function journaledProcessAlive(ctx: Pick<DriverContext, 'journal'>, key: 
 /** The netns driver's machine: a holder process, for VMs with filetrees only. */
 export const holderMachine: MachineLayer = {
   isCurrent: (ctx, vm) => vm.filetreeRoots.length === 0 || journaledProcessAlive(ctx, holderKey(vm.vm)),
-  start: (ctx, vm) => (vm.filetreeRoots.length ? startVmHolder(ctx, vm) : Promise.resolve()),
+  resources: (ctx, vm) => (vm.filetreeRoots.length ? holderResources(ctx, vm) : []),
+  start: async (ctx, vm) => (vm.filetreeRoots.length ? [await startVmHolder(ctx, vm)] : []),
 };
 
 /** Whether a VM is fully there as specified (then apply leaves it alone). */
@@ -78,6 +99,7 @@ function vmIsCurrent(vm: VmSpec, ctx: DriverContext, namespaces: Set<string>, li
   if (ctx.journal.configuredVms().get(vm.vm) !== vm.hash) return false;
   if (!namespaces.has(vm.netns)) return false;
   if (!vm.ifaces.every((i) => links.get(i.outer)?.master === i.bridge)) return false;
+  if (vm.mgmt && !links.has(vm.mgmt.outer)) return false;
   return machine.isCurrent(ctx, vm);
 }
 
@@ -92,7 +114,33 @@ function vmResources(vm: VmSpec): Resource[] {
   return [
     { key: netnsKey(vm.vm), kind: 'netns', name: vm.netns, vm: vm.vm },
     ...vm.ifaces.map((i): Resource => ({ key: vethKey(vm.vm, i.id), kind: 'veth', name: i.outer, vm: vm.vm, net: i.net, params: i.inner })),
+    ...(vm.mgmt ? [{ key: mgmtKey(vm.vm), kind: 'veth', name: vm.mgmt.outer, vm: vm.vm, params: vm.mgmt.inner } satisfies Resource] : []),
+    ...vm.ifaces.flatMap((i): Resource[] => {
+      if (!i.shaping) return [];
+      const out: Resource[] = [];
+      if (shapingLines(i.outer, i.shaping, 'host').length) out.push({ key: qdiscKey(vm.vm, i.id, 'host'), kind: 'qdisc', name: i.outer, vm: vm.vm, net: i.net, params: 'host' });
+      if (shapingLines(i.inner, i.shaping, 'vm').length) out.push({ key: qdiscKey(vm.vm, i.id, 'vm'), kind: 'qdisc', name: i.inner, vm: vm.vm, net: i.net, params: 'vm' });
+      return out;
+    }),
   ];
+}
+
+/** Another deployment of this agent that journals the same sysctl (then its value is kept). */
+function otherSysctlHolder(ctx: Pick<DriverContext, 'stateDir' | 'deployment'>, name: string): Resource | undefined {
+  for (const d of listDeployments(ctx.stateDir)) {
+    if (d === ctx.deployment) continue;
+    const r = Journal.open(deploymentDir(ctx.stateDir, d)).resources().find((x) => x.kind === 'sysctl' && x.name === name);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/**
+ * The host section's sysctls, journaled with the value to restore: the value now, or, when
+ * another deployment already set it, the value that one will restore (the host's own).
+ */
+function hostSysctlResources(ctx: DriverContext, settings: [string, string][]): Resource[] {
+  return settings.map(([name]) => ({ key: hostSysctlKey(name), kind: 'sysctl', name, params: otherSysctlHolder(ctx, name)?.params ?? readSysctl(name) }));
 }
 
 export interface ApplyOutcome {
@@ -122,6 +170,16 @@ export async function applyNetns(
     links = await listLinks();
   }
 
+  // The <host> section: remade when it changed; on a full apply also removed when the fragment has none.
+  const hostRemake = !hostSectionIsCurrent(ctx, desired.host, links) && (desired.host !== undefined || removeOthers);
+  const oldHost = hostRemake ? journaledHostResources(ctx) : [];
+  if (oldHost.length) {
+    ctx.emit({ type: 'progress', step: 'remove-stale', message: 'removing the changed <host> section' });
+    await removeResources(ctx, oldHost);
+    links = await listLinks();
+  }
+  const newHost = hostRemake ? desired.host : undefined;
+
   // Nets: bridges missing, backplane links missing or changed.
   const newBridges = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge');
   const newBackplanes = desired.nets.filter((n) => n.backplane && !backplaneIsCurrent(n, ctx, links));
@@ -137,6 +195,8 @@ export async function applyNetns(
       (n): Resource => ({ key: backplaneKey(n.net), kind: n.backplane!.kind, name: n.backplane!.dev, net: n.net, params: netSpecHash(n) }),
     ),
     ...stale.flatMap(vmResources),
+    ...stale.flatMap((vm) => machine.resources(ctx, vm)),
+    ...(newHost ? [...hostLinkResources(newHost), ...hostSysctlResources(ctx, hostSysctls(newHost))] : []),
   ];
   const total = resources.length;
   ctx.emit({ type: 'progress', step: 'plan', message: `${total} resource(s) to create, ${desired.vms.length - stale.length} VM(s) unchanged`, total });
@@ -150,6 +210,7 @@ export async function applyNetns(
   for (const n of mtuFixes) hostLines.push(`link set dev ${n.bridge} mtu ${n.mtu}`);
   for (const n of newBackplanes) hostLines.push(...backplaneFor(n.backplane!.kind).linkLines(n, n.backplane!));
   for (const vm of stale) hostLines.push(...vmHostLines(vm));
+  if (newHost) hostLines.push(...hostLinkLines(newHost));
   ctx.emit({ type: 'progress', step: 'host', message: `host side: ${hostLines.length} iproute2 command(s)` });
   await mustIpBatch(hostLines, 'creating bridges, namespaces and veths');
 
@@ -165,33 +226,55 @@ export async function applyNetns(
     path.join(deploymentDir(ctx.stateDir, ctx.deployment), 'batches'),
     PARALLEL,
   );
+  // Link shaping: host-side ends in one tc batch, VM-side ends in their namespaces.
+  const shaped = stale.map((vm) => ({ vm, ...vmShapingLines(vm) })).filter((x) => x.host.length || x.inner.length);
+  if (shaped.length) {
+    ctx.emit({ type: 'progress', step: 'shaping', message: `shaping the interfaces of ${shaped.length} VM(s)` });
+    const r = await tcBatch(shaped.flatMap((x) => x.host));
+    if (r.exitCode !== 0) throw new OperationError(`shaping the VMs' links failed: ${r.stderr.trim()}`);
+    await nsBatches(
+      shaped.filter((x) => x.inner.length).map((x) => ({ netns: x.vm.netns, lines: x.inner })),
+      path.join(deploymentDir(ctx.stateDir, ctx.deployment), 'tc-batches'),
+      PARALLEL,
+      'tc',
+    );
+  }
   const routers = stale.filter((vm) => vmSysctls(vm).length > 0);
   await mapLimit(routers, PARALLEL, async (vm) => {
     // /proc/sys/net belongs to the namespace of the process that opens it.
     const settings = vmSysctls(vm).map(([k, v]) => `${k}=${v}`);
     await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
   });
-  await mapLimit(stale, PARALLEL, (vm) => machine.start(ctx, vm));
+  const started = await mapLimit(stale, PARALLEL, (vm) => machine.start(ctx, vm));
+  journal.intend(started.flat());
   await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
   ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
+
+  if (newHost) {
+    ctx.emit({ type: 'progress', step: 'host-section', message: `the <host> section: ${newHost.ifaces.length} interface(s), ${newHost.routes.length} route(s)` });
+    await mustIpBatch(hostConfigLines(newHost), "configuring the <host> section's interfaces and routes");
+    for (const [k, v] of hostSysctls(newHost)) writeSysctl(k, v);
+    journal.intend(hostLinkResources(newHost, newHost.hash).filter((r) => r.params !== undefined));
+  }
 
   journal.append(stale.map((vm) => ({ t: 'vm', vm: vm.vm, hash: vm.hash })));
   const remade = new Set(stale);
   return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !remade.has(v)).map((v) => v.vm) };
 }
 
-async function startVmHolder(ctx: DriverContext, vm: VmSpec): Promise<void> {
-  const anchors = overlayAnchors(vm.filetreeRoots);
-  const dir = ctx.vmDir(vm.vm);
-  const privateDir = path.join(dir, 'view');
-  ctx.journal.intend([
-    { key: vmDirKey(vm.vm), kind: 'dir', name: dir, vm: vm.vm },
+function holderResources(ctx: DriverContext, vm: VmSpec): Resource[] {
+  return [
+    { key: vmDirKey(vm.vm), kind: 'dir', name: ctx.vmDir(vm.vm), vm: vm.vm },
     // The mounts live in the holder's mount namespace and go with it.
-    ...anchors.map((a): Resource => ({ key: `mount:${vm.vm}:${a}`, kind: 'mount', name: a, vm: vm.vm })),
+    ...overlayAnchors(vm.filetreeRoots).map((a): Resource => ({ key: `mount:${vm.vm}:${a}`, kind: 'mount', name: a, vm: vm.vm })),
     { key: holderKey(vm.vm), kind: 'process', name: 'holder', vm: vm.vm },
-  ]);
-  const pid = await startHolder(vm.netns, vm.vm, privateDir, anchors);
-  ctx.journal.intend([{ key: holderKey(vm.vm), kind: 'process', name: 'holder', vm: vm.vm, pid, start: processStart(pid), boot: bootId() }]);
+  ];
+}
+
+async function startVmHolder(ctx: DriverContext, vm: VmSpec): Promise<Resource> {
+  const privateDir = path.join(ctx.vmDir(vm.vm), 'view');
+  const pid = await startHolder(vm.netns, vm.vm, privateDir, overlayAnchors(vm.filetreeRoots));
+  return { key: holderKey(vm.vm), kind: 'process', name: 'holder', vm: vm.vm, pid, start: processStart(pid), boot: bootId() };
 }
 
 /** Kills every process in the given VMs' namespaces (holders and whatever exec started). */
@@ -215,7 +298,7 @@ export async function removeVms(ctx: DriverContext, vms: string[]): Promise<stri
 /** Removes resources in reverse creation order, verifies, and journals them as gone. */
 export async function removeResources(ctx: DriverContext, res: Resource[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const left = await removeOnce(res);
+    const left = await removeOnce(ctx, res);
     ctx.journal.gone(res.filter((r) => !left.includes(r)).map((r) => r.key));
     if (left.length === 0) return;
     if (attempt === 3) throw new OperationError(`could not remove: ${left.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
@@ -224,8 +307,32 @@ export async function removeResources(ctx: DriverContext, res: Resource[]): Prom
   }
 }
 
+/** The namespace of a VM-side qdisc (from its VM's journaled namespace; undefined when that is gone). */
+function qdiscNetns(ctx: DriverContext, r: Resource): string | undefined {
+  return r.params === 'vm' && r.vm !== undefined ? ctx.journal.get(netnsKey(r.vm))?.name : undefined;
+}
+
+/** Whether a journaled qdisc is still in place (its link, or its VM's namespace, is there with our root qdisc). */
+async function qdiscPresent(ctx: DriverContext, r: Resource, links: Map<string, LinkInfo>, namespaces: Set<string>): Promise<boolean> {
+  if (r.params === 'vm') {
+    const ns = qdiscNetns(ctx, r);
+    return ns !== undefined && namespaces.has(ns) && SHAPING_ROOT_KINDS.has((await rootQdiscKind(r.name, ns)) ?? '');
+  }
+  return links.has(r.name) && SHAPING_ROOT_KINDS.has((await rootQdiscKind(r.name)) ?? '');
+}
+
+/** Whether a journaled sysctl still holds a value to restore (not when another deployment of this agent sets it too). */
+function sysctlLeft(ctx: DriverContext, r: Resource): boolean {
+  if (r.params === undefined || otherSysctlHolder(ctx, r.name)) return false;
+  try {
+    return readSysctl(r.name) !== r.params;
+  } catch {
+    return false;
+  }
+}
+
 /** One removal pass; returns what is still there. */
-async function removeOnce(res: Resource[]): Promise<Resource[]> {
+async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource[]> {
   if (res.length === 0) return [];
   const boot = bootId();
   const namespaces = res.filter((r) => r.kind === 'netns').map((r) => r.name);
@@ -234,9 +341,27 @@ async function removeOnce(res: Resource[]): Promise<Resource[]> {
   const recorded = res.filter((r) => r.kind === 'process' && r.pid && r.boot === boot && processStart(r.pid) === r.start);
   await signalPids(recorded.map((r) => r.pid!), 'SIGKILL');
 
-  const isLink = (r: Resource) => r.kind === 'veth' || r.kind === 'bridge' || isBackplaneKind(r.kind);
+  const isLink = (r: Resource) => r.kind === 'veth' || r.kind === 'hostif' || r.kind === 'bridge' || isBackplaneKind(r.kind);
   const before = await listLinks();
   const present = listNetns();
+  // Shaping whose link (or namespace) stays: removed explicitly; the rest goes with its link.
+  const goingLinks = new Set(res.filter(isLink).map((r) => r.name));
+  const qdiscs = res.filter((r) => r.kind === 'qdisc');
+  await tcBatch(qdiscs.filter((r) => r.params === 'host' && before.has(r.name) && !goingLinks.has(r.name)).map((r) => unshapeLine(r.name)), true);
+  for (const r of qdiscs) {
+    const ns = qdiscNetns(ctx, r);
+    if (ns && present.has(ns) && !namespaces.includes(ns)) await run('nsenter', [`--net=${path.join(NETNS_DIR, ns)}`, 'tc', 'qdisc', 'del', 'dev', r.name, 'root']);
+  }
+  // Settings of the agent's namespace: back to the value they had.
+  for (const r of res.filter((x) => x.kind === 'sysctl')) {
+    if (sysctlLeft(ctx, r)) {
+      try {
+        writeSysctl(r.name, r.params!);
+      } catch {
+        /* verified below */
+      }
+    }
+  }
   // veths first (deleting one end deletes the pair at once; namespace clean-up is asynchronous).
   const order = [...res].reverse().sort((a, b) => rank(a) - rank(b));
   const lines: string[] = [];
@@ -270,17 +395,32 @@ async function removeOnce(res: Resource[]): Promise<Resource[]> {
   await signalPids(cgroups.flatMap((r) => cgroupPids(r.name)), 'SIGKILL');
   const cgroupsLeft = new Set(cgroups.filter((r) => !removeCgroupDir(r.name)));
   const nsLeft = listNetns();
+  const qdiscsLeft = new Set<Resource>();
+  for (const r of qdiscs) if (await qdiscPresent(ctx, r, after, nsLeft)) qdiscsLeft.add(r);
   return res.filter(
     (r) =>
       (isLink(r) && after.has(r.name)) ||
       (r.kind === 'netns' && nsLeft.has(r.name)) ||
       (r.kind === 'dir' && fs.existsSync(r.name)) ||
+      (r.kind === 'sysctl' && sysctlLeft(ctx, r)) ||
+      qdiscsLeft.has(r) ||
       cgroupsLeft.has(r),
   );
 }
 
-/** Removal order: processes, mounts, veths, namespaces, backplane links, bridges, directories. */
-const RANK: Record<Exclude<Resource['kind'], BackplaneKind>, number> = { process: 0, mount: 1, veth: 2, netns: 3, bridge: 5, dir: 6, cgroup: 7 };
+/** Removal order: processes, mounts, shaping, veths, namespaces, backplane links, bridges, directories, settings. */
+const RANK: Record<Exclude<Resource['kind'], BackplaneKind>, number> = {
+  process: 0,
+  mount: 1,
+  qdisc: 1,
+  veth: 2,
+  hostif: 2,
+  netns: 3,
+  bridge: 5,
+  dir: 6,
+  cgroup: 7,
+  sysctl: 8,
+};
 const BACKPLANE_RANK = 4;
 
 function rank(r: Resource): number {
@@ -298,8 +438,9 @@ export async function destroyNetns(ctx: DriverContext, vms?: string[]): Promise<
     return names;
   }
   const removed = await removeVms(ctx, vms);
-  const usedNets = new Set(journal.resources().filter((r) => r.kind === 'veth').map((r) => r.net));
-  const orphanNets = journal.resources().filter((r) => !r.vm && r.net !== undefined && !usedNets.has(r.net));
+  // The <host> section stays (it is no VM's), and so do the bridges of its nets.
+  const usedNets = new Set(journal.resources().filter((r) => r.kind === 'veth' || r.kind === 'hostif').map((r) => r.net));
+  const orphanNets = journal.resources().filter((r) => !r.vm && r.net !== undefined && r.kind !== 'hostif' && !usedNets.has(r.net));
   await removeResources(ctx, orphanNets);
   return [...removed, ...orphanNets.map((r) => r.name)];
 }
