@@ -12,6 +12,11 @@
 // so a hostif net whose VMs run elsewhere spans hosts and is bound to the backplane.
 // (EDIV silently dropped the section.)
 //
+// A private `<vm_mgmt>` (a /30 per VM at network + offset + 4n, n counting the fragment's VMs)
+// gets, as in EDIV, a per-fragment offset: the scenario's offset plus 4 × the VMs of the earlier
+// fragments (cluster order), so the management links of different hosts never overlap; with one
+// host the addresses are VNX's (src/scenario/vm-mgmt.ts).
+//
 // A `<cmd-seq>` (a sequence made of other sequences) keeps only the sequences defined in the
 // fragment (by its VMs' execs/filetrees, its host section, or its other kept cmd-seqs); one
 // left with none is dropped. On that host the others would run nothing anyway, and the
@@ -29,6 +34,7 @@ import { BACKPLANES } from '../protocol/backplane.ts';
 import { allocateIds, byName } from './ids.ts';
 import type { BackplaneLink, SpanningNet } from '../protocol/plan.ts';
 import { netCarriers } from './quality.ts';
+import { vmMgmtOf, withMgmtOffset } from '../scenario/vm-mgmt.ts';
 
 export interface SplitFragment {
   host: string;
@@ -115,6 +121,8 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
     vmsOf.set(h, list);
   }
   const fragments: SplitFragment[] = [];
+  const mgmt = vmMgmtOf(scenario);
+  let mgmtVmsBefore = 0;
   for (const hostName of hostOrder) {
     const vms = vmsOf.get(hostName);
     if (!vms) continue;
@@ -129,8 +137,12 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
     const keep = new Set(vms);
     const fragmentVms = scenario.vms.filter((vm) => keep.has(vm.name));
     const host_ = hostName === sectionHost ? scenario.host : undefined;
+    const global =
+      mgmt?.type === 'private' && Number.isInteger(mgmt.offset) && mgmtVmsBefore > 0 ? withMgmtOffset(scenario.global, mgmt.offset + 4 * mgmtVmsBefore) : scenario.global;
+    mgmtVmsBefore += fragmentVms.length;
     const fragment: Scenario = {
       ...scenario,
+      global,
       name: fragmentName,
       nets,
       vms: fragmentVms,

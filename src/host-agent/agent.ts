@@ -81,7 +81,7 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
   driver.preflight(caps, emit);
   return withLock(stateDir, async () => {
     const ctx = driverContext(stateDir, req.deployment, emit);
-    const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms });
+    const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms, caps });
     const files = storeLabFiles(deploymentDir(stateDir, req.deployment), req.files);
     writeApplied(stateDir, {
       deployment: req.deployment,

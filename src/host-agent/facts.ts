@@ -1,5 +1,6 @@
 // `facts`: what this host is and can do. Kernel capabilities are probed for real (a throwaway
-// namespace in which each link type is tried) and cached per boot in the state directory.
+// namespace in which each link type, and the qdiscs link shaping uses, are tried) and cached per
+// boot in the state directory.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { driverNames } from './drivers/registry.ts';
 
 /** Tries each link type in a throwaway namespace; nothing outlives the probe. */
 export async function probeCapabilities(): Promise<Capabilities> {
-  const caps: Capabilities = { netns: false, bridge: false, veth: false, vxlan: false, vlan8021q: false };
+  const caps: Capabilities = { netns: false, bridge: false, veth: false, vxlan: false, vlan8021q: false, tbf: false, netem: false };
   if (!isRoot()) {
     for (const b of backplanes()) caps[b.descriptor.capability] = b.presentWithoutRoot();
     return caps;
@@ -31,6 +32,12 @@ export async function probeCapabilities(): Promise<Capabilities> {
       const line = b.probeLine(`pbp${i}`, parent);
       caps[b.descriptor.capability] = line ? await ip(...line.split(' ')) : false;
     }
+    // The qdiscs of link shaping (drivers/netns/shaping.ts), on the probe's veth.
+    if (caps.veth) {
+      const tc = (...args: string[]) => run('tc', ['-n', ns, 'qdisc', 'replace', 'dev', 'pva', 'root', ...args]).then((r) => r.exitCode === 0);
+      caps.tbf = await tc('tbf', 'rate', '1mbit', 'burst', '4000', 'latency', '50ms');
+      caps.netem = await tc('netem', 'delay', '1ms');
+    }
   } finally {
     await run('ip', ['netns', 'del', ns]);
   }
@@ -43,7 +50,8 @@ export async function capabilities(stateDir: string): Promise<Capabilities> {
   const boot = bootId();
   try {
     const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as { boot: string; root: boolean; caps: Capabilities };
-    if (cached.boot === boot && cached.root === isRoot()) return cached.caps;
+    // A cache written before the qdiscs were probed is probed again.
+    if (cached.boot === boot && cached.root === isRoot() && 'netem' in cached.caps) return cached.caps;
   } catch {
     /* no cache yet */
   }

@@ -7,8 +7,14 @@ import path from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../common/atomic-write.ts';
 import type { BackplaneKind } from '../protocol/cluster.ts';
 
-/** What the journal records: driver resources, and backplane links (by backplane kind). */
-export type ResourceKind = 'netns' | 'bridge' | 'veth' | BackplaneKind | 'process' | 'mount' | 'dir' | 'cgroup';
+/**
+ * What the journal records: driver resources, and backplane links (by backplane kind).
+ * `hostif`: an end of a `<host>` section's veth (in the agent's namespace); `qdisc`: a link's
+ * shaping (tc root qdisc; `params` says the side: `host` = the link in the agent's namespace,
+ * `vm` = the VM's end); `sysctl`: a setting of the agent's namespace (`name` the key, `params`
+ * the value it had before, restored on removal).
+ */
+export type ResourceKind = 'netns' | 'bridge' | 'veth' | 'hostif' | 'qdisc' | 'sysctl' | BackplaneKind | 'process' | 'mount' | 'dir' | 'cgroup';
 
 export interface Resource {
   /** What the resource stands for, stable across runs (e.g. `veth:r1:2`). */

@@ -30,8 +30,15 @@ export function shortHash(text: string, chars: number): string {
   return out;
 }
 
-/** Prefixes of the host-side links the agent makes (2 characters + 13 hash characters); one per backplane kind too. */
-export const LINK_PREFIX = { bridge: 'eb', veth: 'ev', vxlan: 'ex', vlan: 'el' } as const satisfies Record<'bridge' | 'veth' | BackplaneKind, string>;
+/**
+ * Prefixes of the host-side links the agent makes (2 characters + 13 hash characters); one per
+ * backplane kind too. `eh`/`ep`: the two ends of a `<hostif>` veth (the host's interface, and its
+ * port on the net's bridge); `em`: the host's end of a VM's management link (`<vm_mgmt>`).
+ */
+export const LINK_PREFIX = { bridge: 'eb', veth: 'ev', hostif: 'eh', hostport: 'ep', mgmt: 'em', vxlan: 'ex', vlan: 'el' } as const satisfies Record<
+  'bridge' | 'veth' | 'hostif' | 'hostport' | 'mgmt' | BackplaneKind,
+  string
+>;
 export type LinkKind = keyof typeof LINK_PREFIX;
 
 /**

@@ -43,20 +43,25 @@ export async function mustIpBatch(lines: string[], what: string, netns?: string)
 // network namespace: `ip -n` would also copy the whole mount table (a new mount namespace per
 // call, with one mount per VM namespace under /run/netns), which makes large hosts quadratic.
 const NS_LOOP =
-  'd=$1; shift; for ns; do nsenter --net="/run/netns/$ns" ip -batch "$d/$ns.batch" || { echo "namespace $ns: failed" >&2; exit 1; }; done';
+  'd=$1; p=$2; shift 2; for ns; do nsenter --net="/run/netns/$ns" "$p" -batch "$d/$ns.batch" || { echo "namespace $ns: failed" >&2; exit 1; }; done';
 
 /**
  * Runs one iproute2 batch inside each of many namespaces. Process start-up dominates this
  * work, so the batches are written to files and a few small `sh` loops (one per worker) start
  * the `ip -n <ns> -batch` processes, instead of this (large) process spawning each one.
  */
-export async function nsBatches(items: { netns: string; lines: string[] }[], dir: string, workers: number): Promise<void> {
+export async function nsBatches(
+  items: { netns: string; lines: string[] }[],
+  dir: string,
+  workers: number,
+  program: 'ip' | 'tc' = 'ip',
+): Promise<void> {
   if (items.length === 0) return;
   fs.mkdirSync(dir, { recursive: true });
   try {
     for (const it of items) fs.writeFileSync(path.join(dir, `${it.netns}.batch`), it.lines.join('\n') + '\n');
     const slices = Array.from({ length: Math.min(workers, items.length) }, (_, w) => items.filter((_, i) => i % workers === w));
-    const results = await Promise.all(slices.map((slice) => run('sh', ['-c', NS_LOOP, 'ediv-ns-batch', dir, ...slice.map((s) => s.netns)])));
+    const results = await Promise.all(slices.map((slice) => run('sh', ['-c', NS_LOOP, 'ediv-ns-batch', dir, program, ...slice.map((s) => s.netns)])));
     const failed = results.filter((r) => r.exitCode !== 0);
     if (failed.length) {
       throw new OperationError(`configuring VM namespaces failed: ${failed.map((r) => r.stderr.trim()).join('; ')}`);
@@ -69,6 +74,36 @@ export async function nsBatches(items: { netns: string; lines: string[] }[], dir
 export async function bridgeBatch(lines: string[], force = false): Promise<RunResult> {
   if (lines.length === 0) return { exitCode: 0, stdout: '', stderr: '' };
   return run('bridge', [...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+}
+
+/** Runs tc commands as one `tc -batch -` process in the agent's namespace (`force`: keep going after a failing line). */
+export async function tcBatch(lines: string[], force = false): Promise<RunResult> {
+  if (lines.length === 0) return { exitCode: 0, stdout: '', stderr: '' };
+  return run('tc', [...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+}
+
+/** The kind of the root qdisc of `dev` (in network namespace `netns`, default the agent's), or undefined when `dev` is gone. */
+export async function rootQdiscKind(dev: string, netns?: string): Promise<string | undefined> {
+  const args = ['-j', 'qdisc', 'show', 'dev', dev, 'root'];
+  const r = netns ? await run('nsenter', [`--net=${path.join(NETNS_DIR, netns)}`, 'tc', ...args]) : await run('tc', args);
+  if (r.exitCode !== 0) return undefined;
+  const list = JSON.parse(r.stdout || '[]') as { kind?: string }[];
+  return list[0]?.kind ?? 'noqueue';
+}
+
+/** The file of a sysctl of the agent's network namespace (`net.ipv4.ip_forward` → /proc/sys/net/ipv4/ip_forward). */
+function sysctlFile(key: string): string {
+  if (!/^net\.[a-z0-9_.]+$/.test(key)) throw new Error(`not a network sysctl: ${key}`);
+  return path.join('/proc/sys', ...key.split('.'));
+}
+
+/** A network sysctl of the agent's namespace (/proc/sys/net belongs to the namespace of the process that opens it). */
+export function readSysctl(key: string): string {
+  return fs.readFileSync(sysctlFile(key), 'utf8').trim();
+}
+
+export function writeSysctl(key: string, value: string): void {
+  fs.writeFileSync(sysctlFile(key), `${value}\n`);
 }
 
 /** Names of the network namespaces under /run/netns. */

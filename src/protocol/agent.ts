@@ -21,13 +21,15 @@ export interface FactsResult {
   memMB: number;
   loadAvg: [number, number, number];
   root: boolean;
-  capabilities: { netns: boolean; bridge: boolean; veth: boolean; vxlan: boolean; vlan8021q: boolean };
+  /** `tbf`, `netem`: the qdiscs link shaping uses (absent in the facts of an older agent). */
+  capabilities: { netns: boolean; bridge: boolean; veth: boolean; vxlan: boolean; vlan8021q: boolean; tbf?: boolean; netem?: boolean };
   drivers: string[];
 }
 
 /** What the host's kernel can do (probed by `facts`). */
 export type Capabilities = FactsResult['capabilities'];
-export type Capability = keyof Capabilities;
+/** The link capabilities (what drivers and backplanes need); the qdiscs are read where shaping is applied. */
+export type Capability = Exclude<keyof Capabilities, 'tbf' | 'netem'>;
 
 export interface ApplyRequest {
   /** Deployment (scenario) name, unique in the cluster. */

@@ -50,16 +50,34 @@ export const FEATURES = {
     howApplied: 'used by the container driver when it is a root-file-system directory on the host',
   },
   'net-shaping': {
-    title: '`bw`, `delay`, `loss`, `dscp` on `<net>` and `<if>`, `<net><bw>` (link shaping)',
-    appliedBy: [],
-    status: 'is not applied yet',
+    title: '`bw`, `delay`, `loss` on `<net>` and `<if>`, `<net><bw>` (link shaping)',
+    appliedBy: ['netns', 'container'],
     effect: 'the link has no bandwidth limit, delay or loss',
+    howApplied: 'the netns and container drivers apply it with tc: bw always, delay and loss where the host has netem',
+  },
+  'net-dscp': {
+    title: '`dscp` on `<net>` and `<if>` (DSCP marking)',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: "the link's packets keep the DSCP their sender gave them",
   },
   vm_mgmt: {
-    title: '`<vm_mgmt type="private">` / `type="net"` (management interfaces)',
+    title: '`<vm_mgmt type="private">` (a point-to-point management link per VM)',
+    appliedBy: ['netns', 'container'],
+    effect: 'the VMs get no management interface',
+    howApplied: 'the netns and container drivers build it: a /30 link from the host to each VM',
+  },
+  'vm_mgmt-net': {
+    title: '`<vm_mgmt type="net">` (one management bridge for the host and the VMs)',
     appliedBy: [],
-    status: 'is not built yet',
-    effect: 'the VMs get no management interface (type "none" is what ediv does)',
+    status: 'is refused by the host agents',
+    effect: 'the deploy fails before anything is made: use type="private" (a management link per VM) or type="none"',
+  },
+  host_mapping: {
+    title: '`<vm_mgmt><host_mapping/>` (the VMs\' management addresses in the host\'s /etc/hosts)',
+    appliedBy: [],
+    status: 'is not applied',
+    effect: "the host's /etc/hosts does not name the VMs",
   },
   console: {
     title: '`<console>` (in a VM or `<vm_defaults>`)',
@@ -68,10 +86,16 @@ export const FEATURES = {
     effect: "use 'ediv exec' to run commands in the VMs",
   },
   host: {
-    title: 'the `<host>` section (`<hostif>` links, the host\'s routes, forwarding and execs)',
+    title: 'the `<host>` section (`<hostif>` links, the host\'s routes and forwarding)',
+    appliedBy: ['netns', 'container'],
+    effect: "the physical host is not connected to the lab's nets",
+    howApplied: "the netns and container drivers build it on the host that holds the section: a veth into each hostif's net, its addresses, the routes and forwarding",
+  },
+  'host-exec': {
+    title: '`<exec>` in the `<host>` section (commands run on the physical host)',
     appliedBy: [],
-    status: 'is not built yet',
-    effect: "the physical host is not connected to the lab's nets, and nothing is configured or run on it",
+    status: 'is not run',
+    effect: 'nothing is run on the host: run those commands yourself after the deploy',
   },
   vm_defaults: {
     title: '`<vm_defaults>` values (`<mem>`, `<filesystem>`, `<forwarding>`, `<user>`)',
@@ -170,7 +194,7 @@ export type FeatureId = keyof typeof FEATURES;
 /** The drivers a VM may run with (one once it is placed; several hosts may differ before). */
 export type DriversOf = (vm: Vm) => readonly string[];
 
-const SHAPING = ['bw', 'delay', 'loss', 'dscp'];
+const SHAPING = ['bw', 'delay', 'loss'];
 /** The `<vm_defaults>` children that would change a VM (`<console>` is the console feature). */
 const VM_DEFAULTS_WARNED = new Set(['mem', 'filesystem', 'forwarding', 'user']);
 
@@ -231,11 +255,18 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     out.push({ ...subject, feature, message: `${who}${what} ${treatment(f, missing, plural)}`, loc });
   };
 
+  // The drivers any VM may get (for what concerns the whole scenario), and those of a net's VMs.
+  const allDrivers = s.vms.flatMap((v) => driversOf(v));
+  const netDrivers = (net: string) => s.vms.filter((v) => v.ifaces.some((i) => i.net === net)).flatMap((v) => driversOf(v));
+
   // <global>
   for (const c of s.global.extra.children) {
     const loc = at(c.loc, s.global.loc);
-    if (c.node.tag === 'vm_mgmt' && (c.node.attrs.type === 'private' || c.node.attrs.type === 'net')) {
-      warn('vm_mgmt', {}, `<vm_mgmt type="${c.node.attrs.type}">`, loc);
+    if (c.node.tag === 'vm_mgmt' && c.node.attrs.type === 'private') {
+      warn('vm_mgmt', {}, '<vm_mgmt type="private">', loc, allDrivers);
+      for (const h of c.node.children) if ('tag' in h && h.tag === 'host_mapping') warn('host_mapping', {}, '<vm_mgmt> <host_mapping>', loc);
+    } else if (c.node.tag === 'vm_mgmt' && c.node.attrs.type === 'net') {
+      warn('vm_mgmt-net', {}, '<vm_mgmt type="net">', loc);
     } else if (c.node.tag === 'ssh_key') {
       warn('ssh_key', {}, show(c.node), loc);
     } else if (c.node.tag === 'extension') {
@@ -254,8 +285,9 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     const subject = { net: n.name };
     const loc = at(n.loc);
     const shaping = SHAPING.filter((a) => n.extra.attrs[a] !== undefined).map((a) => `${a}="${n.extra.attrs[a]}"`);
-    if (shaping.length) warn('net-shaping', subject, shaping.join(' '), loc);
-    for (const c of children(n.extra, 'bw')) warn('net-shaping', subject, show(c.node), at(c.loc, loc));
+    if (shaping.length) warn('net-shaping', subject, shaping.join(' '), loc, netDrivers(n.name));
+    for (const c of children(n.extra, 'bw')) warn('net-shaping', subject, show(c.node), at(c.loc, loc), netDrivers(n.name));
+    if (n.extra.attrs.dscp !== undefined) warn('net-dscp', subject, `dscp="${n.extra.attrs.dscp}"`, loc);
     if (n.external) warn('net-external', subject, `external="${n.external}"`, loc);
     if (n.vlan !== undefined) warn('net-vlan', subject, `vlan="${n.vlan}"`, loc);
     if (n.extra.attrs.mtu !== undefined) warn('net-mtu', subject, `mtu="${n.extra.attrs.mtu}"`, loc);
@@ -285,7 +317,8 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
       const ifSubject = { vm: vm.name, net: i.net };
       const ifLoc = at(i.loc, loc);
       const shaping = SHAPING.filter((a) => i.extra.attrs[a] !== undefined).map((a) => `${a}="${i.extra.attrs[a]}"`);
-      if (shaping.length) warn('net-shaping', ifSubject, `<if id="${i.id}"> ${shaping.join(' ')}`, ifLoc);
+      if (shaping.length) warn('net-shaping', ifSubject, `<if id="${i.id}"> ${shaping.join(' ')}`, ifLoc, drivers);
+      if (i.extra.attrs.dscp !== undefined) warn('net-dscp', ifSubject, `<if id="${i.id}"> dscp="${i.extra.attrs.dscp}"`, ifLoc);
       for (const c of children(i.extra, 'vlan')) warn('if-vlan', ifSubject, `<if id="${i.id}"> <vlan>`, at(c.loc, ifLoc));
       for (const c of children(i.extra, 'dns')) warn('dns', ifSubject, `<if id="${i.id}"> ${show(c.node)}`, at(c.loc, ifLoc));
     }
@@ -296,16 +329,16 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     if (Object.hasOwn(FEATURES, u.feature)) warn(u.feature as FeatureId, u.vm !== undefined ? { vm: u.vm } : {}, u.what, u.loc);
   }
 
-  // <host>
+  // <host>: built by the driver of the host that holds it (one of the VMs' drivers); its execs are not run.
   if (s.host) {
     const h = s.host;
-    for (const hi of h.ifaces) warn('host', { net: hi.net }, `<hostif net="${hi.net}"> of the <host> section`, at(hi.loc, h.loc));
-    const rest = [
-      h.routes.length ? `${h.routes.length} <route>${h.routes.length > 1 ? 's' : ''}` : '',
-      h.forwarding ? '<forwarding>' : '',
-      h.execs.length ? `${h.execs.length} <exec>${h.execs.length > 1 ? 's' : ''}` : '',
-    ].filter(Boolean);
-    if (rest.length) warn('host', {}, `the <host> section's ${list(rest)}`, at(h.loc), [], rest.length > 1 || h.routes.length > 1 || h.execs.length > 1);
+    for (const hi of h.ifaces) warn('host', { net: hi.net }, `<hostif net="${hi.net}"> of the <host> section`, at(hi.loc, h.loc), allDrivers);
+    const rest = [h.routes.length ? `${h.routes.length} <route>${h.routes.length > 1 ? 's' : ''}` : '', h.forwarding ? '<forwarding>' : ''].filter(Boolean);
+    if (rest.length) warn('host', {}, `the <host> section's ${list(rest)}`, at(h.loc), allDrivers, rest.length > 1 || h.routes.length > 1);
+    if (h.execs.length) {
+      const n = h.execs.length;
+      warn('host-exec', {}, `the <host> section's ${n} <exec>${n > 1 ? 's' : ''}`, at(h.execs[0]!.loc, h.loc), [], n > 1);
+    }
   }
   return sortByLocation(out);
 }

@@ -1,7 +1,7 @@
 // End to end: the real `ediv` CLI against a 3-host emulated cluster (instance 7: namespaces
 // ediv7-host<i>, real sshd in each, agents over SSH). One cluster for the whole suite.
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -117,6 +117,25 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(cmds.map((c) => c.command.trim())).to.deep.equal(['ls -al /tmp', 'ls -al /root', 'ls -al /usr', 'ls -al /bin']);
     expect(cmds.map((c) => c.exitCode), JSON.stringify(cmds)).to.deep.equal([0, 0, 0, 0]);
     expect(cmds[2]!.stdout).to.match(/total \d+/);
+
+    // The tutorial's <host> section: the host that runs r1 (host3) has its own interface on Net3
+    // (10.1.3.2) and the route to 10.1.0.0/16 through r1, so it reaches r1 and h1 behind it.
+    const host3 = emulatedHostNamespace(3, INSTANCE);
+    expect(await ping(host3, '10.1.3.1'), 'host3 → r1 on Net3').to.equal(true);
+    expect(await ping(host3, '10.1.0.2'), 'host3 → h1 through r1').to.equal(true);
+
+    // h3's start-www: its filetree puts the page in h3's own /var/www/html and its exec starts
+    // apache2 inside h3 (container VM); h1, on another host, fetches the page across r1 and r2.
+    const www = await ediv(['exec', TUTORIAL_NAME, 'start-www', '--vm', 'h3', '--state', state, '--json']);
+    expect(www.code, JSON.stringify(www.json?.vms ?? www.stderr)).to.equal(0);
+    const hostPage = existsSync('/var/www/html/index.html') ? readFileSync('/var/www/html/index.html', 'utf8') : undefined;
+    let page = '';
+    for (let i = 0; i < 20 && !page.includes('<h1>h3</h1>'); i++) {
+      page = await sh('ip', ['netns', 'exec', h1, 'wget', '-q', '-T', '2', '-O', '-', 'http://10.1.2.2/']);
+      if (!page.includes('<h1>h3</h1>')) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(page).to.equal('<h1>h3</h1>\n');
+    expect(hostPage, 'the host\'s own /var/www/html is untouched').to.not.equal('<h1>h3</h1>\n');
 
     // Status: recorded and live.
     const st = await ediv(['status', TUTORIAL_NAME, '--state', state, '--json']);

@@ -29,6 +29,8 @@ export interface ApplyInput {
   backplane: BackplaneLink[];
   /** Only these VMs; undefined = all, and VMs of the deployment no longer in the fragment go. */
   vms?: string[];
+  /** The host's capabilities (facts), when the agent probed them (link shaping reads tbf/netem). */
+  caps?: Capabilities;
 }
 
 /** An apply that has passed every check: nothing is made until run(). */

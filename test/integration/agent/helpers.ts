@@ -28,6 +28,20 @@ export function addHostNs(name: string): void {
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
 }
 
+/**
+ * A suite's `before`: skips (saying why) without root; else makes host namespace `name` afresh
+ * (one left by an interrupted run is removed first) and returns a new state directory.
+ */
+export function freshHostNs(ctx: Mocha.Context, name: string, label: string): string {
+  if (!isRoot) {
+    console.log('    (skipped: the agent integration tests need root)');
+    ctx.skip();
+  }
+  removeNamespaces([name]);
+  addHostNs(name);
+  return tempDir(label);
+}
+
 export interface AgentRun {
   code: number;
   lines: AgentLine[];

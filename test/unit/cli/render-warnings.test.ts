@@ -15,8 +15,8 @@ import { renderStatus } from '../../../src/cli/render/status.ts';
 import { renderSummary } from '../../../src/cli/render/validate.ts';
 import { WARNINGS_PER_FEATURE, warningLines } from '../../../src/cli/render/warnings.ts';
 
-const XML = `<vnx><global><version>2.0</version><scenario_name>lab</scenario_name><vm_mgmt type="private"/></global>
-<net name="n" mode="virtual_bridge" delay="10ms"/>
+const XML = `<vnx><global><version>2.0</version><scenario_name>lab</scenario_name><vm_mgmt type="net"/></global>
+<net name="n" mode="virtual_bridge" dscp="10"/>
 <vm name="a" type="libvirt" subtype="kvm"><mem>512M</mem><if id="1" net="n"/></vm>
 <vm name="b" type="lxc"><if id="1" net="n"/></vm>
 </vnx>`;
@@ -39,8 +39,8 @@ describe('reports: scenario warnings and drivers', () => {
   it('validate: the summary lists the warnings and each VM\'s drivers; the text shows them', () => {
     const s = summarize('lab.xml', scenario(), parseClusterText(CLUSTER, 'c.yaml'));
     expect(s.warnings.map((x) => [x.feature, x.vm, x.net, x.loc.line])).to.deep.equal([
-      ['vm_mgmt', undefined, undefined, 1],
-      ['net-shaping', undefined, 'n', 2],
+      ['vm_mgmt-net', undefined, undefined, 1],
+      ['net-dscp', undefined, 'n', 2],
       ['vm-type', 'a', undefined, 3],
       ['mem', 'a', undefined, 3],
       ['vm-type', 'b', undefined, 4],
@@ -60,10 +60,10 @@ describe('reports: scenario warnings and drivers', () => {
     const plan = await makePlan({ scenario: scenario(), cluster: parseClusterText(CLUSTER, 'c.yaml'), segmentator: 'round-robin' });
     const json = planJson(plan) as { hosts: Record<string, { driver: string }>; warnings: ScenarioWarning[] };
     expect(Object.entries(json.hosts).map(([h, x]) => [h, x.driver])).to.deep.equal([['h1', 'netns'], ['h2', 'netns']]);
-    expect(json.warnings.map((x) => x.feature)).to.deep.equal(['vm_mgmt', 'net-shaping', 'vm-type', 'mem', 'vm-type']);
+    expect(json.warnings.map((x) => x.feature)).to.deep.equal(['vm_mgmt-net', 'net-dscp', 'vm-type', 'mem', 'vm-type']);
     const text = renderPlan(plan);
     expect(text).to.match(/HOST +VMS +DRIVER +FRAGMENT\nh1 +1 +netns +lab_h1\nh2 +1 +netns +lab_h2\n/);
-    expect(text).to.match(/\nwarnings \(5\): what the scenario asks that ediv does not apply\n {2}lab\.xml:1:\d+: <vm_mgmt type="private"> is not built yet/);
+    expect(text).to.match(/\nwarnings \(5\): what the scenario asks that ediv does not apply\n {2}lab\.xml:1:\d+: <vm_mgmt type="net"> is refused by the host agents/);
     // A plan recorded before plans had drivers and warnings still renders.
     const old = { ...plan, warnings: undefined, hosts: { h1: { ...plan.hosts.h1!, driver: undefined } } };
     expect(renderPlan(old)).to.match(/h1 +1 +- +lab_h1/);

@@ -15,6 +15,7 @@ import { loadRestrictions } from '../../../src/controller/restrictions.ts';
 import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { builtinSegmentators } from '../../../src/segmentators/registry.ts';
+import { vmMgmtOf, withMgmtOffset } from '../../../src/scenario/vm-mgmt.ts';
 import { BGP_XML } from '../../helpers/bgp-scenario.ts';
 
 const thirdParty = path.resolve(edivRoot, '../shared/third-party/vnx');
@@ -31,11 +32,17 @@ const THIRD_PARTY_FILES = [
 function checkUnion(scenario: Scenario, plan: Plan, cluster: Cluster): void {
   const seen = new Map<string, string>();
   let hostSections = 0;
+  const mgmt = vmMgmtOf(scenario);
+  let mgmtVmsBefore = 0;
   for (const hp of Object.values(plan.hosts)) {
     expect(hp.fragmentName).to.equal(`${scenario.name}_${hp.host}`);
     expect(hp.fragment.name).to.equal(hp.fragmentName);
     expect(hp.fragment.source.format).to.equal(scenario.source.format);
-    expect(hp.fragment.global).to.deep.equal(scenario.global);
+    // The scenario's global section; a private <vm_mgmt> offset by 4 × the VMs of the earlier fragments (EDIV).
+    const offset = mgmt?.type === 'private' && mgmtVmsBefore > 0 ? mgmt.offset + 4 * mgmtVmsBefore : undefined;
+    expect(hp.fragment.global).to.deep.equal(offset === undefined ? scenario.global : withMgmtOffset(scenario.global, offset));
+    if (offset !== undefined) expect(vmMgmtOf(parseScenarioText(hp.fragmentXml, 'f.xml'))!.offset).to.equal(offset);
+    mgmtVmsBefore += hp.fragment.vms.length;
     for (const [seq, parts] of hp.fragment.cmdSeqs) {
       expect(parts.length).to.be.above(0);
       for (const p of parts) expect(scenario.cmdSeqs.get(seq)).to.include(p);

@@ -60,29 +60,43 @@ describe('scenario feature support (warnings)', () => {
     expect(w!.message).to.match(/^vm a: <mem> 1024 MB is not applied by the netns driver:/);
   });
 
-  it('bw, delay, loss, dscp on a <net>, in <net><bw> and on an <if>: link shaping is not applied yet', () => {
+  it('bw, delay, loss on a <net>, in <net><bw> and on an <if>: link shaping the netns and container drivers apply; dscp no driver', () => {
     const text = vnx(
-      '<net name="n" mode="virtual_bridge" bw="10000" delay="20ms"><bw>5000</bw></net>\n' +
+      '<net name="n" mode="virtual_bridge" bw="10000" delay="20ms" dscp="8"><bw>5000</bw></net>\n' +
         '<vm name="a" type="lxc"><if id="1" net="n" loss="1%" dscp="8"/></vm>',
     );
-    const ws = only(warningsOf(text), 'net-shaping');
+    for (const driver of ['netns', 'container']) expect(only(warningsOf(text, driver), 'net-shaping'), driver).to.deep.equal([]);
+    // A driver that does not shape links is warned, saying which drivers do.
+    const ws = only(warningsOf(text, 'other'), 'net-shaping');
+    const how = '(the netns and container drivers apply it with tc: bw always, delay and loss where the host has netem)';
     expect(ws.map((w) => [w.vm, w.net, w.loc.line, w.message])).to.deep.equal([
-      [undefined, 'n', 3, 'net n: bw="10000" delay="20ms" is not applied yet: the link has no bandwidth limit, delay or loss'],
-      [undefined, 'n', 3, 'net n: <bw> 5000 is not applied yet: the link has no bandwidth limit, delay or loss'],
-      ['a', 'n', 4, 'vm a: <if id="1"> loss="1%" dscp="8" is not applied yet: the link has no bandwidth limit, delay or loss'],
+      [undefined, 'n', 3, `net n: bw="10000" delay="20ms" is not applied by the other driver: the link has no bandwidth limit, delay or loss ${how}`],
+      [undefined, 'n', 3, `net n: <bw> 5000 is not applied by the other driver: the link has no bandwidth limit, delay or loss ${how}`],
+      ['a', 'n', 4, `vm a: <if id="1"> loss="1%" is not applied by the other driver: the link has no bandwidth limit, delay or loss ${how}`],
     ]);
-    // Whatever the driver: no driver applies it.
-    expect(only(warningsOf(text, 'container'), 'net-shaping')).to.have.length(3);
+    expect(only(warningsOf(text), 'net-dscp').map((w) => [w.vm, w.net, w.loc.line, w.message])).to.deep.equal([
+      [undefined, 'n', 3, "net n: dscp=\"8\" is not applied: the link's packets keep the DSCP their sender gave them"],
+      ['a', 'n', 4, "vm a: <if id=\"1\"> dscp=\"8\" is not applied: the link's packets keep the DSCP their sender gave them"],
+    ]);
   });
 
-  it('vm_mgmt private or net is not built yet; none is fine', () => {
-    const mgmt = (type: string) => vnx(NET, `<vm_mgmt type="${type}" network="10.250.0.0" mask="24"/>`);
-    for (const type of ['private', 'net']) {
-      const [w] = only(warningsOf(mgmt(type)), 'vm_mgmt');
-      expect(w).to.deep.include({ feature: 'vm_mgmt', loc: { file: FILE, line: 2, column: 63 } });
-      expect(w!.message).to.equal(`<vm_mgmt type="${type}"> is not built yet: the VMs get no management interface (type "none" is what ediv does)`);
-    }
-    expect(only(warningsOf(mgmt('none')), 'vm_mgmt')).to.deep.equal([]);
+  it('vm_mgmt private is built by the netns and container drivers (host_mapping is not applied); net is refused; none is fine', () => {
+    const mgmt = (type: string, inner = '') => vnx(`${NET}\n<vm name="a" type="lxc"/>`, `<vm_mgmt type="${type}" network="10.250.0.0" mask="24">${inner}</vm_mgmt>`);
+    expect(only(warningsOf(mgmt('private')), 'vm_mgmt')).to.deep.equal([]);
+    expect(only(warningsOf(mgmt('private'), 'container'), 'vm_mgmt')).to.deep.equal([]);
+    expect(only(warningsOf(mgmt('private'), 'other'), 'vm_mgmt')[0]!.message).to.equal(
+      '<vm_mgmt type="private"> is not applied by the other driver: the VMs get no management interface ' +
+        '(the netns and container drivers build it: a /30 link from the host to each VM)',
+    );
+    expect(only(warningsOf(mgmt('private', '<host_mapping/>')), 'host_mapping').map((w) => w.message)).to.deep.equal([
+      "<vm_mgmt> <host_mapping> is not applied: the host's /etc/hosts does not name the VMs",
+    ]);
+    const [w] = only(warningsOf(mgmt('net')), 'vm_mgmt-net');
+    expect(w).to.deep.include({ feature: 'vm_mgmt-net', loc: { file: FILE, line: 2, column: 63 } });
+    expect(w!.message).to.equal(
+      '<vm_mgmt type="net"> is refused by the host agents: the deploy fails before anything is made: use type="private" (a management link per VM) or type="none"',
+    );
+    expect(warningsOf(mgmt('none'))).to.deep.equal([]);
   });
 
   it('<console> of a VM (several as one warning) and of <vm_defaults> is not provided', () => {
@@ -97,16 +111,20 @@ describe('scenario feature support (warnings)', () => {
     ]);
   });
 
-  it('the <host> section: each hostif, and its routes, forwarding and execs, are not built yet', () => {
+  it('the <host> section: hostifs, routes and forwarding are built by the netns and container drivers; its execs are not run', () => {
     const text = vnx(
       `${NET}\n<vm name="a" type="lxc"><if id="1" net="n"/></vm>\n` +
         '<host>\n  <hostif net="n"><ipv4>10.0.0.9/24</ipv4></hostif>\n  <route type="ipv4" gw="10.0.0.1">10.1.0.0/16</route>\n' +
         '  <exec seq="s" type="verbatim">true</exec>\n</host>',
     );
-    const ws = only(warningsOf(text), 'host');
-    expect(ws.map((w) => [w.net, w.loc.line, w.message])).to.deep.equal([
-      [undefined, 5, "the <host> section's 1 <route> and 1 <exec> are not built yet: the physical host is not connected to the lab's nets, and nothing is configured or run on it"],
-      ['n', 6, "net n: <hostif net=\"n\"> of the <host> section is not built yet: the physical host is not connected to the lab's nets, and nothing is configured or run on it"],
+    for (const driver of ['netns', 'container']) expect(only(warningsOf(text, driver), 'host'), driver).to.deep.equal([]);
+    const how = "(the netns and container drivers build it on the host that holds the section: a veth into each hostif's net, its addresses, the routes and forwarding)";
+    expect(only(warningsOf(text, 'other'), 'host').map((w) => [w.net, w.loc.line, w.message])).to.deep.equal([
+      [undefined, 5, `the <host> section's 1 <route> is not applied by the other driver: the physical host is not connected to the lab's nets ${how}`],
+      ['n', 6, `net n: <hostif net="n"> of the <host> section is not applied by the other driver: the physical host is not connected to the lab's nets ${how}`],
+    ]);
+    expect(only(warningsOf(text), 'host-exec').map((w) => [w.loc.line, w.message])).to.deep.equal([
+      [8, "the <host> section's 1 <exec> is not run: nothing is run on the host: run those commands yourself after the deploy"],
     ]);
   });
 
@@ -184,7 +202,7 @@ describe('scenario feature support (warnings)', () => {
 
   it('every warning has the JSON shape {vm?, net?, feature, message, loc: {file, line, column}}', () => {
     const ws = warningsOf(
-      vnx('<net name="n" mode="virtual_bridge" bw="1"/>\n<vm name="a" type="lxc"><mem>1G</mem><if id="1" net="n" delay="1"/></vm>', '<ssh_key>k</ssh_key>'),
+      vnx('<net name="n" mode="virtual_bridge" dscp="1"/>\n<vm name="a" type="lxc"><mem>1G</mem><if id="1" net="n" dscp="1"/></vm>', '<ssh_key>k</ssh_key>'),
     );
     expect(ws.length).to.equal(4);
     for (const w of JSON.parse(JSON.stringify(ws)) as Record<string, unknown>[]) {
@@ -226,14 +244,15 @@ describe('scenario feature support (warnings)', () => {
       return new Set(featureWarnings(s, onDriver(driver)).map((w) => w.feature));
     };
 
-    it('the VNX LXC tutorial: consoles, root file systems, the host section; on container only what no driver applies', async () => {
-      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml'))].sort()).to.deep.equal(['console', 'filesystem', 'host']);
-      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml', 'container'))].sort()).to.deep.equal(['console', 'host']);
+    it('the VNX LXC tutorial: consoles and root file systems (its <host> section is built); on container only what no driver applies', async () => {
+      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml'))].sort()).to.deep.equal(['console', 'filesystem']);
+      expect([...(await featuresOf('vnx/02-tutorial_lxc_ubuntu.xml', 'container'))].sort()).to.deep.equal(['console']);
     });
 
-    it('the OSPF plugin lab: extension, on_boot, ssh_key, vm_mgmt private', async () => {
+    it('the OSPF plugin lab: extension, on_boot, ssh_key, host_mapping (its private vm_mgmt and <host> section are built)', async () => {
       const fs = await featuresOf('vnx-more/dfz-hist-simple_ubuntu-ospf.xml');
-      for (const f of ['extension', 'on_boot', 'ssh_key', 'vm_mgmt', 'mem', 'filesystem', 'host']) expect(fs.has(f), f).to.equal(true);
+      for (const f of ['extension', 'on_boot', 'ssh_key', 'host_mapping', 'mem', 'filesystem']) expect(fs.has(f), f).to.equal(true);
+      for (const f of ['vm_mgmt', 'host']) expect(fs.has(f), f).to.equal(false);
     });
 
     it('the SD-edge lab: nets on existing host bridges (managed="no")', async () => {

@@ -13,7 +13,7 @@ import type { Vm } from '../../../scenario/model.ts';
 import { bootId, ipBatch, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
 import type { Resource } from '../../journal.ts';
 import type { Driver, DriverContext } from '../driver.ts';
-import { networkProblems, type VmSpec } from '../netns/desired.ts';
+import type { VmSpec } from '../netns/desired.ts';
 import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
@@ -132,8 +132,7 @@ export const containerDriver: Driver = {
   name: 'container',
 
   scenarioProblems(scenario) {
-    // The network layer's (vm_mgmt, shaping, the <host> section) are the netns driver's.
-    const problems: InputProblem[] = networkProblems(scenario);
+    const problems: InputProblem[] = [];
     for (const vm of scenario.vms) {
       for (const f of vm.filetrees) {
         if (!f.root.startsWith('/')) {

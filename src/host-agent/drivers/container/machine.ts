@@ -49,6 +49,7 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
 mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-shm "$r/dev/shm"
 mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-tmp "$r/tmp"
 mount -t tmpfs -o nosuid,nodev,mode=755 ediv-run "$r/run"
+mkdir -m 1777 "$r/run/lock"
 if [ -d "$r$hide" ]; then mount -t tmpfs -o ro,mode=000,size=4k ediv-hidden "$r$hide"; fi
 : > "$r/run/.ediv-init"
 mount --bind -o ro "$init" "$r/run/.ediv-init"

@@ -13,6 +13,7 @@ export const MAX_BRIDGE_PORTS = 1023;
 export function checkBridgePorts(desired: DesiredState, host: string, keptPorts: ReadonlyMap<string, number> = new Map()): void {
   const ifaces = new Map<string, number>();
   for (const vm of desired.vms) for (const i of vm.ifaces) ifaces.set(i.net, (ifaces.get(i.net) ?? 0) + 1);
+  for (const h of desired.host?.ifaces ?? []) ifaces.set(h.net, (ifaces.get(h.net) ?? 0) + 1); // the <host> section's port
   const problems: InputProblem[] = [];
   for (const net of desired.nets) {
     const vmPorts = (ifaces.get(net.net) ?? 0) + (keptPorts.get(net.net) ?? 0);

@@ -2,6 +2,7 @@
 // agent executes can be unit-tested. Every name in them comes from the allocator or is a
 // validated scenario name; addresses come from the parsed model.
 import type { IfaceSpec, NetSpec, VmSpec } from './desired.ts';
+import { shapingLines } from './shaping.ts';
 
 /**
  * Host-side lines creating a net's bridge, left down: apply brings it up (bridgeUpLines) after
@@ -23,13 +24,32 @@ function vethLine(vm: VmSpec, i: IfaceSpec): string {
   return `link add name ${i.outer}${mtu} type veth peer name ${i.inner}${mtu}${mac} netns ${vm.netns}`;
 }
 
-/** Host-side lines creating a VM: its namespace and the veths plugged into the bridges. */
+/**
+ * Host-side lines creating a VM: its namespace, the veths plugged into the bridges, and its
+ * management link (the host's end addressed and up; the VM's end is configured inside).
+ */
 export function vmHostLines(vm: VmSpec): string[] {
   const lines = [`netns add ${vm.netns}`];
   for (const i of vm.ifaces) {
     lines.push(vethLine(vm, i), `link set dev ${i.outer} master ${i.bridge} up`);
   }
+  if (vm.mgmt) {
+    const m = vm.mgmt;
+    lines.push(`link add name ${m.outer} type veth peer name ${m.inner} netns ${vm.netns}`, `addr add ${m.host} dev ${m.outer}`, `link set dev ${m.outer} up`);
+  }
   return lines;
+}
+
+/** tc lines shaping a VM's interfaces: on the host side (towards the VM), and inside the VM (from it). */
+export function vmShapingLines(vm: VmSpec): { host: string[]; inner: string[] } {
+  const host: string[] = [];
+  const inner: string[] = [];
+  for (const i of vm.ifaces) {
+    if (!i.shaping) continue;
+    host.push(...shapingLines(i.outer, i.shaping, 'host'));
+    inner.push(...shapingLines(i.inner, i.shaping, 'vm'));
+  }
+  return { host, inner };
 }
 
 function routeDestination(r: VmSpec['routes'][number]): string {
@@ -46,6 +66,7 @@ export function vmInnerLines(vm: VmSpec): string[] {
     for (const a of i.ipv6) lines.push(`addr add ${a} dev ${i.inner} nodad`);
     lines.push(`link set dev ${i.inner} up`);
   }
+  if (vm.mgmt) lines.push(`addr add ${vm.mgmt.vm} dev ${vm.mgmt.inner}`, `link set dev ${vm.mgmt.inner} up`);
   for (const r of vm.routes) lines.push(`route replace ${routeDestination(r)} via ${r.gateway}`);
   return lines;
 }

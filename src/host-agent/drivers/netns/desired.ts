@@ -1,14 +1,18 @@
 // The netns driver's spec: what a fragment asks of this host, in kernel terms: one namespace
 // per VM, one bridge per net, one veth per VM interface, addresses, routes, forwarding,
-// backplane links. Pure: names come from the allocator (journal + existing links), nothing is
-// touched here.
+// backplane links; the links' shaping (shaping.ts), each VM's management link (<vm_mgmt>,
+// src/scenario/vm-mgmt.ts) and the <host> section (host-section.ts). Pure: names come from the
+// allocator (journal + existing links), nothing is touched here.
 import { createHash } from 'node:crypto';
 import type { Scenario, Vm } from '../../../scenario/model.ts';
 import type { BackplaneLink } from '../../../protocol/plan.ts';
-import { InputError } from '../../../common/errors.ts';
+import { InputError, type InputProblem } from '../../../common/errors.ts';
 import { MAX_IFNAME, NameAllocator, netnsName, vmIfaceName } from '../../naming.ts';
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
+import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, vmMgmtProblem, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
+import { hostSectionProblems, hostSpec, type HostSpec } from './host-section.ts';
+import { ifaceShaping, netShaping, shapingProblems, supportedShaping, type Shaping, type ShapingSupport } from './shaping.ts';
 
 export interface NetSpec {
   net: string;
@@ -30,6 +34,19 @@ export interface IfaceSpec {
   ipv4: string[];
   ipv6: string[];
   mtu?: number;
+  /** Link shaping (tc) of this interface, as this host can apply it (shaping.ts). */
+  shaping?: Shaping;
+}
+
+/** A VM's management link (<vm_mgmt type="private">): a veth from the agent's namespace into the VM. */
+export interface MgmtSpec {
+  /** The host's end (in the agent's namespace). */
+  outer: string;
+  /** The VM's end (eth0). */
+  inner: string;
+  /** Addresses in CIDR form (/30). */
+  host: string;
+  vm: string;
 }
 
 export interface RouteSpec {
@@ -46,6 +63,8 @@ export interface VmSpec {
   forwarding: { ipv4: boolean; ipv6: boolean };
   /** Directories (as the VM sees them) that filetrees write into: the VM gets private views. */
   filetreeRoots: string[];
+  /** Its management link, with a private <vm_mgmt>. */
+  mgmt?: MgmtSpec;
   /** What a driver makes of the VM besides its network (the container driver's machine), if anything. */
   machine?: Record<string, unknown>;
   /** Hash of everything above: a configured VM whose hash differs is remade. */
@@ -55,6 +74,10 @@ export interface VmSpec {
 export interface DesiredState {
   nets: NetSpec[];
   vms: VmSpec[];
+  /** The <host> section, when this host holds it. */
+  host?: HostSpec;
+  /** What the fragment asks that this host cannot apply (said as progress warnings). */
+  warnings?: string[];
 }
 
 export function bridgeKey(net: string): string {
@@ -62,6 +85,55 @@ export function bridgeKey(net: string): string {
 }
 export function vethKey(vm: string, id: number): string {
   return `veth:${vm}:${id}`;
+}
+export function mgmtKey(vm: string): string {
+  return `veth:${vm}:mgmt`;
+}
+export function qdiscKey(vm: string, id: number, side: 'host' | 'vm'): string {
+  return `qdisc:${vm}:${id}:${side}`;
+}
+
+/** Per VM: what the network layer adds besides its interfaces (management link, shaping). */
+export interface VmNetworkExtras {
+  mgmt?: MgmtSpec;
+  /** The shaping of each interface (by id), as this host applies it. */
+  shaping?: Map<number, Shaping>;
+}
+
+/**
+ * What the fragment's network features ask that cannot be made, at the element's line: a
+ * <vm_mgmt> of type "net" or with bad values, shaping values that do not parse, a <host> section
+ * this host cannot build. desiredState throws them (one InputError), so every driver on the netns
+ * network layer refuses them in prepareApply, before anything is made. (Not in scenarioProblems:
+ * exec on a deployment applied before these features were built must still run.)
+ */
+export function networkProblems(s: Scenario): InputProblem[] {
+  const file = s.source.path;
+  const out: InputProblem[] = [...shapingProblems(s.nets, s.vms, file), ...hostSectionProblems(s)];
+  const m = vmMgmtOf(s);
+  const loc = m?.loc ?? s.global.loc ?? { file };
+  if (m?.type === 'net') {
+    out.push({
+      loc,
+      message:
+        '<vm_mgmt type="net"> (one management bridge shared by the host and the VMs) is not built by ediv: ' +
+        'use type="private" (a point-to-point management link per VM) or type="none"',
+    });
+  } else if (m?.type === 'private') {
+    const why = vmMgmtProblem(m, s.vms.length);
+    if (why) out.push({ loc, message: why });
+    for (const vm of s.vms) {
+      if (mgmtDisabled(vm, s)) continue;
+      const clash = vm.ifaces.find((i) => vmIfaceName(i) === MGMT_IFACE);
+      if (clash) {
+        out.push({
+          loc: clash.loc ?? vm.loc ?? loc,
+          message: `vm ${vm.name}: interface ${clash.id} is ${MGMT_IFACE}, the name of its management interface (<vm_mgmt type="private">): give it another id or name, or add <mng_if>no</mng_if> to the VM`,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 function hashOf(value: unknown): string {
@@ -75,6 +147,7 @@ export function vmSpec(
   nets: Map<string, NetSpec>,
   names: NameAllocator,
   machineOf?: (vm: Vm) => Record<string, unknown>,
+  extras: VmNetworkExtras = {},
 ): VmSpec {
   const ifaces: IfaceSpec[] = vm.ifaces.map((i) => {
     const net = nets.get(i.net);
@@ -98,6 +171,7 @@ export function vmSpec(
       ipv4: i.ipv4.map((a) => `${a.address}/${a.prefix}`),
       ipv6: i.ipv6.map((a) => `${a.address}/${a.prefix}`),
       mtu: net.mtu,
+      ...(extras.shaping?.has(i.id) ? { shaping: extras.shaping.get(i.id) } : {}),
     };
   });
   const spec = {
@@ -107,6 +181,7 @@ export function vmSpec(
     routes: vm.routes.map((r) => ({ family: r.family, destination: r.destination, gateway: r.gateway })),
     forwarding: { ipv4: vm.forwarding?.ipv4 ?? false, ipv6: vm.forwarding?.ipv6 ?? false },
     filetreeRoots: [...new Set(vm.filetrees.map((f) => f.root))].sort(),
+    ...(extras.mgmt ? { mgmt: extras.mgmt } : {}),
     ...(machineOf ? { machine: machineOf(vm) } : {}),
   };
   return { ...spec, hash: hashOf(spec) };
@@ -124,13 +199,32 @@ export interface DesiredInput {
   trunkMtu: (trunk: string) => number | undefined;
   /** The driver's machine spec of each VM (hashed with the rest: a change remakes the VM). */
   machineOf?: (vm: Vm) => Record<string, unknown>;
+  /** Which qdiscs this host has (facts); default both. */
+  shapingSupport?: ShapingSupport;
+  /** The cluster host name, for warnings. */
+  host?: string;
+}
+
+function mgmtSpec(m: VmMgmt, vm: Vm, index: number, deployment: string, names: NameAllocator): MgmtSpec {
+  const a = privateMgmtAddresses(m, index);
+  return { outer: names.name('mgmt', `${deployment}|${mgmtKey(vm.name)}`), inner: MGMT_IFACE, host: a.host, vm: a.vm };
+}
+
+function shapingText(s: Shaping): string {
+  const parts: string[] = [];
+  if (s.rate !== undefined) parts.push(`bw ${s.rate} bit/s`);
+  if (s.delayUs !== undefined) parts.push(`delay ${s.delayUs / 1000} ms`);
+  if (s.lossPct !== undefined) parts.push(`loss ${s.lossPct}%`);
+  return parts.join(', ');
 }
 
 export function desiredState(input: DesiredInput): DesiredState {
   const { scenario, deployment, tag, names } = input;
+  const problems = networkProblems(scenario);
+  if (problems.length) throw new InputError(problems);
   const wanted = input.vms ? new Set(input.vms) : undefined;
   const vms = scenario.vms.filter((v) => !wanted || wanted.has(v.name));
-  const usedNets = new Set(vms.flatMap((v) => v.ifaces.map((i) => i.net)));
+  const usedNets = new Set([...vms.flatMap((v) => v.ifaces.map((i) => i.net)), ...(scenario.host?.ifaces ?? []).map((h) => h.net)]);
   const links = new Map(input.backplane.map((b) => [b.net, b]));
   const nets = new Map<string, NetSpec>();
   for (const n of scenario.nets) {
@@ -158,8 +252,49 @@ export function desiredState(input: DesiredInput): DesiredState {
   for (const b of input.backplane) {
     if (!nets.has(b.net)) throw new InputError({ loc: { file: 'request' }, message: `backplane net ${b.net} is not a net of the fragment` });
   }
-  return { nets: [...nets.values()], vms: vms.map((v) => vmSpec(v, deployment, tag, nets, names, input.machineOf)) };
+
+  // Shaping: what each net and interface asks, as this host can apply it.
+  const support = input.shapingSupport ?? { tbf: true, netem: true };
+  const warnings: string[] = [];
+  const onHost = input.host ? ` on host ${input.host}` : '';
+  const netShapes = new Map(scenario.nets.map((n) => [n.name, netShaping(n)]));
+  const warned = new Set<string>();
+  const shapingOf = (vm: Vm): Map<number, Shaping> | undefined => {
+    const out = new Map<number, Shaping>();
+    for (const i of vm.ifaces) {
+      const asked = ifaceShaping(netShapes.get(i.net), i);
+      if (!asked) continue;
+      const { applied, dropped } = supportedShaping(asked, support);
+      if (applied) out.set(i.id, applied);
+      for (const q of dropped) {
+        const own = SHAPING_OWN.some((a) => i.extra.attrs[a] !== undefined);
+        const subject = own ? `vm ${vm.name}, interface ${i.id}` : `net ${i.net}`;
+        const what = q === 'tbf' ? 'bw' : 'delay and loss';
+        const message = `${subject}: ${what} (${shapingText(asked)}) not applied (no ${q}${onHost})`;
+        if (!warned.has(message)) warnings.push(message);
+        warned.add(message);
+      }
+    }
+    return out.size ? out : undefined;
+  };
+
+  // Management links: the counter is the VM's position in the whole fragment (VNX's order).
+  const m = vmMgmtOf(scenario);
+  const index = new Map(scenario.vms.map((v, i) => [v.name, i]));
+  const extrasOf = (vm: Vm): VmNetworkExtras => {
+    const e: VmNetworkExtras = {};
+    if (m?.type === 'private' && !mgmtDisabled(vm, scenario)) e.mgmt = mgmtSpec(m, vm, index.get(vm.name)!, deployment, names);
+    const shaping = shapingOf(vm);
+    if (shaping) e.shaping = shaping;
+    return e;
+  };
+  const vmSpecs = vms.map((v) => vmSpec(v, deployment, tag, nets, names, input.machineOf, extrasOf(v)));
+  const host = hostSpec(scenario, deployment, nets, names);
+  return { nets: [...nets.values()], vms: vmSpecs, ...(host ? { host } : {}), warnings };
 }
+
+/** The shaping attributes an <if> may carry itself. */
+const SHAPING_OWN = ['bw', 'delay', 'loss'];
 
 export function netSpecHash(n: NetSpec): string {
   return hashOf(n);

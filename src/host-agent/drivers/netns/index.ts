@@ -1,6 +1,7 @@
 // The netns driver: a VM is a network namespace (plus, with filetrees, a holder process with
 // its own mount and UTS namespaces); one bridge per net in the agent's namespace, a veth per VM
-// interface, backplane links for spanning nets. See docs/host-agent.md, "The netns driver".
+// interface, backplane links for spanning nets; link shaping, management links (<vm_mgmt>) and
+// the <host> section. See docs/host-agent.md, "The netns driver".
 import type { InputProblem } from '../../../common/errors.ts';
 import { OperationError } from '../../../common/errors.ts';
 import type { Capability } from '../../../protocol/agent.ts';
@@ -32,7 +33,7 @@ function knownLinkNames(stateDir: string): [string, string][] {
   return listDeployments(stateDir).flatMap((d) =>
     Journal.open(deploymentDir(stateDir, d))
       .resources()
-      .filter((r) => r.kind === 'bridge' || r.kind === 'veth' || (isBackplaneKind(r.kind) && backplaneFor(r.kind).allocatedNames))
+      .filter((r) => r.kind === 'bridge' || r.kind === 'veth' || r.kind === 'hostif' || (isBackplaneKind(r.kind) && backplaneFor(r.kind).allocatedNames))
       .map((r): [string, string] => [`${d}|${r.key}`, r.name]),
   );
 }
@@ -116,13 +117,17 @@ export async function prepareNetworkApply(
     names,
     trunkMtu: (t) => links.get(t)?.mtu,
     machineOf: layer.machineOf,
+    shapingSupport: { tbf: input.caps?.tbf ?? true, netem: input.caps?.netem ?? false },
+    host: input.host,
   });
   checkBridgePorts(desired, input.host, input.vms ? keptVmPorts(ctx.journal, desired) : undefined);
+  for (const message of desired.warnings ?? []) ctx.emit({ type: 'progress', step: 'warning', message });
   return {
     vms: desired.vms.map((v) => v.vm),
     links: [
       ...desired.nets.flatMap((n) => [n.bridge, ...(n.backplane ? [n.backplane.dev] : [])]),
-      ...desired.vms.flatMap((v) => v.ifaces.map((i) => i.outer)),
+      ...desired.vms.flatMap((v) => [...v.ifaces.map((i) => i.outer), ...(v.mgmt ? [v.mgmt.outer] : [])]),
+      ...(desired.host?.ifaces ?? []).flatMap((h) => [h.outer, h.port]),
     ],
     async run() {
       const created = new Set((await applyNetns(ctx, desired, !input.vms, layer.machine)).created);
