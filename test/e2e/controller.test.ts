@@ -134,7 +134,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
       page = await sh('ip', ['netns', 'exec', h1, 'wget', '-q', '-T', '2', '-O', '-', 'http://10.1.2.2/']);
       if (!page.includes('<h1>h3</h1>')) await new Promise((r) => setTimeout(r, 250));
     }
-    expect(page).to.equal('<h1>h3</h1>\n');
+    expect(page).to.equal('<h1>h3</h1>'); // sh() drops the final newline
     expect(hostPage, 'the host\'s own /var/www/html is untouched').to.not.equal('<h1>h3</h1>\n');
 
     // Status: recorded and live.

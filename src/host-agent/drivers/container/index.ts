@@ -10,11 +10,12 @@ import { OperationError, type InputProblem } from '../../../common/errors.ts';
 import { mapLimit } from '../../../common/parallel.ts';
 import type { VmState, VmUsage } from '../../../protocol/agent.ts';
 import type { Vm } from '../../../scenario/model.ts';
-import { bootId, ipBatch, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
+import { bootId, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
 import type { Resource } from '../../journal.ts';
 import type { Driver, DriverContext } from '../driver.ts';
 import type { VmSpec } from '../netns/desired.ts';
 import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
+import { setLinks, vmIfaces } from '../netns/vm-life-cycle.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
 import { devTemplate, initBinary, startMachine, type MachineSpec } from './machine.ts';
@@ -114,18 +115,8 @@ async function haltMachine(ctx: DriverContext, vm: string): Promise<void> {
   if (pid !== undefined) await signalPids([pid], 'SIGKILL');
 }
 
-/** The VM's interfaces as named inside it (recorded with their veths). */
-function vmIfaces(ctx: DriverContext, vm: string): string[] {
-  return ctx.journal
-    .resources()
-    .filter((r) => r.kind === 'veth' && r.vm === vm && r.params)
-    .map((r) => r.params!);
-}
-
 async function setVmLinks(ctx: DriverContext, vm: string, netns: string, up: boolean): Promise<void> {
-  const lines = vmIfaces(ctx, vm).map((i) => `link set dev ${i} ${up ? 'up' : 'down'}`);
-  const r = await ipBatch(lines, { netns });
-  if (r.exitCode !== 0) throw new OperationError(`setting the interfaces of VM ${vm} ${up ? 'up' : 'down'} failed: ${r.stderr.trim()}`);
+  await setLinks(netns, vmIfaces(ctx.journal, vm), up);
 }
 
 export const containerDriver: Driver = {

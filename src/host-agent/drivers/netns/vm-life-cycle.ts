@@ -25,13 +25,14 @@ export function netnsVmStates(journal: Journal, recorded: Record<string, VmState
 }
 
 /** Interfaces of a VM, as named inside its namespace. */
-function vmIfaces(journal: Journal, vm: string): string[] {
+export function vmIfaces(journal: Journal, vm: string): string[] {
   const veths = journal.resources().filter((r) => r.kind === 'veth' && r.vm === vm);
   // The inner name is recorded in the applied fragment; the journal key carries the iface id.
   return veths.map((r) => r.params ?? `eth${r.key.split(':').pop()}`);
 }
 
-async function setLinks(netns: string, ifaces: string[], up: boolean): Promise<void> {
+/** Sets the named interfaces of a VM's namespace up or down. */
+export async function setLinks(netns: string, ifaces: string[], up: boolean): Promise<void> {
   const r = await ipBatch(ifaces.map((i) => `link set dev ${i} ${up ? 'up' : 'down'}`), { netns });
   if (r.exitCode !== 0) throw new OperationError(`setting the interfaces of ${netns} ${up ? 'up' : 'down'} failed: ${r.stderr.trim()}`);
 }
