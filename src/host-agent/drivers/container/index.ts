@@ -19,6 +19,7 @@ import { setLinks, vmIfaces } from '../netns/vm-life-cycle.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
 import { devTemplate, initBinary, startMachine, type MachineSpec } from './machine.ts';
+import { lazyMountTemplate, withMountTemplate, type MountTemplate } from './mount-template.ts';
 import { runContainerSteps } from './exec.ts';
 
 export function initKey(vm: string): string {
@@ -90,22 +91,22 @@ function machineDir(ctx: DriverContext, vm: string): string {
 }
 
 /** Starts a VM's machine (its network exists, its resources are journaled); resolves with its PID 1 as made. */
-async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout): Promise<Resource> {
+async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout, mountNs: string): Promise<Resource> {
   const init = initBinary();
   if (!init) throw new OperationError("tini is not installed on this host (the container driver needs it as the VMs' PID 1)");
   const dir = machineDir(ctx, vm);
   if (!overlaySafe(dir)) throw new OperationError(`the agent's state directory ${ctx.stateDir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
   const procs = createCgroup(layout, netns, spec);
   const dev = await devTemplate(ctx.stateDir);
-  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, dev, cgroupProcs: procs });
+  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, dev, mountNs, cgroupProcs: procs });
   return { key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec), pid: started.pid, start: started.start, boot: bootId() };
 }
 
-function containerMachine(layout: CgroupLayout): MachineLayer {
+function containerMachine(layout: CgroupLayout, mounts: { get(): Promise<MountTemplate> }): MachineLayer {
   return {
     isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined && ctx.journal.get(initKey(vm.vm))?.params === JSON.stringify(specOf(vm)),
     resources: (ctx, vm) => machineResources(ctx, vm.vm, vm.netns, specOf(vm), layout),
-    start: async (ctx, vm) => [await bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout)],
+    start: async (ctx, vm) => [await bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout, (await mounts.get()).nsPath)],
   };
 }
 
@@ -146,7 +147,14 @@ export const containerDriver: Driver = {
     }
   },
 
-  prepareApply: (ctx, input) => prepareNetworkApply(ctx, input, { machineOf, machine: containerMachine(detectCgroups()) }),
+  async prepareApply(ctx, input) {
+    const mounts = lazyMountTemplate();
+    const prepared = await prepareNetworkApply(ctx, input, { machineOf, machine: containerMachine(detectCgroups(), mounts) });
+    return {
+      ...prepared,
+      run: () => prepared.run().finally(() => mounts.stop()),
+    };
+  },
 
   destroy: destroyNetns,
 
@@ -192,7 +200,7 @@ export const containerDriver: Driver = {
       if (!spec) throw new OperationError(`VM ${vm} has no recorded machine to start`);
       const layout = detectCgroups();
       ctx.journal.intend(machineResources(ctx, vm, netns, spec, layout));
-      ctx.journal.intend([await bootMachine(ctx, vm, netns, spec, layout)]);
+      ctx.journal.intend([await withMountTemplate((t) => bootMachine(ctx, vm, netns, spec, layout, t.nsPath))]);
       await setVmLinks(ctx, vm, netns, true);
       return 'running';
     }

@@ -1,8 +1,9 @@
 // A container VM's machine: its init process, started inside the VM's network namespace in new
-// mount, UTS, IPC and PID namespaces. The setup script (below) mounts the VM's copy-on-write
-// root (overlayfs: lower = the VM's root file system, upper/work in the VM's directory on the
-// host), its own /proc, /sys, a minimal /dev with its own devpts, private /tmp and /run, sets the
-// hostname, joins the VM's cgroups, pivots into the new root, and becomes the VM's PID 1: tini,
+// mount, UTS, IPC and PID namespaces. The setup script (below) joins the VM's cgroups, mounts
+// what the VM's fstab lists (vmFstab: its copy-on-write root — overlayfs, lower = the VM's root
+// file system, upper/work in the VM's directory on the host — its own /proc, /sys, /dev with its
+// own devpts, private /tmp and /run), sets the hostname, pivots into the new root, and becomes
+// the VM's PID 1: tini,
 // which reaps orphans, running `sleep` as the machine's idle task. Killing PID 1 ends every
 // process of the VM (the kernel empties its PID namespace) and with them its mounts.
 //
@@ -30,37 +31,72 @@ export interface MachineSpec {
   cpus?: number;
 }
 
-// $1 VM dir, $2 hostname, $3 lower, $4 init binary, $5 directory to hide (the agent's state),
-// $6... cgroup.procs files to join. The VM's /dev is $1/dev, made by the agent from the
-// template (devTemplate) before this runs: device nodes cannot be made without CAP_MKNOD,
-// which the VM (this script included) does not have. Prints "ready" on stdout
-// just before it becomes PID 1. Few processes: a VM's start-up cost is mostly their forks.
+// $1 VM dir, $2 hostname, $3 the VM's fstab (vmFstab), $4... cgroup.procs files to join. Prints
+// "ready" on stdout just before it becomes PID 1. A VM's start-up cost is mostly the forks of
+// this script, so it has few: one `mount -a` mounts everything from the VM's fstab, the
+// hostname is written to the UTS namespace's sysctl, and `pivot_root . .` needs no directory for
+// the old root (the runc way). Device nodes come from the agent (vmDir/dev): the VM, this script
+// included, has no CAP_MKNOD.
 const SETUP_SCRIPT = String.raw`set -eu
-d=$1; name=$2; lower=$3; init=$4; hide=$5; shift 5
+d=$1; name=$2; fstab=$3; shift 3
 for f in "$@"; do echo 0 > "$f"; done
-r=$d/root
-mkdir -p "$d/upper" "$d/work" "$r"
-mount -t overlay ediv-root -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$r"
-mkdir -p "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/run"
-mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
-mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
-mount --bind "$d/dev" "$r/dev"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
-mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-shm "$r/dev/shm"
-mount -t tmpfs -o nosuid,nodev,mode=1777 ediv-tmp "$r/tmp"
-mount -t tmpfs -o nosuid,nodev,mode=755 ediv-run "$r/run"
-mkdir -m 1777 "$r/run/lock"
-if [ -d "$r$hide" ]; then mount -t tmpfs -o ro,mode=000,size=4k ediv-hidden "$r$hide"; fi
-: > "$r/run/.ediv-init"
-mount --bind -o ro "$init" "$r/run/.ediv-init"
-hostname "$name"
-cd "$r"
-mkdir .ediv-old-root
-pivot_root . .ediv-old-root
-umount -l /.ediv-old-root
-rmdir /.ediv-old-root
+mount -a -T "$fstab"
+echo "$name" > /proc/sys/kernel/hostname
+cd "$d/root"
+pivot_root . .
+umount -l .
+cd /
 echo ready
 exec </dev/null >/dev/null 2>&1 /run/.ediv-init -- sleep 2147483647`;
+
+/** Where a VM's directories are (inside its machine directory). */
+function layout(vmDir: string) {
+  return { root: path.join(vmDir, 'root'), upper: path.join(vmDir, 'upper'), work: path.join(vmDir, 'work'), dev: path.join(vmDir, 'dev'), run: path.join(vmDir, 'run') };
+}
+
+/** Directories a VM's root must have as mount points; made in the upper layer where the lower lacks them. */
+const MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'run'];
+
+/**
+ * The VM's mounts, in order, as an fstab: its copy-on-write root, /proc, a read-only /sys, its
+ * own /dev (with devpts and /dev/shm), private /tmp, its /run (cleared at each start) with PID 1's
+ * binary bind-mounted read-only, and the agent's state directory covered when it is in the
+ * VM's view. Every path is overlay-safe (no white space), so none needs escaping.
+ */
+export function vmFstab(vmDir: string, spec: MachineSpec, init: string, hide: string, exists: (p: string) => boolean = fs.existsSync): string {
+  const l = layout(vmDir);
+  const r = l.root;
+  const lines = [
+    ['ediv-root', r, 'overlay', `lowerdir=${spec.lower},upperdir=${l.upper},workdir=${l.work}`],
+    ['proc', `${r}/proc`, 'proc', 'nosuid,nodev,noexec'],
+    ['sysfs', `${r}/sys`, 'sysfs', 'ro,nosuid,nodev,noexec'],
+    [l.dev, `${r}/dev`, 'none', 'bind'],
+    ['devpts', `${r}/dev/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620'],
+    ['ediv-shm', `${r}/dev/shm`, 'tmpfs', 'nosuid,nodev,mode=1777'],
+    ['ediv-tmp', `${r}/tmp`, 'tmpfs', 'nosuid,nodev,mode=1777'],
+    [l.run, `${r}/run`, 'none', 'bind,nosuid,nodev'],
+    [init, `${r}/run/.ediv-init`, 'none', 'bind,ro'],
+  ];
+  // The state directory holds every VM's layers: hidden when the VM's root shows it (not when it
+  // lies under one of the VM's own mounts, which hide it anyway).
+  const underOwn = MOUNT_POINTS.some((m) => hide === `/${m}` || hide.startsWith(`/${m}/`));
+  if (!underOwn && exists(path.join(spec.lower, hide))) lines.push(['ediv-hidden', `${r}${hide}`, 'tmpfs', 'ro,mode=000,size=4k']);
+  return lines.map((f) => `${f.join(' ')} 0 0`).join('\n') + '\n';
+}
+
+/** Makes the VM's directories for a start: layers, mount points, a fresh /run, its /dev (kept). */
+async function prepareVmDir(vmDir: string, spec: MachineSpec, devTemplateDir: string): Promise<void> {
+  const l = layout(vmDir);
+  for (const d of [l.root, l.upper, l.work]) fs.mkdirSync(d, { recursive: true });
+  for (const m of MOUNT_POINTS) if (!fs.existsSync(path.join(spec.lower, m))) fs.mkdirSync(path.join(l.upper, m), { recursive: true });
+  // /run starts empty at each boot, as on a machine, with /run/lock and PID 1's mount point.
+  fs.rmSync(l.run, { recursive: true, force: true });
+  fs.mkdirSync(path.join(l.run, 'lock'), { recursive: true, mode: 0o1777 });
+  fs.chmodSync(path.join(l.run, 'lock'), 0o1777);
+  fs.writeFileSync(path.join(l.run, '.ediv-init'), '');
+  // The VM's own /dev (kept across a stop and start, like its files).
+  if (!fs.existsSync(l.dev)) await mustRun('cp', ['-a', '--', devTemplateDir, l.dev]);
+}
 
 /** Device nodes every VM's /dev starts with (the devices cgroup allows exactly these and its ptys). */
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
@@ -111,9 +147,12 @@ export interface StartedMachine {
   start: number;
 }
 
-/** Argv that runs `argv` in the VM's network namespace with the VM's capability bounding set. */
-function inVmNetns(netns: string, argv: string[]): string[] {
-  return ['setpriv', ...boundingSetArgs(), '--', 'nsenter', `--net=/run/netns/${netns}`, '--', ...argv];
+/**
+ * Argv that runs `argv` in the VM's network namespace and the template mount namespace (the
+ * VM's own is copied from it: mount-template.ts), with the VM's capability bounding set.
+ */
+function inVmNetns(netns: string, mountNs: string, argv: string[]): string[] {
+  return ['setpriv', ...boundingSetArgs(), '--', 'nsenter', `--net=/run/netns/${netns}`, `--mount=${mountNs}`, '--', ...argv];
 }
 
 /** Starts a VM's machine; resolves once its PID 1 runs in the new root. */
@@ -125,17 +164,20 @@ export async function startMachine(opts: {
   hide: string;
   /** The /dev template (devTemplate). */
   dev: string;
+  /** The mount namespace to copy the VM's from (MountTemplate.nsPath). */
+  mountNs: string;
   cgroupProcs: string[];
   timeoutMs?: number;
 }): Promise<StartedMachine> {
   fs.mkdirSync(opts.vmDir, { recursive: true });
-  // The VM's own /dev (kept across a stop and start, like its files).
-  if (!fs.existsSync(path.join(opts.vmDir, 'dev'))) await mustRun('cp', ['-a', '--', opts.dev, path.join(opts.vmDir, 'dev')]);
+  await prepareVmDir(opts.vmDir, opts.spec, opts.dev);
+  const fstab = path.join(opts.vmDir, 'fstab');
+  fs.writeFileSync(fstab, vmFstab(opts.vmDir, opts.spec, opts.init, opts.hide));
   const errFile = path.join(opts.vmDir, 'setup.err');
   const errFd = fs.openSync(errFile, 'w');
-  const argv = inVmNetns(opts.netns, [
+  const argv = inVmNetns(opts.netns, opts.mountNs, [
     'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--',
-    'sh', '-c', SETUP_SCRIPT, 'ediv-setup', opts.vmDir, opts.spec.hostname, opts.spec.lower, opts.init, opts.hide, ...opts.cgroupProcs,
+    'sh', '-c', SETUP_SCRIPT, 'ediv-setup', opts.vmDir, opts.spec.hostname, fstab, ...opts.cgroupProcs,
   ]);
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', errFd] });
   fs.closeSync(errFd);
