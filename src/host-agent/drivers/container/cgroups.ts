@@ -72,13 +72,25 @@ export function createCgroup(layout: CgroupLayout, name: string, limits: CgroupL
     enableV2Controllers(parent);
   }
   const dirs = cgroupDirs(layout, name);
-  for (const dir of dirs) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of dirs) mkdirRaced(dir);
   try {
     applyLimits(layout, name, limits);
   } catch (err) {
     throw new OperationError(`setting the cgroup limits of ${name} failed: ${(err as Error).message}`, { cause: err });
   }
   return dirs.map((d) => path.join(d, 'cgroup.procs'));
+}
+
+/** mkdir -p that survives another agent removing the empty shared parent at that moment. */
+function mkdirRaced(dir: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
+    }
+  }
 }
 
 function enableV2Controllers(dir: string): void {

@@ -394,6 +394,8 @@ async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource
   const cgroups = res.filter((r) => r.kind === 'cgroup');
   await signalPids(cgroups.flatMap((r) => cgroupPids(r.name)), 'SIGKILL');
   const cgroupsLeft = new Set(cgroups.filter((r) => !removeCgroupDir(r.name)));
+  // The shared parent (`ediv/`) goes with the last VM of the host (it stays while others use it).
+  for (const parent of new Set(cgroups.filter((r) => !cgroupsLeft.has(r)).map((r) => path.dirname(r.name)))) removeCgroupDir(parent);
   const nsLeft = listNetns();
   const qdiscsLeft = new Set<Resource>();
   for (const r of qdiscs) if (await qdiscPresent(ctx, r, after, nsLeft)) qdiscsLeft.add(r);
