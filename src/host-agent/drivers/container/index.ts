@@ -66,10 +66,10 @@ function specOf(vm: VmSpec): MachineSpec {
 
 /** The cgroup.procs files of a VM's cgroups, from the journal (what exec joins). */
 export function journaledCgroupProcs(ctx: Pick<DriverContext, 'journal'>, vm: string): string[] {
-  return ctx.journal
-    .resources()
-    .filter((r) => r.kind === 'cgroup' && r.vm === vm)
-    .map((r) => path.join(r.name, 'cgroup.procs'));
+  // By key (cgroupKey numbers them from 0), not by scanning every resource: exec does this per VM.
+  const out: string[] = [];
+  for (let i = 0, r = ctx.journal.get(cgroupKey(vm, 0)); r; r = ctx.journal.get(cgroupKey(vm, ++i))) out.push(path.join(r.name, 'cgroup.procs'));
+  return out;
 }
 
 /** The host pid of a running VM's PID 1, or undefined when it is not running. */
@@ -104,7 +104,8 @@ async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: 
 
 function containerMachine(layout: CgroupLayout, mounts: { get(): Promise<MountTemplate> }): MachineLayer {
   return {
-    isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined && ctx.journal.get(initKey(vm.vm))?.params === JSON.stringify(specOf(vm)),
+    // A changed machine spec changes the VM's hash, which remakes it: only PID 1 is checked here.
+    isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined,
     resources: (ctx, vm) => machineResources(ctx, vm.vm, vm.netns, specOf(vm), layout),
     start: async (ctx, vm) => [await bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout, (await mounts.get()).nsPath)],
   };
