@@ -14,6 +14,7 @@ import path from 'node:path';
 import { OperationError } from '../../../common/errors.ts';
 import { mustRun, processStart } from '../../sys.ts';
 import { boundingSetArgs } from './capabilities.ts';
+import { signalQuietly } from '../../../common/process.ts';
 
 /** The VM's PID 1 (tini, statically linked, so it runs on any root file system). */
 export const INIT_BINARIES = ['/usr/bin/tini-static', '/usr/bin/tini'];
@@ -184,7 +185,7 @@ export async function startMachine(opts: {
   const outer = child.pid;
   const failed = (why: string): OperationError => {
     const detail = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8').trim() : '';
-    if (outer !== undefined) kill(outer);
+    if (outer !== undefined) signalQuietly(outer);
     return new OperationError(`the container of VM ${opts.spec.hostname} could not be started: ${why}${detail ? `: ${detail}` : ''}`);
   };
   if (outer === undefined) throw failed('no process');
@@ -225,14 +226,6 @@ async function firstChild(pid: number): Promise<number | undefined> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return undefined;
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
 }
 
 // $1 = how many cgroup.procs files follow; the process joins each, then runs the rest of argv.

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { OperationError } from '../../../common/errors.ts';
 import { NETNS_DIR } from '../../sys.ts';
+import { signalQuietly } from '../../../common/process.ts';
 
 // $1 = the network-namespace directory. Prints "ready" once the namespace is trimmed.
 const TEMPLATE_SCRIPT = 'umount -R -l "$1" 2>/dev/null || true; echo ready; exec sleep 2147483647';
@@ -34,13 +35,7 @@ export function startMountTemplate(): Promise<MountTemplate> {
       const pid = child.pid!;
       resolve({
         nsPath: `/proc/${pid}/ns/mnt`,
-        stop: () => {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        },
+        stop: () => signalQuietly(pid),
       });
     });
   });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, OperationError } from '../../../common/errors.ts';
 import { processStart } from '../../sys.ts';
+import { signalQuietly } from '../../../common/process.ts';
 
 /** The directory an overlay must cover so that `root` can exist in the VM's view. */
 export function overlayAnchor(root: string, exists: (p: string) => boolean = fs.existsSync): string {
@@ -90,10 +91,6 @@ export async function startHolder(netns: string, vm: string, privateDir: string,
     await new Promise((r) => setTimeout(r, 10));
   }
   const why = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8').trim() : '';
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
+  signalQuietly(pid);
   throw new OperationError(`the private file-system view of VM ${vm} could not be made${why ? `: ${why}` : ''}`);
 }
