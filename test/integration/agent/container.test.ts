@@ -7,10 +7,12 @@ import path from 'node:path';
 import { Journal } from '../../../src/host-agent/journal.ts';
 import { detectCgroups, cgroupDirs } from '../../../src/host-agent/drivers/container/cgroups.ts';
 import { initKey } from '../../../src/host-agent/drivers/container/index.ts';
+import { initBinary, startMachines, type StartedMachine } from '../../../src/host-agent/drivers/container/machine.ts';
+import { withMountTemplate } from '../../../src/host-agent/drivers/container/mount-template.ts';
 import { processStart } from '../../../src/host-agent/sys.ts';
 import { tagOf } from '../../../src/host-agent/store.ts';
 import type { AgentExecResult, ApplyResult, LabFile, StatusResult } from '../../../src/protocol/agent.ts';
-import { addHostNs, bigFragment, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, startAgent, tempDir, vnx } from './helpers.ts';
+import { addHostNs, bigFragment, isRoot, sh, linksIn, namespacesWith, removeNamespaces, runAgent, startAgent, tempDir, vnx } from './helpers.ts';
 
 const HOST = 'edivt-c1';
 const DEP = 'edivt-box';
@@ -25,6 +27,7 @@ const fragment = vnx(
     <filetree seq="tree" root="/etc/edivt-conf">conf</filetree>
     <exec seq="probe" type="verbatim">echo written-in-a > ${PROBE}; cat ${PROBE}</exec>
     <exec seq="who" type="verbatim">hostname; ps -e -o pid=,comm=</exec>
+    <exec seq="orphan" type="verbatim">sh -c 'sleep 300 &amp; echo $! > /tmp/orphan'; p=$(cat /tmp/orphan); echo parent=$(ps -o ppid= -p $p | tr -d ' '); kill $p; sleep 0.5; echo state=$(ps -o stat= -p $p | tr -d ' ')</exec>
     <exec seq="daemon" type="verbatim">sleep 1000 &amp; echo started</exec>
     <exec seq="caps" type="verbatim">grep CapBnd /proc/self/status</exec>
     <exec seq="ping" type="verbatim">ping -c1 -W3 10.77.0.2</exec>
@@ -76,7 +79,7 @@ describe('integration: the container driver on one host namespace', function () 
   };
   const out = async (seq: string, vm: string) => (await exec(seq, [vm]))[0]!.commands.map((c) => c.stdout).join('');
 
-  it('apply makes each VM a machine whose PID 1 is tini', async () => {
+  it('apply makes each VM a machine whose PID 1 is its init, without the capabilities it must not have', async () => {
     const r = await runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: fragment, files: labFiles, backplane: [], driver: 'container' }, stateDir);
     expect(r.code, JSON.stringify(r.result)).to.equal(0);
     expect((r.result.result as ApplyResult).vms.map((v) => [v.name, v.state])).to.deep.equal([
@@ -87,6 +90,10 @@ describe('integration: the container driver on one host namespace', function () 
       const init = initOf(vm);
       expect(processStart(init.pid!)).to.equal(init.start);
       expect(fs.readFileSync(`/proc/${init.pid}/comm`, 'utf8').trim()).to.equal('.ediv-init');
+      const capBnd = BigInt('0x' + /CapBnd:\s+([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${init.pid}/status`, 'utf8'))![1]);
+      expect((capBnd >> 16n) & 1n, 'CAP_SYS_MODULE').to.equal(0n);
+      expect((capBnd >> 27n) & 1n, 'CAP_MKNOD').to.equal(0n);
+      expect((capBnd >> 12n) & 1n, 'CAP_NET_ADMIN').to.equal(1n);
     }
   });
 
@@ -102,8 +109,12 @@ describe('integration: the container driver on one host namespace', function () 
     expect(hostname).to.equal('a');
     const table = procs.map((l) => l.trim().split(/\s+/));
     expect(table[0]).to.deep.equal(['1', '.ediv-init']);
-    expect(table.map((p) => p[1])).to.include.members(['sleep', 'sh', 'ps']);
+    expect(table.map((p) => p[1])).to.include.members(['sh', 'ps']);
     expect(table.length).to.be.below(8); // the host runs far more
+  });
+
+  it('PID 1 adopts and reaps orphans, as a machine’s init does', async () => {
+    expect(await out('orphan', 'a')).to.equal('parent=1\nstate=\n');
   });
 
   it('filetrees are copied into the VM’s root, not the host’s', async () => {
@@ -130,6 +141,8 @@ describe('integration: the container driver on one host namespace', function () 
       expect(fs.readFileSync(path.join(dir!, 'cpu.max'), 'utf8').trim()).to.equal('100000 100000');
     }
     const capBnd = BigInt('0x' + (await out('caps', 'a')).split(/\s+/)[1]);
+    // A command run in the VM has exactly the bounding set of the VM's PID 1 (two ways of dropping, one set).
+    expect(capBnd).to.equal(BigInt('0x' + /CapBnd:\s+([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${initOf('a').pid}/status`, 'utf8'))![1]));
     const CAP_SYS_MODULE = 16n;
     const CAP_NET_ADMIN = 12n;
     expect((capBnd >> CAP_SYS_MODULE) & 1n).to.equal(0n);
@@ -162,6 +175,31 @@ describe('integration: the container driver on one host namespace', function () 
     expect(await vmAction(stateDir, DEP, 'a', 'start')).to.deep.include({ state: 'running' });
     expect(initOf('a').pid).to.not.equal(before);
     expect(await out('show-tree', 'a')).to.equal('hello from the lab\n');
+  });
+
+  it('a machine that cannot start is named with why; the others of its batch start', async () => {
+    const ok = 'edivt-c1-ok';
+    removeNamespaces([ok]);
+    sh('ip', ['netns', 'add', ok]);
+    const dir = tempDir('launch');
+    let started: Map<string, StartedMachine> | undefined;
+    try {
+      const machine = (name: string, netns: string) => ({ name, netns, dir: path.join(dir, name), spec: { hostname: name, lower: '/' }, cgroupProcs: [] });
+      const r = await withMountTemplate((t) =>
+        startMachines({ machines: [machine('good', ok), machine('bad', 'edivt-c1-missing')], init: initBinary()!, stateDir: dir, mountNs: t.nsPath }),
+      );
+      started = r.started;
+      expect([...r.started.keys()]).to.deep.equal(['good']);
+      expect(r.failed.get('bad')).to.match(/joining \/run\/netns\/edivt-c1-missing: No such file/);
+      const pid = r.started.get('good')!.pid;
+      expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).to.equal('.ediv-init');
+      expect(sh('nsenter', ['-t', String(pid), '-u', 'hostname']).trim()).to.equal('good');
+    } finally {
+      for (const m of started?.values() ?? []) process.kill(m.pid, 'SIGKILL');
+      removeNamespaces([ok]);
+      for (let i = 0; i < 50 && [...(started?.values() ?? [])].some((m) => processStart(m.pid) !== undefined); i++) await new Promise((res) => setTimeout(res, 20));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('destroy ends every process of the VMs and leaves no namespace, link, mount, cgroup or directory', async () => {

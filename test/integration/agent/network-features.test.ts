@@ -11,6 +11,7 @@ import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
 import type { ApplyResult, FactsResult, LabFile, ProgressEvent } from '../../../src/protocol/agent.ts';
 import { freshHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, vnx, type AgentRun } from './helpers.ts';
+import { initBinary } from '../../../src/host-agent/drivers/container/machine.ts';
 
 const HOST = 'edivt-hs1';
 const HS = 'edivt-hsec';
@@ -19,7 +20,7 @@ const MGMT = 'edivt-mgmt';
 const DEPLOYMENTS = [HS, SHAPE, MGMT, `${HS}c`, `${MGMT}c`];
 const TUTORIAL = path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml');
 const haveTutorial = fs.existsSync(TUTORIAL);
-const haveTini = fs.existsSync('/usr/bin/tini-static') || fs.existsSync('/usr/bin/tini');
+const haveInit = initBinary() !== undefined;
 
 type Link = { ifname: string; master?: string; addr_info?: { local: string; prefixlen: number }[] };
 const hostLinks = (): Link[] => JSON.parse(sh('ip', ['-n', HOST, '-j', 'addr', 'show'])) as Link[];
@@ -132,7 +133,7 @@ describe('integration: the network layer’s scenario features (host section, li
     });
 
     it('with the container driver, the same section', async function () {
-      if (!haveTini) this.skip();
+      if (!haveInit) this.skip();
       const small = vnx(
         `${HS}c`,
         ['N0'],
@@ -261,7 +262,7 @@ describe('integration: the network layer’s scenario features (host section, li
     for (const driver of ['netns', 'container']) {
       const dep = driver === 'netns' ? MGMT : `${MGMT}c`;
       it(`${driver}: each VM gets a /30 link from the host (VNX's addresses); apply again changes nothing; destroy leaves nothing`, async function () {
-        if (driver === 'container' && !haveTini) this.skip();
+        if (driver === 'container' && !haveInit) this.skip();
         const r = await apply(dep, fragment(dep), driver);
         expect(r.code, JSON.stringify(r.result)).to.equal(0);
         const em = hostLinks().filter((l) => l.ifname.startsWith('em'));

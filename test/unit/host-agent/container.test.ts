@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { filesystemOf, lowerDirOf } from '../../../src/host-agent/drivers/container/index.ts';
-import { boundingSetArgs, DROPPED_CAPABILITIES } from '../../../src/host-agent/drivers/container/capabilities.ts';
+import { boundingSetArgs, droppedCapabilityNumbers, DROPPED_CAPABILITIES } from '../../../src/host-agent/drivers/container/capabilities.ts';
+import { hiddenStateDir, initBinary } from '../../../src/host-agent/drivers/container/machine.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups } from '../../../src/host-agent/drivers/container/cgroups.ts';
 import { parseScenarioText } from '../../../src/scenario/index.ts';
 
@@ -46,6 +47,33 @@ describe('container driver: capabilities', () => {
     const [flag, list] = boundingSetArgs();
     expect(flag).to.equal('--bounding-set');
     expect(list!.split(',').every((c) => c.startsWith('-'))).to.equal(true);
+  });
+
+  it('gives the launcher each dropped capability by its kernel number', () => {
+    const numbers = droppedCapabilityNumbers();
+    expect(numbers).to.have.length(DROPPED_CAPABILITIES.length);
+    expect(new Set(numbers).size).to.equal(numbers.length);
+    // linux/capability.h: CAP_SYS_MODULE 16, CAP_SYS_RAWIO 17, CAP_MKNOD 27, CAP_BPF 39
+    const byName = Object.fromEntries(DROPPED_CAPABILITIES.map((c, i) => [c, numbers[i]]));
+    expect(byName).to.include({ sys_module: 16, sys_rawio: 17, mknod: 27, bpf: 39 });
+    // none of what routing daemons need: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, SYS_ADMIN 21
+    for (const kept of [10, 12, 13, 21]) expect(numbers).to.not.include(kept);
+  });
+});
+
+describe('container driver: machine', () => {
+  it('prefers catatonit (no idle child) to tini-static as PID 1', () => {
+    expect(initBinary(() => true)!.path).to.equal('/usr/bin/catatonit');
+    expect(initBinary((p) => p === '/usr/bin/tini-static')).to.deep.equal({ path: '/usr/bin/tini-static', args: ['--', 'sleep', '2147483647'] });
+    expect(initBinary(() => false)).to.equal(undefined);
+  });
+
+  it('covers the agent\'s state directory where the VM\'s root would show it', () => {
+    expect(hiddenStateDir('/', '/var/lib/ediv', (p) => p === '/var/lib/ediv')).to.equal('/var/lib/ediv');
+    expect(hiddenStateDir('/srv/rootfs', '/var/lib/ediv', () => false)).to.equal(undefined);
+    // under one of the VM's own mounts (a tmpfs /tmp or /run): covered already
+    expect(hiddenStateDir('/', '/tmp/ediv-state', () => true)).to.equal(undefined);
+    expect(hiddenStateDir('/', '/run/ediv', () => true)).to.equal(undefined);
   });
 });
 

@@ -22,6 +22,28 @@ export const DROPPED_CAPABILITIES = [
   'mknod',
 ] as const;
 
+/** Capability numbers (linux/capability.h) of DROPPED_CAPABILITIES: what the machine launcher drops with prctl(2). */
+const CAPABILITY_NUMBERS: Record<(typeof DROPPED_CAPABILITIES)[number], number> = {
+  sys_module: 16,
+  sys_rawio: 17,
+  sys_pacct: 20,
+  sys_boot: 22,
+  sys_time: 25,
+  mknod: 27,
+  audit_control: 30,
+  mac_override: 32,
+  mac_admin: 33,
+  syslog: 34,
+  wake_alarm: 35,
+  block_suspend: 36,
+  perfmon: 38,
+  bpf: 39,
+};
+
+export function droppedCapabilityNumbers(): number[] {
+  return DROPPED_CAPABILITIES.map((c) => CAPABILITY_NUMBERS[c]);
+}
+
 /** setpriv(1) arguments that drop DROPPED_CAPABILITIES from the bounding set. */
 export function boundingSetArgs(): string[] {
   return ['--bounding-set', DROPPED_CAPABILITIES.map((c) => `-${c}`).join(',')];

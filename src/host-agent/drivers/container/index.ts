@@ -18,7 +18,7 @@ import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
 import { setLinks, vmIfaces } from '../netns/vm-life-cycle.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
-import { devTemplate, initBinary, startMachine, type MachineSpec } from './machine.ts';
+import { initBinary, python3Present, startMachines, type MachineSpec } from './machine.ts';
 import { lazyMountTemplate, withMountTemplate, type MountTemplate } from './mount-template.ts';
 import { runContainerSteps } from './exec.ts';
 
@@ -90,16 +90,38 @@ function machineDir(ctx: DriverContext, vm: string): string {
   return path.join(ctx.vmDir(vm), 'machine');
 }
 
-/** Starts a VM's machine (its network exists, its resources are journaled); resolves with its PID 1 as made. */
-async function bootMachine(ctx: DriverContext, vm: string, netns: string, spec: MachineSpec, layout: CgroupLayout, mountNs: string): Promise<Resource> {
+/** A VM to boot: its name and namespace, and its machine spec. */
+interface Boot {
+  vm: string;
+  netns: string;
+  spec: MachineSpec;
+}
+
+/**
+ * Boots machines (their networks exist, their resources are journaled); resolves with their
+ * PID 1s as made. Those that started are journaled before a failure of others is thrown.
+ */
+async function bootMachines(ctx: DriverContext, boots: Boot[], layout: CgroupLayout, mountNs: string): Promise<Resource[]> {
+  if (boots.length === 0) return [];
   const init = initBinary();
-  if (!init) throw new OperationError("tini is not installed on this host (the container driver needs it as the VMs' PID 1)");
-  const dir = machineDir(ctx, vm);
-  if (!overlaySafe(dir)) throw new OperationError(`the agent's state directory ${ctx.stateDir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
-  const procs = createCgroup(layout, netns, spec);
-  const dev = await devTemplate(ctx.stateDir);
-  const started = await startMachine({ netns, vmDir: dir, spec, init, hide: ctx.stateDir, dev, mountNs, cgroupProcs: procs });
-  return { key: initKey(vm), kind: 'process', name: 'init', vm, params: JSON.stringify(spec), pid: started.pid, start: started.start, boot: bootId() };
+  if (!init) throw new OperationError("neither catatonit nor tini-static is installed on this host (the container driver needs one as the VMs' PID 1)");
+  const machines = boots.map((b) => {
+    const dir = machineDir(ctx, b.vm);
+    if (!overlaySafe(dir)) throw new OperationError(`the VM directory ${dir} has a ',', ':', '\\' or white space in its path: overlayfs cannot use it`);
+    return { name: b.vm, netns: b.netns, dir, spec: b.spec, cgroupProcs: createCgroup(layout, b.netns, b.spec) };
+  });
+  const { started, failed } = await (startMachines({ machines, init, stateDir: ctx.stateDir, mountNs }));
+  const boot = bootId();
+  const made = boots.flatMap((b): Resource[] => {
+    const m = started.get(b.vm);
+    return m ? [{ key: initKey(b.vm), kind: 'process', name: 'init', vm: b.vm, params: JSON.stringify(b.spec), pid: m.pid, start: m.start, boot }] : [];
+  });
+  if (failed.size) {
+    ctx.journal.intend(made);
+    const list = [...failed].slice(0, 3).map(([vm, why]) => `VM ${vm}: ${why}`);
+    throw new OperationError(`${failed.size} container VM(s) could not be started: ${list.join('; ')}${failed.size > 3 ? '; …' : ''}`);
+  }
+  return made;
 }
 
 function containerMachine(layout: CgroupLayout, mounts: { get(): Promise<MountTemplate> }): MachineLayer {
@@ -107,7 +129,8 @@ function containerMachine(layout: CgroupLayout, mounts: { get(): Promise<MountTe
     // A changed machine spec changes the VM's hash, which remakes it: only PID 1 is checked here.
     isCurrent: (ctx, vm) => initPid(ctx, vm.vm) !== undefined,
     resources: (ctx, vm) => machineResources(ctx, vm.vm, vm.netns, specOf(vm), layout),
-    start: async (ctx, vm) => [await bootMachine(ctx, vm.vm, vm.netns, specOf(vm), layout, (await mounts.get()).nsPath)],
+    start: async (ctx, vms) =>
+      vms.length ? bootMachines(ctx, vms.map((vm) => ({ vm: vm.vm, netns: vm.netns, spec: specOf(vm) })), layout, (await mounts.get()).nsPath) : [],
   };
 }
 
@@ -139,7 +162,8 @@ export const containerDriver: Driver = {
   preflight(caps, emit) {
     netnsDriver.preflight(caps, emit);
     const missing: string[] = [];
-    if (!initBinary()) missing.push('tini (Debian package tini)');
+    if (!initBinary()) missing.push('an init for the VMs (Debian package catatonit)');
+    if (!python3Present()) missing.push('python3 (it starts the VMs: launcher.py)');
     if (!/\toverlay$/m.test(readOr('/proc/filesystems'))) missing.push('overlayfs');
     for (const ns of ['mnt', 'uts', 'ipc', 'pid']) if (!fs.existsSync(`/proc/self/ns/${ns}`)) missing.push(`${ns} namespaces`);
     if (missing.length) throw new OperationError(`the container driver cannot run on this host: it lacks ${missing.join(', ')}`);
@@ -201,7 +225,7 @@ export const containerDriver: Driver = {
       if (!spec) throw new OperationError(`VM ${vm} has no recorded machine to start`);
       const layout = detectCgroups();
       ctx.journal.intend(machineResources(ctx, vm, netns, spec, layout));
-      ctx.journal.intend([await withMountTemplate((t) => bootMachine(ctx, vm, netns, spec, layout, t.nsPath))]);
+      ctx.journal.intend(await withMountTemplate((t) => bootMachines(ctx, [{ vm, netns, spec }], layout, t.nsPath)));
       await setVmLinks(ctx, vm, netns, true);
       return 'running';
     }

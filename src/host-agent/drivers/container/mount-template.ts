@@ -8,8 +8,11 @@ import { OperationError } from '../../../common/errors.ts';
 import { NETNS_DIR } from '../../sys.ts';
 import { signalQuietly } from '../../../common/process.ts';
 
-// $1 = the network-namespace directory. Prints "ready" once the namespace is trimmed.
-const TEMPLATE_SCRIPT = 'umount -R -l "$1" 2>/dev/null || true; echo ready; exec sleep 2147483647';
+// $1 = the network-namespace directory. Prints "ready" once the namespace is trimmed. A lazy
+// unmount of the directory's own mount (iproute2 makes it one) detaches every nsfs mount below it
+// in one system call; `umount -R` would take them one by one, re-reading the mount table each
+// time (3 s for 1 000 namespaces).
+const TEMPLATE_SCRIPT = 'umount -l "$1" 2>/dev/null || true; echo ready; exec sleep 2147483647';
 
 export interface MountTemplate {
   /** `/proc/<pid>/ns/mnt` of the holding process: what `nsenter --mount=` takes. */

@@ -77,8 +77,8 @@ export interface MachineLayer {
   isCurrent(ctx: DriverContext, vm: VmSpec): boolean;
   /** What the VM's machine consists of: journaled with the VM's network, before anything is made. */
   resources(ctx: DriverContext, vm: VmSpec): Resource[];
-  /** Makes the machine of a freshly configured VM; resolves with its resources as made (pids known), to journal again. */
-  start(ctx: DriverContext, vm: VmSpec): Promise<Resource[]>;
+  /** Makes the machines of freshly configured VMs; resolves with their resources as made (pids known), to journal again. */
+  start(ctx: DriverContext, vms: VmSpec[]): Promise<Resource[]>;
 }
 
 /** A journaled process that is still the one that was recorded. */
@@ -91,7 +91,7 @@ export function journaledProcessAlive(ctx: Pick<DriverContext, 'journal'>, key: 
 export const holderMachine: MachineLayer = {
   isCurrent: (ctx, vm) => vm.filetreeRoots.length === 0 || journaledProcessAlive(ctx, holderKey(vm.vm)),
   resources: (ctx, vm) => (vm.filetreeRoots.length ? holderResources(ctx, vm) : []),
-  start: async (ctx, vm) => (vm.filetreeRoots.length ? [await startVmHolder(ctx, vm)] : []),
+  start: (ctx, vms) => mapLimit(vms.filter((vm) => vm.filetreeRoots.length), PARALLEL, (vm) => startVmHolder(ctx, vm)),
 };
 
 /** Whether a VM is fully there as specified (then apply leaves it alone). */
@@ -245,8 +245,7 @@ export async function applyNetns(
     const settings = vmSysctls(vm).map(([k, v]) => `${k}=${v}`);
     await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
   });
-  const started = await mapLimit(stale, PARALLEL, (vm) => machine.start(ctx, vm));
-  journal.intend(started.flat());
+  journal.intend(await machine.start(ctx, stale));
   await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
   ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
 
