@@ -18,7 +18,7 @@ import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { Restrictions } from '../protocol/restrictions.ts';
 import type { Plan, SpanningNet } from '../protocol/plan.ts';
 import type { MakePlanOptions } from './plan.ts';
-import type { Progress } from './progress.ts';
+import { collectingWarnings, type Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
@@ -153,12 +153,11 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
 /** The deploy; throws (OperationError) when refused before any host is touched. */
 async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog): Promise<DeployReport> {
   const { started, warnings } = log;
-  const { store, sessions, progress } = deps;
+  const { store, sessions } = deps;
+  // Every warning on the way (the controller's and the hosts') is shown as it happens and reported.
+  const progress = collectingWarnings(deps.progress, (m) => warnings.push(m));
   const name = req.scenario.name;
-  const warn = (m: string): void => {
-    warnings.push(m);
-    progress.warn(m);
-  };
+  const warn = (m: string): void => progress.warn(m);
   checkTargets(req, {
     vms: req.scenario.vms.map((v) => v.name),
     unknownVm: `no such VM in scenario ${name}`,

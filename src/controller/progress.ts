@@ -26,6 +26,19 @@ export const silentProgress: Progress = {
   done() {},
 };
 
+/** `progress`, with its warnings also handed to `onWarning` (a command's report collects them). */
+export function collectingWarnings(progress: Progress, onWarning: (message: string) => void): Progress {
+  return {
+    host: (host, step, detail) => progress.host(host, step, detail),
+    info: (message) => progress.info(message),
+    warn: (message) => {
+      onWarning(message);
+      progress.warn(message);
+    },
+    done: () => progress.done(),
+  };
+}
+
 interface Writable {
   write(s: string): unknown;
 }

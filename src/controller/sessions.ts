@@ -46,7 +46,9 @@ export class HostSessions {
     try {
       const ch = await this.channel(host);
       return await ch.runAgent<T>(op, request, (e) => {
-        progress?.host(host.name, e.step || op, { message: e.message, done: e.done, total: e.total });
+        // A host's warning (a feature it cannot apply, say) is the command's, not a step of the host.
+        if (e.step === 'warning') progress?.warn(`${host.name}: ${e.message ?? ''}`);
+        else progress?.host(host.name, e.step || op, { message: e.message, done: e.done, total: e.total });
       });
     } catch (err) {
       if (err instanceof OperationError && err.host) throw err;

@@ -80,6 +80,8 @@ class FakeCluster {
   failApply = new Set<string>();
   failDestroy = new Set<string>();
   applyDelayMs = 0;
+  /** Warnings the agent of a host sends as progress during its apply. */
+  applyWarnings = new Map<string, string>();
   connections = 0;
   onApply?: (host: string) => void;
 
@@ -87,7 +89,7 @@ class FakeCluster {
     this.connections++;
     if (this.down.has(h.name)) throw new Error(`connect ECONNREFUSED ${h.address}:22`);
     return {
-      runAgent: async <T>(op: string, req: unknown): Promise<T> => {
+      runAgent: async <T>(op: string, req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
         const r = req as { deployment: string; host: string; vms?: string[]; seq?: string };
         this.log.push(`${op} ${h.name}${r?.deployment ? ' ' + r.deployment : ''}`);
         const set = this.made.get(h.name) ?? new Set<string>();
@@ -95,6 +97,8 @@ class FakeCluster {
         if (op === 'facts') return { version: '0.1.0', hostname: h.name, cpus: 2, memMB: 1000, loadAvg: [0, 0, 0], root: true, capabilities: { netns: true, bridge: true, veth: true, vxlan: true, vlan8021q: false }, drivers: ['netns'] } as T;
         if (op === 'apply') {
           this.onApply?.(h.name);
+          const warning = this.applyWarnings.get(h.name);
+          if (warning) onProgress?.({ type: 'progress', step: 'warning', message: warning });
           set.add(r.deployment); // the agent journals and makes things before it can fail
           if (this.applyDelayMs) await new Promise((res) => setTimeout(res, this.applyDelayMs));
           if (this.failApply.has(h.name)) throw new OperationError(`${h.name}: link ediv-Net0 already exists`, { host: h.name });
@@ -186,6 +190,16 @@ describe('controller orchestration (fake transport)', () => {
     expect(rep.excludedHosts.map((e) => e.host)).to.deep.equal(['host2']);
     expect(rep.warnings.map((w) => w.message).join('\n')).to.match(/host2 excluded/);
     expect(new Set(rep.mapping.map((m) => m.host))).to.deep.equal(new Set(['host1', 'host3']));
+  });
+
+  it('a host’s warnings during its apply are in the deploy report, naming the host', async () => {
+    fake.applyWarnings.set('host2', 'net N0: delay not applied (no netem in this kernel)');
+    const shown: string[] = [];
+    const progress = { ...silentProgress, warn: (m: string) => void shown.push(m) };
+    const rep = await deployScenario({ scenario: scenario('lab', ['a', 'b', 'c']), scenarioPath: 'lab.xml', cluster: cluster(3) }, { ...deps(), progress });
+    const expected = 'host2: net N0: delay not applied (no netem in this kernel)';
+    expect(rep.warnings).to.deep.include({ feature: 'deploy', message: expected });
+    expect(shown).to.deep.equal([expected]);
   });
 
   it('an interrupt during apply rolls back everything once the in-flight applies return', async () => {
