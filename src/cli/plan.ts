@@ -28,7 +28,8 @@ constraints, mincut; EDIV's RoundRobin, WeightedRoundRobin, DynamicWeightedRound
 a path (./my-algorithm.js) or package name loads a plugin.
 
 --out DIR writes one fragment per host that receives VMs: DIR/<host>.xml, a VNUML/VNX
-document named <scenario>_<host>.
+document named <scenario>_<host>. Its filetree sources and exec scripts are absolute paths
+(from the scenario's directory), so it runs from any directory.
 
 Examples:
   ediv plan lab.xml

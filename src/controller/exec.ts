@@ -10,7 +10,7 @@ import { hostFailure, type HostFailure } from './host-failure.ts';
 import { settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from './state.ts';
 import { checkTargets } from './target-filter.ts';
-import { expandSeq, mergeCmdSeqs, type CmdSeqs } from '../scenario/sequences.ts';
+import { expandSeq, mergeCmdSeqs, seqNames, type CmdSeqs } from '../scenario/sequences.ts';
 
 export interface ExecRequest {
   name: string;
@@ -33,7 +33,7 @@ export interface ExecReport {
 export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: CmdSeqs): string[] {
   const leaves = new Set(expandSeq(seq, mergeCmdSeqs(cmdSeqs, fragment.cmdSeqs), { file: `scenario ${fragment.name}` }));
   return fragment.vms
-    .filter((vm) => vm.execs.some((e) => leaves.has(e.seq)) || vm.filetrees.some((f) => leaves.has(f.seq)))
+    .filter((vm) => [...vm.execs, ...vm.filetrees].some((x) => seqNames(x.seq).some((q) => leaves.has(q))))
     .map((vm) => vm.name);
 }
 
@@ -58,7 +58,7 @@ export function execTargets(plan: Plan, req: ExecRequest): Map<string, string[]>
 function knownSeqs(plan: Plan): string {
   const all = new Set<string>();
   for (const hp of Object.values(plan.hosts)) {
-    for (const vm of hp.fragment?.vms ?? []) for (const e of vm.execs) all.add(e.seq);
+    for (const vm of hp.fragment?.vms ?? []) for (const x of [...vm.execs, ...vm.filetrees]) for (const q of seqNames(x.seq)) all.add(q);
     for (const s of hp.fragment?.cmdSeqs.keys() ?? []) all.add(s);
   }
   return all.size > 0 ? ` (known: ${[...all].sort().join(', ')})` : ' (it defines no sequences)';

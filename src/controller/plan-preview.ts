@@ -7,7 +7,8 @@ import { defaultStateDir } from '../common/paths.ts';
 import { emulatedCluster, localClusterDir } from '../emulated/layout.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import type { Plan } from '../protocol/plan.ts';
-import { parseScenarioFile } from '../scenario/index.ts';
+import { parseScenarioFile, writeScenario } from '../scenario/index.ts';
+import { withLabPathsFrom } from '../scenario/lab-paths.ts';
 import { loadCluster } from './cluster.ts';
 import { clusterFileOf } from './command-context.ts';
 import { makePlan } from './plan.ts';
@@ -33,7 +34,7 @@ export async function planPreview(req: PlanPreviewRequest): Promise<Plan> {
   const cluster = clusterFile ? await loadCluster(clusterFile) : emulatedCluster(req.localHosts, localClusterDir(stateDir));
   const restrictions = req.restrictions ? await loadRestrictions(req.restrictions, scenario, cluster) : undefined;
   const plan = await makePlan({ scenario, cluster, segmentator: req.segmentator, restrictions, idsInUse: idsInUse(stateDir, cluster) });
-  if (req.out) writeFragments(plan, req.out);
+  if (req.out) writeFragments(plan, req.out, path.dirname(path.resolve(req.file)));
   return plan;
 }
 
@@ -42,9 +43,10 @@ export function fragmentFile(dir: string, host: string): string {
   return path.join(dir, `${host}.xml`);
 }
 
-function writeFragments(plan: Plan, dir: string): void {
+/** Writes each host's fragment, its lab-file paths made absolute (they are relative to `scenarioDir`). */
+function writeFragments(plan: Plan, dir: string, scenarioDir: string): void {
   mkdirSync(dir, { recursive: true });
-  for (const hp of Object.values(plan.hosts)) writeFileSync(fragmentFile(dir, hp.host), hp.fragmentXml);
+  for (const hp of Object.values(plan.hosts)) writeFileSync(fragmentFile(dir, hp.host), writeScenario(withLabPathsFrom(hp.fragment, scenarioDir)));
 }
 
 /** Ids in use by deployed scenarios, when this machine has a state store (never creates one). */

@@ -1,6 +1,8 @@
 // Quality figures of a placement: how many nets span hosts, how many extra trunk
 // attachments they cost, and how far the busiest host is over its share.
 import type { Scenario } from '../scenario/model.ts';
+import { netIfaces } from '../scenario/reserved-nets.ts';
+import { netSegments } from '../scenario/net-connections.ts';
 import type { HostFacts, Mapping } from '../segmentators/api.ts';
 import type { PlanQuality } from '../protocol/plan.ts';
 
@@ -15,8 +17,19 @@ export function netCarriers(scenario: Scenario, mapping: Mapping, hostSectionHos
     if (!set) carriers.set(net, (set = new Set()));
     set.add(host);
   };
-  for (const vm of scenario.vms) for (const f of vm.ifaces) add(f.net, mapping[vm.name]);
+  for (const vm of scenario.vms) for (const f of netIfaces(vm)) add(f.net, mapping[vm.name]);
   if (hostSectionHost && scenario.host) for (const hi of scenario.host.ifaces) add(hi.net, hostSectionHost);
+  // Nets linked by <connection> are one segment: each is carried wherever one of them is.
+  const segments = netSegments(scenario);
+  const bySegment = new Map<string, Set<string>>();
+  for (const [net, hosts] of carriers) {
+    const seg = segments.get(net) ?? net;
+    bySegment.set(seg, new Set([...(bySegment.get(seg) ?? []), ...hosts]));
+  }
+  for (const [net, seg] of segments) {
+    const hosts = bySegment.get(seg);
+    if (hosts) carriers.set(net, new Set(hosts));
+  }
   return carriers;
 }
 

@@ -28,6 +28,8 @@
 // naming the VXLAN device the net is bridged to. The host agent creates the actual devices
 // from the BackplaneLink entries (kind, id, trunk, local and remote underlay addresses).
 import type { Net, Scenario } from '../scenario/model.ts';
+import { seqNames } from '../scenario/sequences.ts';
+import { isHostLocalNet } from '../scenario/reserved-nets.ts';
 import type { Mapping } from '../segmentators/api.ts';
 import type { BackplaneKind, Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
@@ -77,16 +79,16 @@ export function underlayAddress(host: ClusterHost): string {
 export function fragmentCmdSeqs(cmdSeqs: Scenario['cmdSeqs'], vms: Scenario['vms'], host: Scenario['host']): Scenario['cmdSeqs'] {
   const defined = new Set<string>();
   for (const vm of vms) {
-    for (const x of vm.execs) defined.add(x.seq);
-    for (const f of vm.filetrees) defined.add(f.seq);
+    for (const x of [...vm.execs, ...vm.filetrees]) for (const q of seqNames(x.seq)) defined.add(q);
   }
-  for (const x of host?.execs ?? []) defined.add(x.seq);
-  // Fixpoint: a cmd-seq is kept when one of its members is defined or is a kept cmd-seq.
+  for (const x of host?.execs ?? []) for (const q of seqNames(x.seq)) defined.add(q);
+  // Fixpoint: a cmd-seq is kept when one of its members is defined or is a kept cmd-seq; an
+  // empty one (it does nothing anywhere) is in every fragment.
   const kept = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
     for (const [seq, parts] of cmdSeqs) {
-      if (!kept.has(seq) && parts.some((p) => defined.has(p) || kept.has(p))) {
+      if (!kept.has(seq) && (parts.length === 0 || parts.some((p) => defined.has(p) || kept.has(p)))) {
         kept.add(seq);
         changed = true;
       }
@@ -99,13 +101,20 @@ export function fragmentCmdSeqs(cmdSeqs: Scenario['cmdSeqs'], vms: Scenario['vms
   return out;
 }
 
+function withoutConnections(n: Net): Net {
+  if (!n.extra.children.some((c) => c.node.tag === 'connection')) return n;
+  return { ...n, extra: { ...n.extra, children: n.extra.children.filter((c) => c.node.tag !== 'connection') } };
+}
+
 export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Cluster, idsInUse?: Set<number>): SplitResult {
   const hostOrder = cluster.hosts.map((h) => h.name);
   const byHostName = new Map(cluster.hosts.map((h) => [h.name, h]));
   const sectionHost = hostSectionHost(scenario, mapping, hostOrder);
   const carriers = netCarriers(scenario, mapping, sectionHost);
 
-  const spanningNames = [...carriers].filter(([, hs]) => hs.size > 1).map(([n]) => n);
+  // A host's own bridge (managed="no") is per host: it never spans.
+  const hostLocal = new Set(scenario.nets.filter(isHostLocalNet).map((n) => n.name));
+  const spanningNames = [...carriers].filter(([n, hs]) => hs.size > 1 && !hostLocal.has(n)).map(([n]) => n);
   const ids = allocateIds(spanningNames, cluster.ids, idsInUse);
   const spanning: SpanningNet[] = spanningNames.sort(byName).map((net) => ({
     net,
@@ -120,6 +129,13 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
     list.push(vm.name);
     vmsOf.set(h, list);
   }
+  // A <connection> between nets is made on one host only, the first that carries the nets
+  // (connected nets are carried together; a link on every host would close a layer-2 loop over
+  // the backplane): the other fragments have the nets without it.
+  const firstCarrier = (net: string) => hostOrder.find((h) => carriers.get(net)?.has(h)) ?? homeOfUnused;
+  // A declared net no VM or hostif is on still exists (VNX makes it): on the host of the
+  // <host> section, else the first host that gets VMs.
+  const homeOfUnused = sectionHost ?? hostOrder.find((h) => vmsOf.has(h));
   const fragments: SplitFragment[] = [];
   const mgmt = vmMgmtOf(scenario);
   let mgmtVmsBefore = 0;
@@ -130,9 +146,13 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
     const fragmentName = `${scenario.name}_${hostName}`;
     const nets: Net[] = [];
     for (const net of scenario.nets) {
-      if (!carriers.get(net.name)?.has(hostName)) continue;
+      if (!carriers.get(net.name)?.has(hostName) && !(hostName === homeOfUnused && !carriers.has(net.name))) continue;
       const id = ids.get(net.name);
-      nets.push(id === undefined ? net : { ...net, external: backplaneBinding(cluster.backplane, host, id) });
+      // A spanning net's fragment names its backplane binding as `external` (what VNX would
+      // build), unless the scenario gives the net an uplink of its own: that is kept (the agent
+      // gets the backplane from the apply request either way).
+      const bound = id === undefined || net.external ? net : { ...net, external: backplaneBinding(cluster.backplane, host, id) };
+      nets.push(hostName === firstCarrier(net.name) ? bound : withoutConnections(bound));
     }
     const keep = new Set(vms);
     const fragmentVms = scenario.vms.filter((vm) => keep.has(vm.name));

@@ -8,6 +8,7 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import { loadCluster } from './cluster.ts';
 import { candidateDrivers, unplacedWarnings } from './drivers.ts';
 import { loadRestrictions } from './restrictions.ts';
+import { seqNames } from '../scenario/sequences.ts';
 
 export interface ValidateRequest {
   file: string;
@@ -67,7 +68,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
   };
   const vmOnNet = new Map<string, Set<string>>();
   const vms = s.vms.map((vm) => {
-    const own = [...new Set([...vm.filetrees.map((f) => f.seq), ...vm.execs.map((x) => x.seq)])];
+    const own = [...new Set([...vm.filetrees, ...vm.execs].flatMap((x) => seqNames(x.seq)))];
     for (const q of own) seqOf(q).vms.push(vm.name);
     for (const i of vm.ifaces) {
       let set = vmOnNet.get(i.net);
@@ -84,7 +85,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
       sequences: own,
     };
   });
-  const hostSeqs = [...new Set(s.host?.execs.map((x) => x.seq) ?? [])];
+  const hostSeqs = [...new Set(s.host?.execs.flatMap((x) => seqNames(x.seq)) ?? [])];
   for (const q of hostSeqs) seqOf(q).host = true;
   for (const [name, steps] of s.cmdSeqs) seqs.set(name, { name, kind: 'cmd-seq', vms: [], host: false, steps });
   return {

@@ -4,9 +4,9 @@ import type { InputProblem, SourceLocation } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
 import type { Exec, Filetree, IpAddress, Route, Scenario } from './model.ts';
 import { checkIpAddress, checkRouteDestination, isAddress, isMac, type Family } from './addresses.ts';
-
-/** The pseudo-net an interface may name for the VM's loopback (as in VNX). */
-export const LOOPBACK_NET = 'lo';
+import { isReservedNet } from './reserved-nets.ts';
+import { expandSeq, seqNames } from './sequences.ts';
+import { netConnections } from './net-connections.ts';
 
 export function checkScenario(s: Scenario): InputProblem[] {
   const problems: InputProblem[] = [];
@@ -21,10 +21,14 @@ export function checkScenario(s: Scenario): InputProblem[] {
   for (const n of s.nets) {
     if (!n.name) continue; // reported by the parser
     addName(add, n.loc, 'net', n.name);
-    if (n.name === LOOPBACK_NET) add(n.loc, `"${LOOPBACK_NET}" is reserved for loopback interfaces: rename the net`);
+    if (isReservedNet(n.name)) add(n.loc, `"${n.name}" is a reserved net name (lo, unconnected, vm_mgmt: interfaces on no net): rename the net`);
     const first = nets.get(n.name);
     if (nets.has(n.name)) add(n.loc, `net name "${n.name}" is used twice${at(first)}: net names must be unique`);
     else nets.set(n.name, n.loc);
+    for (const c of netConnections([n])) {
+      if (!s.nets.some((m) => m.name === c.to)) add(c.loc ?? n.loc, `net ${n.name}: <connection${c.name ? ` name="${c.name}"` : ''}> is to net "${c.to}", which is not declared`);
+      else if (c.to === n.name) add(c.loc ?? n.loc, `net ${n.name}: <connection> to itself`);
+    }
     if (n.vlan !== undefined && !(Number.isInteger(n.vlan) && n.vlan >= 1 && n.vlan <= 4094)) {
       add(n.loc, `net ${n.name}: vlan ${n.vlan} is out of range 1-4094`);
     }
@@ -89,9 +93,9 @@ function checkNetRef(
   net: string,
   loc: SourceLocation | undefined,
   what: string,
-  loopbackOk: boolean,
+  reservedOk: boolean,
 ): void {
-  if (!net || nets.has(net) || (loopbackOk && net === LOOPBACK_NET)) return;
+  if (!net || nets.has(net) || (reservedOk && isReservedNet(net))) return;
   const names = [...nets.keys()];
   const hint = names.length ? ` (declared nets: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})` : '';
   add(loc, `${what} is on net "${net}", which is not declared: add <net name="${net}" .../> or fix the name${hint}`);
@@ -117,24 +121,30 @@ function checkRoute(add: Add, r: Route, label: string): void {
 
 function checkExec(add: Add, x: Exec, label: string, seqs: Set<string>): void {
   if (!x.seq) add(x.loc, `${label}: an exec has no sequence name (seq="...")`);
-  else seqs.add(x.seq);
+  else for (const q of seqNames(x.seq)) seqs.add(q);
   if (x.type !== 'verbatim' && x.type !== 'file') add(x.loc, `${label}: exec type must be verbatim or file`);
   if (x.type === 'file' && !x.text) add(x.loc, `${label}: exec of type file needs the file name as its text`);
 }
 
 function checkFiletree(add: Add, f: Filetree, label: string, seqs: Set<string>): void {
   if (!f.seq) add(f.loc, `${label}: a filetree has no sequence name (seq="...")`);
-  else seqs.add(f.seq);
-  if (!f.root.startsWith('/')) add(f.loc, `${label}: filetree root "${f.root}" must be an absolute path inside the VM`);
+  else for (const q of seqNames(f.seq)) seqs.add(q);
+  // VNX takes X:\dir too, for Windows VMs (the container driver refuses what it cannot copy into).
+  if (!f.root.startsWith('/') && !isWindowsPath(f.root)) add(f.loc, `${label}: filetree root "${f.root}" must be an absolute path inside the VM (/dir, or X:\\dir on a Windows VM)`);
   if (!f.source) add(f.loc, `${label}: filetree needs a source path`);
 }
 
 /** Every cmd-seq names existing sequences (exec, filetree or other cmd-seqs) and none loops. */
 function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceLocation): void {
   const locOf = (seq: string) => s.cmdSeqLoc?.get(seq) ?? s.global.loc ?? fileLoc;
+  const steps = [...s.vms.flatMap((vm) => [...vm.execs, ...vm.filetrees]), ...(s.host?.execs ?? [])];
   for (const [seq, parts] of s.cmdSeqs) {
-    if (seqs.has(seq)) add(locOf(seq), `cmd-seq "${seq}" has the same name as an exec/filetree sequence: rename one of them`);
-    if (parts.length === 0) add(locOf(seq), `cmd-seq "${seq}" lists no sequences`);
+    // A name that is both runs the cmd-seq's members (as in VNX): fine when those reach every
+    // exec/filetree of that name (`<exec seq="step44,discover-hosts">` with discover-hosts = step44).
+    if (seqs.has(seq)) {
+      const hidden = steps.find((x) => seqNames(x.seq).includes(seq) && !expandedOrEmpty(seq, s).some((leaf) => seqNames(x.seq).includes(leaf)));
+      if (hidden) add(locOf(seq), `cmd-seq "${seq}" has the same name as an exec/filetree sequence (line ${hidden.loc?.line ?? '?'}) that it does not run: rename one of them`);
+    }
     for (const p of parts) {
       if (!seqs.has(p) && !s.cmdSeqs.has(p)) {
         add(locOf(seq), `cmd-seq "${seq}" refers to sequence "${p}", which no exec, filetree or cmd-seq defines`);
@@ -158,4 +168,18 @@ function checkCmdSeqs(s: Scenario, seqs: Set<string>, add: Add, fileLoc: SourceL
     state.set(seq, 2);
   };
   for (const seq of s.cmdSeqs.keys()) if (!state.has(seq)) visit(seq);
+}
+
+/** The leaf sequences a cmd-seq runs ([] when it loops: reported apart). */
+function expandedOrEmpty(seq: string, s: Scenario): string[] {
+  try {
+    return expandSeq(seq, s.cmdSeqs);
+  } catch {
+    return [];
+  }
+}
+
+/** A Windows absolute path (`c:\temp`, `C:/temp`): VNX's filetree roots on Windows VMs. */
+export function isWindowsPath(p: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(p);
 }

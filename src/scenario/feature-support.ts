@@ -6,6 +6,8 @@
 // to `appliedBy` here; when ediv itself does (for every driver), delete the entry and its finder.
 import type { SourceLocation } from '../common/errors.ts';
 import type { Extra, Scenario, Vm, XmlElement, XmlNode } from './model.ts';
+import { inSeq } from './sequences.ts';
+import { isHostLocalNet } from './reserved-nets.ts';
 
 /** One thing the scenario asks that ediv does not apply; JSON as printed by validate, plan and deploy. */
 export interface ScenarioWarning {
@@ -153,14 +155,16 @@ export const FEATURES = {
   },
   'net-unmanaged': {
     title: '`<net managed="no">` (an existing host bridge, e.g. virbr0)',
-    appliedBy: [],
-    status: 'is not followed',
-    effect: "ediv makes the net's own bridge: the VMs do not reach the host's existing bridge of that name",
+    appliedBy: ['netns', 'container'],
+    effect: "the VMs do not reach the host's existing bridge of that name",
+    howApplied:
+      "the netns and container drivers plug the net's VMs into the bridge of that name on their host (never spanning hosts; a host without one gives them a bridge of their own, with a warning)",
   },
   'net-connection': {
     title: '`<net><connection>` (links between nets)',
-    appliedBy: [],
-    status: 'is not built',
+    appliedBy: ['netns', 'container'],
+    howApplied:
+      "the netns and container drivers link the two nets' bridges with a veth, on one host (connected nets are carried by the same hosts and placed as one net)",
     effect: 'the nets are not linked',
   },
   extension: {
@@ -180,12 +184,6 @@ export const FEATURES = {
     appliedBy: [],
     status: 'is not followed',
     effect: 'the VMs start in parallel',
-  },
-  'ovf-scale-out': {
-    title: 'OVF `ScaleOutSection` (several instances of a virtual system)',
-    appliedBy: [],
-    status: 'is not applied',
-    effect: 'one instance of the VM is deployed',
   },
 } as const satisfies Record<string, Feature>;
 
@@ -291,8 +289,8 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     if (n.external) warn('net-external', subject, `external="${n.external}"`, loc);
     if (n.vlan !== undefined) warn('net-vlan', subject, `vlan="${n.vlan}"`, loc);
     if (n.extra.attrs.mtu !== undefined) warn('net-mtu', subject, `mtu="${n.extra.attrs.mtu}"`, loc);
-    if (n.extra.attrs.managed === 'no') warn('net-unmanaged', subject, 'managed="no"', loc);
-    for (const c of children(n.extra, 'connection')) warn('net-connection', subject, show(c.node, false), at(c.loc, loc));
+    if (isHostLocalNet(n)) warn('net-unmanaged', subject, 'managed="no"', loc, netDrivers(n.name));
+    for (const c of children(n.extra, 'connection')) warn('net-connection', subject, show(c.node, false), at(c.loc, loc), netDrivers(n.name));
   }
 
   // <vm>
@@ -308,7 +306,7 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     for (const c of children(vm.extra, 'shareddir')) warn('shareddir', subject, show(c.node), at(c.loc, loc));
     for (const c of children(vm.extra, 'user')) warn('user', subject, show(c.node, false), at(c.loc, loc));
     if (vm.extra.attrs.order?.trim()) warn('order', subject, `order="${vm.extra.attrs.order}"`, loc);
-    const onBoot = [...vm.execs, ...vm.filetrees].filter((x) => x.seq === 'on_boot');
+    const onBoot = [...vm.execs, ...vm.filetrees].filter((x) => inSeq(x, 'on_boot'));
     if (onBoot.length) {
       const n = onBoot.length;
       warn('on_boot', subject, `sequence "on_boot" (${n} exec/filetree element${n > 1 ? 's' : ''})`, at(onBoot[0]!.loc, loc));

@@ -51,6 +51,11 @@ export interface Iface {
   mac?: string;
   ipv4: IpAddress[];
   ipv6: IpAddress[];
+  /**
+   * Families configured by DHCP (VNX `<ipv4>dhcp</ipv4>`), with the element's text as written:
+   * "dhcp", or VNX's "dhcp,ADDRESS".
+   */
+  dhcp?: { ipv4?: string; ipv6?: string };
   /** Interface name inside the VM when the scenario names one (VNX <if name=...>). */
   name?: string;
   loc?: SourceLocation;

@@ -5,6 +5,22 @@ import { InputError, type SourceLocation } from '../common/errors.ts';
 export type CmdSeqs = Map<string, string[]>;
 
 /**
+ * The sequences an exec or filetree belongs to: its `seq` may list several, comma-separated
+ * (`seq="step44,discover-hosts"`), as VNX reads it.
+ */
+export function seqNames(seq: string): string[] {
+  return seq
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Whether an exec or filetree runs in sequence `name`. */
+export function inSeq(x: { seq: string }, name: string): boolean {
+  return seqNames(x.seq).includes(name);
+}
+
+/**
  * The leaf sequences `seq` stands for, in order: itself when no cmd-seq has that name, else the
  * expansion of each member. A sequence reached twice by different paths runs twice (as in VNX);
  * a cycle is an error.

@@ -7,7 +7,7 @@ import type { InputProblem, SourceLocation } from '../common/errors.ts';
 import type {
   Dialect, Exec, Extra, Filetree, Forwarding, GlobalSection, HostSection, Iface, IpAddress, Net, Route, Scenario, Vm,
 } from './model.ts';
-import { familyOf, parseInterfaceAddress, type Family } from './addresses.ts';
+import { familyOf, isAddress, parseInterfaceAddress, type Family } from './addresses.ts';
 import { collectChildren, emptyExtra } from './extras.ts';
 import type { XmlDocument, XmlEl } from './xml.ts';
 
@@ -212,6 +212,7 @@ class VnxReader {
       NAMED.if,
       (c) => {
         if (c.tag === 'mac') iface.mac = c.text().trim();
+        else if (isDhcp(c.text())) this.dhcp(c, iface);
         else this.address(c, iface);
       },
       NAMED.ifAttrs,
@@ -224,6 +225,18 @@ class VnxReader {
     const p = parseInterfaceAddress(family, el.text(), el.attrs.mask);
     if (!p.ok) this.problem(el, `<${el.tag}>: ${p.message}`);
     else into[family].push(p.value);
+  }
+
+  /** `<ipv4>dhcp</ipv4>` or VNX's `dhcp,ADDRESS` form (the address must be of the family). */
+  private dhcp(el: XmlEl, iface: Iface): void {
+    const family = el.tag as Family;
+    const text = el.text().trim();
+    const hint = text.slice(text.indexOf(',') + 1).trim();
+    if (text.includes(',') && !isAddress(family, hint.split('/')[0]!)) {
+      this.problem(el, `<${el.tag}>${text}</${el.tag}>: after "dhcp," VNX expects an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+    }
+    if (iface.dhcp?.[family] !== undefined) this.problem(el, `a second <${el.tag}>dhcp</${el.tag}> on the same interface`);
+    (iface.dhcp ??= {})[family] = text;
   }
 
   private route(el: XmlEl): Route | undefined {
@@ -242,11 +255,11 @@ class VnxReader {
     return { family, destination, gateway: gw, loc: el.loc };
   }
 
+  /** A <forwarding>; a VM may have several (the XSD allows it, VNX applies each): they add up. */
   private forwarding(el: XmlEl, prev: Forwarding | undefined): Forwarding {
-    if (prev) this.problem(el, 'more than one <forwarding>');
     const t = el.attrs.type ?? 'ip';
     if (t !== 'ip' && t !== 'ipv4' && t !== 'ipv6') this.problem(el, `<forwarding type="${t}">: use ip, ipv4 or ipv6`);
-    return { ipv4: t === 'ip' || t === 'ipv4', ipv6: t === 'ip' || t === 'ipv6' };
+    return { ipv4: (prev?.ipv4 ?? false) || t === 'ip' || t === 'ipv4', ipv6: (prev?.ipv6 ?? false) || t === 'ip' || t === 'ipv6' };
   }
 
   private exec(el: XmlEl): Exec | undefined {
@@ -322,6 +335,11 @@ class VnxReader {
     }
     return Number(t);
   }
+}
+
+/** An address element asking for DHCP: "dhcp" or "dhcp,ADDRESS" (any case). */
+function isDhcp(text: string): boolean {
+  return /^\s*dhcp\s*(,|$)/i.test(text);
 }
 
 function hasExtra(e: Extra): boolean {

@@ -134,8 +134,10 @@ function writeIface(i: Iface, indent: string, out: string[]): void {
   });
 }
 
-function writeAddresses(tag: string, from: { ipv4: IpAddress[]; ipv6: IpAddress[] }, indent: string, out: string[]): void {
+function writeAddresses(tag: string, from: { ipv4: IpAddress[]; ipv6: IpAddress[]; dhcp?: Iface['dhcp'] }, indent: string, out: string[]): void {
   if (tag !== 'ipv4' && tag !== 'ipv6') return;
+  const dhcp = from.dhcp?.[tag];
+  if (dhcp !== undefined) out.push(indent + textElement(tag, {}, dhcp));
   for (const a of from[tag]) out.push(indent + textElement(tag, {}, `${a.address}/${a.prefix}`));
 }
 

@@ -13,6 +13,7 @@ import { prepare } from './greedy.ts';
 import { buildHypergraph, partition } from './partition.ts';
 import { Placement, cpuWeights, vmsByNet, type Problem } from './problem.ts';
 import { solveOrExplain } from './solver.ts';
+import { netIfaces } from '../scenario/reserved-nets.ts';
 
 export interface MincutOptions {
   /** Allowed load over each host's share, as a fraction (0.05 = 5 %). */
@@ -81,7 +82,7 @@ function repair(input: SegmentInput, p: Problem, part: Int32Array): Placement {
   input.scenario.vms.forEach((vm, v) => {
     const g = p.groupOf[v];
     const list = netsOfGroup.get(g) ?? [];
-    for (const i of vm.ifaces) list.push(i.net);
+    for (const i of netIfaces(vm)) list.push(i.net);
     netsOfGroup.set(g, list);
   });
   const hostNets = p.hosts.map(() => new Set<string>());

@@ -7,6 +7,8 @@
 // whatever the algorithm.
 import { InputError } from '../common/errors.ts';
 import type { HostFacts, Mapping, SegmentInput } from './api.ts';
+import { netIfaces } from '../scenario/reserved-nets.ts';
+import { netSegments } from '../scenario/net-connections.ts';
 
 /** One restriction, as the user wrote it (used to name the rules in a conflict). */
 export type Rule =
@@ -110,10 +112,13 @@ function restrictionsFile(input: SegmentInput): string {
 /** Index of net name → VM indices attached to it. */
 export function vmsByNet(input: SegmentInput): Map<string, number[]> {
   const byNet = new Map<string, number[]>();
+  // Nets linked by <connection> are one segment: their VMs are on one net for placement.
+  const segments = netSegments(input.scenario);
   input.scenario.vms.forEach((vm, i) => {
-    for (const ifc of vm.ifaces) {
-      let list = byNet.get(ifc.net);
-      if (!list) byNet.set(ifc.net, (list = []));
+    for (const ifc of netIfaces(vm)) {
+      const net = segments.get(ifc.net) ?? ifc.net;
+      let list = byNet.get(net);
+      if (!list) byNet.set(net, (list = []));
       if (list[list.length - 1] !== i) list.push(i);
     }
   });

@@ -58,6 +58,23 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     expect(frag.nets.find((n) => n.name === 'AS5-AS6')!.external).to.equal('eth1.101');
   });
 
+  it('--out writes fragments whose lab-file paths resolve from anywhere (absolute, from the scenario’s directory)', async () => {
+    const scenario = path.join(dir, 'files.xml');
+    writeFileSync(
+      scenario,
+      `<vnx><global><version>2.0</version><scenario_name>files</scenario_name></global><net name="N" mode="virtual_bridge"/>
+  <vm name="a" type="lxc"><if id="1" net="N"/><filetree seq="s" root="/etc/x">conf/a</filetree><exec seq="s" type="file">scripts/run.sh</exec><exec seq="t" type="verbatim">echo conf/a</exec></vm>
+</vnx>`,
+    );
+    const out = path.join(dir, 'elsewhere', 'frags');
+    const r = await ediv('plan', scenario, '--local-hosts', '1', '--out', out, '--json');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const frag = parseScenarioText(readFileSync(path.join(out, 'host1.xml'), 'utf8'), 'host1.xml');
+    const vm = frag.vms[0]!;
+    expect(vm.filetrees[0]!.source).to.equal(path.join(dir, 'conf/a'));
+    expect(vm.execs.map((x) => x.text)).to.deep.equal([path.join(dir, 'scripts/run.sh'), 'echo conf/a']);
+  });
+
   it('bad input exits 2 with a message, no stack trace', async () => {
     const unknown = await ediv('plan', path.join(thirdParty, '01-simple_lxc_ubuntu.xml'), '--segmentator', 'nope');
     expect(unknown.exitCode).to.equal(2);

@@ -21,6 +21,7 @@ function desired(count: number, backplaneOnA = false): DesiredState {
   if (backplaneOnA) a.backplane = { kind: 'vxlan', dev: 'exA', id: 5, trunk: 'eth9', remotes: [] };
   return {
     nets: [a, { net: 'B', bridge: 'ebB' }],
+    connections: [],
     vms: Array.from({ length: count }, (_, i) => vm(i, i % 2 ? ['A', 'B'] : ['A'])),
   };
 }

@@ -5,6 +5,7 @@ import type { Scenario } from '../../../src/scenario/model.ts';
 import { parseMem } from '../../../src/scenario/vnx-parse.ts';
 import { InputError } from '../../../src/common/errors.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
+import { withoutLocations } from './corpus-helpers.ts';
 
 const vnxDir = path.resolve(edivRoot, '../shared/third-party/vnx');
 export const VNX_FILES = [
@@ -15,17 +16,6 @@ export const VNX_FILES = [
   '04-vnuml18-s21seclabsvirtual-v02.xml',
 ];
 
-/** The model without source locations and file path (what must survive a round trip). */
-function withoutLocations(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutLocations);
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, withoutLocations(x)]));
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (k !== 'loc' && k !== 'cmdSeqLoc') o[k] = withoutLocations(x);
-    return o;
-  }
-  return v;
-}
 
 function problemsOf(fn: () => unknown): { line?: number; column?: number; message: string }[] {
   try {

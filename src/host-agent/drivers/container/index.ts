@@ -10,6 +10,7 @@ import { OperationError, type InputProblem } from '../../../common/errors.ts';
 import { mapLimit } from '../../../common/parallel.ts';
 import type { VmState, VmUsage } from '../../../protocol/agent.ts';
 import type { Vm } from '../../../scenario/model.ts';
+import { isWindowsPath } from '../../../scenario/checks.ts';
 import { bootId, listNetns, pidsInNetns, signalPids } from '../../sys.ts';
 import type { Resource } from '../../journal.ts';
 import type { Driver, DriverContext } from '../driver.ts';
@@ -18,9 +19,10 @@ import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
 import { setLinks, vmIfaces } from '../netns/vm-life-cycle.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
-import { initBinary, python3Present, startMachines, type MachineSpec } from './machine.ts';
+import { enterMachine, initBinary, python3Present, startMachines, type MachineSpec } from './machine.ts';
 import { lazyMountTemplate, withMountTemplate, type MountTemplate } from './mount-template.ts';
 import { runContainerSteps } from './exec.ts';
+import { startDhcpClients } from './dhcp.ts';
 
 export function initKey(vm: string): string {
   return `process:${vm}:init`;
@@ -131,6 +133,13 @@ function containerMachine(layout: CgroupLayout, mounts: { get(): Promise<MountTe
     resources: (ctx, vm) => machineResources(ctx, vm.vm, vm.netns, specOf(vm), layout),
     start: async (ctx, vms) =>
       vms.length ? bootMachines(ctx, vms.map((vm) => ({ vm: vm.vm, netns: vm.netns, spec: specOf(vm) })), layout, (await mounts.get()).nsPath) : [],
+    dhcp: (ctx, vms) =>
+      startDhcpClients(
+        vms.flatMap((spec) => {
+          const pid = initPid(ctx, spec.vm);
+          return pid === undefined ? [] : [{ spec, lower: specOf(spec).lower, enter: enterMachine(pid, journaledCgroupProcs(ctx, spec.vm)) }];
+        }),
+      ),
   };
 }
 
@@ -152,7 +161,8 @@ export const containerDriver: Driver = {
     for (const vm of scenario.vms) {
       for (const f of vm.filetrees) {
         if (!f.root.startsWith('/')) {
-          problems.push({ loc: f.loc ?? { file: scenario.source.path }, message: `VM ${vm.name}: filetree root ${JSON.stringify(f.root)} must be an absolute path` });
+          const why = isWindowsPath(f.root) ? 'is a Windows path: a container VM is a Linux machine (run this VM elsewhere, or give the filetree a /dir root)' : 'must be an absolute path';
+          problems.push({ loc: f.loc ?? { file: scenario.source.path }, message: `VM ${vm.name}: filetree root ${JSON.stringify(f.root)} ${why}` });
         }
       }
     }

@@ -1,7 +1,7 @@
 // iproute2 batch lines for the netns driver. Pure functions of the desired state, so what the
 // agent executes can be unit-tested. Every name in them comes from the allocator or is a
 // validated scenario name; addresses come from the parsed model.
-import type { IfaceSpec, NetSpec, VmSpec } from './desired.ts';
+import type { ConnectionSpec, IfaceSpec, NetSpec, VmSpec } from './desired.ts';
 import { shapingLines } from './shaping.ts';
 
 /**
@@ -31,13 +31,23 @@ function vethLine(vm: VmSpec, i: IfaceSpec): string {
 export function vmHostLines(vm: VmSpec): string[] {
   const lines = [`netns add ${vm.netns}`];
   for (const i of vm.ifaces) {
-    lines.push(vethLine(vm, i), `link set dev ${i.outer} master ${i.bridge} up`);
+    lines.push(vethLine(vm, i), i.bridge ? `link set dev ${i.outer} master ${i.bridge} up` : `link set dev ${i.outer} up`);
   }
   if (vm.mgmt) {
     const m = vm.mgmt;
     lines.push(`link add name ${m.outer} type veth peer name ${m.inner} netns ${vm.netns}`, `addr add ${m.host} dev ${m.outer}`, `link set dev ${m.outer} up`);
   }
   return lines;
+}
+
+/** Host-side lines linking two nets' bridges (`<connection>`); `remake`: its veth is there, wrong. */
+export function connectionLines(c: ConnectionSpec, remake: boolean): string[] {
+  return [
+    ...(remake ? [`link del dev ${c.a}`] : []),
+    `link add name ${c.a} type veth peer name ${c.b}`,
+    `link set dev ${c.a} master ${c.bridgeA} up`,
+    `link set dev ${c.b} master ${c.bridgeB} up`,
+  ];
 }
 
 /** tc lines shaping a VM's interfaces: on the host side (towards the VM), and inside the VM (from it). */
@@ -60,6 +70,7 @@ function routeDestination(r: VmSpec['routes'][number]): string {
 /** Lines run inside the VM's namespace (`ip -n <ns> -batch -`). */
 export function vmInnerLines(vm: VmSpec): string[] {
   const lines = ['link set dev lo up'];
+  for (const a of vm.loopback ?? []) lines.push(`addr add ${a} dev lo`);
   for (const i of vm.ifaces) {
     for (const a of i.ipv4) lines.push(`addr add ${a} dev ${i.inner}`);
     // nodad: the address is usable at once (no duplicate address detection delay).

@@ -11,12 +11,19 @@ import { MAX_IFNAME, NameAllocator, netnsName, vmIfaceName } from '../../naming.
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, vmMgmtProblem, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
+import { LOOPBACK_NET, MGMT_NET, UNCONNECTED_NET, isHostLocalNet, netIfaces } from '../../../scenario/reserved-nets.ts';
+import { netConnections } from '../../../scenario/net-connections.ts';
 import { hostSectionProblems, hostSpec, type HostSpec } from './host-section.ts';
 import { ifaceShaping, netShaping, shapingProblems, supportedShaping, type Shaping, type ShapingSupport } from './shaping.ts';
 
 export interface NetSpec {
   net: string;
   bridge: string;
+  /**
+   * The bridge is the host's own (`<net managed="no">`, e.g. libvirt's virbr0): VMs are plugged
+   * into it; the agent never makes, changes or removes it.
+   */
+  hostOwned?: boolean;
   mtu?: number;
   backplane?: BackplaneSpec;
 }
@@ -28,7 +35,8 @@ export interface IfaceSpec {
   /** veth end on the host, enslaved to the bridge. */
   outer: string;
   net: string;
-  bridge: string;
+  /** The net's bridge; none for an interface on `unconnected` (its host end is plugged into nothing). */
+  bridge?: string;
   mac?: string;
   /** Addresses in CIDR form. */
   ipv4: string[];
@@ -36,6 +44,8 @@ export interface IfaceSpec {
   mtu?: number;
   /** Link shaping (tc) of this interface, as this host can apply it (shaping.ts). */
   shaping?: Shaping;
+  /** Families the VM configures by DHCP (`<ipv4>dhcp</ipv4>`): its driver runs the VM's client. */
+  dhcp?: ('ipv4' | 'ipv6')[];
 }
 
 /** A VM's management link (<vm_mgmt type="private">): a veth from the agent's namespace into the VM. */
@@ -65,15 +75,35 @@ export interface VmSpec {
   filetreeRoots: string[];
   /** Its management link, with a private <vm_mgmt>. */
   mgmt?: MgmtSpec;
+  /** Addresses (CIDR) of its loopback, from interfaces on the reserved net `lo`. */
+  loopback?: string[];
   /** What a driver makes of the VM besides its network (the container driver's machine), if anything. */
   machine?: Record<string, unknown>;
   /** Hash of everything above: a configured VM whose hash differs is remade. */
   hash: string;
 }
 
+/** A `<net><connection>` on this host: a veth whose ends are ports of the two nets' bridges. */
+export interface ConnectionSpec {
+  key: string;
+  from: string;
+  to: string;
+  /** The veth's ends: `a` on from's bridge, `b` on to's. */
+  a: string;
+  b: string;
+  bridgeA: string;
+  bridgeB: string;
+}
+
+export function connectionKey(from: string, to: string): string {
+  return `connection:${from}:${to}`;
+}
+
 export interface DesiredState {
   nets: NetSpec[];
   vms: VmSpec[];
+  /** Links between nets (`<connection>`), where the fragment has both. */
+  connections: ConnectionSpec[];
   /** The <host> section, when this host holds it. */
   host?: HostSpec;
   /** What the fragment asks that this host cannot apply (said as progress warnings). */
@@ -136,6 +166,10 @@ export function networkProblems(s: Scenario): InputProblem[] {
   return out;
 }
 
+function cidr(a: { address: string; prefix: number }): string {
+  return `${a.address}/${a.prefix}`;
+}
+
 function hashOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
@@ -149,9 +183,10 @@ export function vmSpec(
   machineOf?: (vm: Vm) => Record<string, unknown>,
   extras: VmNetworkExtras = {},
 ): VmSpec {
-  const ifaces: IfaceSpec[] = vm.ifaces.map((i) => {
-    const net = nets.get(i.net);
-    if (!net) throw new Error(`net ${i.net} of VM ${vm.name} has no spec`);
+  // `lo` adds loopback addresses; `vm_mgmt` is the management link (extras.mgmt), made apart.
+  const ifaces: IfaceSpec[] = vm.ifaces.filter((i) => i.net !== LOOPBACK_NET && i.net !== MGMT_NET).map((i) => {
+    const net = i.net === UNCONNECTED_NET ? undefined : nets.get(i.net);
+    if (!net && i.net !== UNCONNECTED_NET) throw new Error(`net ${i.net} of VM ${vm.name} has no spec`);
     const inner = vmIfaceName(i);
     if (inner.length > MAX_IFNAME || !/^[A-Za-z0-9_.-]+$/.test(inner)) {
       throw InputError.at(
@@ -166,14 +201,16 @@ export function vmSpec(
       inner,
       outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`),
       net: i.net,
-      bridge: net.bridge,
+      ...(net ? { bridge: net.bridge } : {}),
       mac: i.mac,
-      ipv4: i.ipv4.map((a) => `${a.address}/${a.prefix}`),
-      ipv6: i.ipv6.map((a) => `${a.address}/${a.prefix}`),
-      mtu: net.mtu,
+      ipv4: i.ipv4.map(cidr),
+      ipv6: i.ipv6.map(cidr),
+      mtu: net?.mtu,
       ...(extras.shaping?.has(i.id) ? { shaping: extras.shaping.get(i.id) } : {}),
+      ...(i.dhcp ? { dhcp: (['ipv4', 'ipv6'] as const).filter((f) => i.dhcp![f] !== undefined) } : {}),
     };
   });
+  const loopback = vm.ifaces.filter((i) => i.net === LOOPBACK_NET).flatMap((i) => [...i.ipv4, ...i.ipv6].map(cidr));
   const spec = {
     vm: vm.name,
     netns: netnsName(deployment, vm.name, tag),
@@ -182,6 +219,7 @@ export function vmSpec(
     forwarding: { ipv4: vm.forwarding?.ipv4 ?? false, ipv6: vm.forwarding?.ipv6 ?? false },
     filetreeRoots: [...new Set(vm.filetrees.map((f) => f.root))].sort(),
     ...(extras.mgmt ? { mgmt: extras.mgmt } : {}),
+    ...(loopback.length ? { loopback } : {}),
     ...(machineOf ? { machine: machineOf(vm) } : {}),
   };
   return { ...spec, hash: hashOf(spec) };
@@ -197,6 +235,8 @@ export interface DesiredInput {
   names: NameAllocator;
   /** MTU of each trunk, for the backplane MTU. */
   trunkMtu: (trunk: string) => number | undefined;
+  /** Whether this host has a bridge of that name (for `<net managed="no">`). */
+  hostBridge?: (name: string) => boolean;
   /** The driver's machine spec of each VM (hashed with the rest: a change remakes the VM). */
   machineOf?: (vm: Vm) => Record<string, unknown>;
   /** Which qdiscs this host has (facts); default both. */
@@ -224,11 +264,23 @@ export function desiredState(input: DesiredInput): DesiredState {
   if (problems.length) throw new InputError(problems);
   const wanted = input.vms ? new Set(input.vms) : undefined;
   const vms = scenario.vms.filter((v) => !wanted || wanted.has(v.name));
-  const usedNets = new Set([...vms.flatMap((v) => v.ifaces.map((i) => i.net)), ...(scenario.host?.ifaces ?? []).map((h) => h.net)]);
+  const usedNets = new Set([...vms.flatMap((v) => netIfaces(v).map((i) => i.net)), ...(scenario.host?.ifaces ?? []).map((h) => h.net)]);
   const links = new Map(input.backplane.map((b) => [b.net, b]));
   const nets = new Map<string, NetSpec>();
+  const warnings: string[] = [];
+  const onHost = input.host ? ` on host ${input.host}` : '';
   for (const n of scenario.nets) {
-    if (!usedNets.has(n.name) && !links.has(n.name)) continue;
+    // Every net of the fragment, VM-less ones too (VNX makes them); a partial apply (input.vms)
+    // only the nets of its VMs.
+    if (wanted && !usedNets.has(n.name) && !links.has(n.name)) continue;
+    if (isHostLocalNet(n)) {
+      // An existing bridge of the host's, per host (the controller never spans it).
+      if (input.hostBridge?.(n.name)) {
+        nets.set(n.name, { net: n.name, bridge: n.name, hostOwned: true });
+        continue;
+      }
+      warnings.push(`net ${n.name}: managed="no" names a bridge of the host's own, but there is no bridge ${n.name}${onHost}: its VMs here are on a bridge of their own`);
+    }
     const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`) };
     const link = links.get(n.name);
     if (link) {
@@ -255,8 +307,6 @@ export function desiredState(input: DesiredInput): DesiredState {
 
   // Shaping: what each net and interface asks, as this host can apply it.
   const support = input.shapingSupport ?? { tbf: true, netem: true };
-  const warnings: string[] = [];
-  const onHost = input.host ? ` on host ${input.host}` : '';
   const netShapes = new Map(scenario.nets.map((n) => [n.name, netShaping(n)]));
   const warned = new Set<string>();
   const shapingOf = (vm: Vm): Map<number, Shaping> | undefined => {
@@ -289,8 +339,18 @@ export function desiredState(input: DesiredInput): DesiredState {
     return e;
   };
   const vmSpecs = vms.map((v) => vmSpec(v, deployment, tag, nets, names, input.machineOf, extrasOf(v)));
+  for (const v of vmSpecs) {
+    const asked = vms.find((x) => x.name === v.vm)!.ifaces.find((i) => i.net === MGMT_NET);
+    if (asked && !v.mgmt) warnings.push(`vm ${v.vm}, interface ${asked.id}: on vm_mgmt, but the VM has no management interface (no <vm_mgmt type="private">): not made`);
+  }
   const host = hostSpec(scenario, deployment, nets, names);
-  return { nets: [...nets.values()], vms: vmSpecs, ...(host ? { host } : {}), warnings };
+  const connections = netConnections(scenario.nets)
+    .filter((c) => nets.has(c.from) && nets.has(c.to))
+    .map((c): ConnectionSpec => {
+      const key = connectionKey(c.from, c.to);
+      return { key, from: c.from, to: c.to, a: names.name('veth', `${deployment}|${key}|a`), b: names.name('veth', `${deployment}|${key}|b`), bridgeA: nets.get(c.from)!.bridge, bridgeB: nets.get(c.to)!.bridge };
+    });
+  return { nets: [...nets.values()], vms: vmSpecs, connections, ...(host ? { host } : {}), warnings };
 }
 
 /** The shaping attributes an <if> may carry itself. */

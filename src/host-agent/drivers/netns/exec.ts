@@ -10,7 +10,7 @@ import { OperationError } from '../../../common/errors.ts';
 import type { Exec, Filetree, Scenario, Vm } from '../../../scenario/model.ts';
 import type { CommandOutcome } from '../../../protocol/agent.ts';
 import { mustRun } from '../../sys.ts';
-import { expandSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
+import { expandSeq, inSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
 import { namePattern, patternMatches } from '../../../protocol/lab-files.ts';
 import type { LabFileResolver } from '../driver.ts';
 
@@ -19,8 +19,8 @@ export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; ex
 /** What running `seq` on a VM does: per expanded sequence, its filetrees, then its execs. */
 export function vmSteps(vm: Vm, seq: string, cmdSeqs: CmdSeqs): Step[] {
   return expandSeq(seq, cmdSeqs, { file: 'fragment' }).flatMap((s) => [
-    ...vm.filetrees.filter((f) => f.seq === s).map((filetree): Step => ({ kind: 'filetree', filetree })),
-    ...vm.execs.filter((e) => e.seq === s).map((exec): Step => ({ kind: 'exec', exec })),
+    ...vm.filetrees.filter((f) => inSeq(f, s)).map((filetree): Step => ({ kind: 'filetree', filetree })),
+    ...vm.execs.filter((e) => inSeq(e, s)).map((exec): Step => ({ kind: 'exec', exec })),
   ]);
 }
 

@@ -116,12 +116,19 @@ export async function prepareNetworkApply(
     vms: input.vms,
     names,
     trunkMtu: (t) => links.get(t)?.mtu,
+    hostBridge: (name) => links.get(name)?.kind === 'bridge',
     machineOf: layer.machineOf,
     shapingSupport: { tbf: input.caps?.tbf ?? true, netem: input.caps?.netem ?? false },
     host: input.host,
   });
   checkBridgePorts(desired, input.host, input.vms ? keptVmPorts(ctx.journal, desired) : undefined);
   for (const message of desired.warnings ?? []) ctx.emit({ type: 'progress', step: 'warning', message });
+  if (!layer.machine?.dhcp) {
+    for (const vm of desired.vms) {
+      const asking = vm.ifaces.filter((i) => i.dhcp?.length).map((i) => i.inner);
+      if (asking.length) ctx.emit({ type: 'progress', step: 'warning', message: `vm ${vm.vm}: interface(s) ${asking.join(', ')} ask for DHCP; a netns VM runs no DHCP client (it would use the host's files): left without an address (the container driver runs the VM's client)` });
+    }
+  }
   return {
     vms: desired.vms.map((v) => v.vm),
     links: [

@@ -14,7 +14,7 @@ import { OperationError } from '../../../common/errors.ts';
 import { Journal, type Resource } from '../../journal.ts';
 import { isBackplaneKind } from '../../../protocol/backplane.ts';
 import { bridgeKey, mgmtKey, netSpecHash, qdiscKey, vethKey, type DesiredState, type NetSpec, type VmSpec } from './desired.ts';
-import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmShapingLines, vmSysctls } from './commands.ts';
+import { bridgeLines, bridgeUpLines, connectionLines, vmHostLines, vmInnerLines, vmShapingLines, vmSysctls } from './commands.ts';
 import {
   hostConfigLines,
   hostLinkLines,
@@ -79,6 +79,11 @@ export interface MachineLayer {
   resources(ctx: DriverContext, vm: VmSpec): Resource[];
   /** Makes the machines of freshly configured VMs; resolves with their resources as made (pids known), to journal again. */
   start(ctx: DriverContext, vms: VmSpec[]): Promise<Resource[]>;
+  /**
+   * Starts DHCP on the interfaces that ask for it, once the machines run; resolves with warnings.
+   * A layer without it configures no DHCP (prepareNetworkApply says so).
+   */
+  dhcp?(ctx: DriverContext, vms: VmSpec[]): Promise<string[]>;
 }
 
 /** A journaled process that is still the one that was recorded. */
@@ -98,7 +103,7 @@ export const holderMachine: MachineLayer = {
 function vmIsCurrent(vm: VmSpec, ctx: DriverContext, namespaces: Set<string>, links: Map<string, LinkInfo>, machine: MachineLayer): boolean {
   if (ctx.journal.configuredVms().get(vm.vm) !== vm.hash) return false;
   if (!namespaces.has(vm.netns)) return false;
-  if (!vm.ifaces.every((i) => links.get(i.outer)?.master === i.bridge)) return false;
+  if (!vm.ifaces.every((i) => links.has(i.outer) && links.get(i.outer)!.master === i.bridge)) return false;
   if (vm.mgmt && !links.has(vm.mgmt.outer)) return false;
   return machine.isCurrent(ctx, vm);
 }
@@ -184,12 +189,18 @@ export async function applyNetns(
   const newBridges = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge');
   const newBackplanes = desired.nets.filter((n) => n.backplane && !backplaneIsCurrent(n, ctx, links));
   const oldBackplanes = newBackplanes.filter((n) => links.has(n.backplane!.dev));
-  const mtuFixes = desired.nets.filter((n) => n.mtu && links.get(n.bridge)?.kind === 'bridge' && links.get(n.bridge)!.mtu !== n.mtu);
+  // The host's own bridges (managed="no") are used as they are.
+  const ours = desired.nets.filter((n) => !n.hostOwned);
+  const mtuFixes = ours.filter((n) => n.mtu && links.get(n.bridge)?.kind === 'bridge' && links.get(n.bridge)!.mtu !== n.mtu);
   // New bridges stay down until their VMs are configured (see bridgeLines); a bridge left down
   // by an interrupted apply is brought up too.
-  const bridgesToUp = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge' || !links.get(n.bridge)!.up);
+  const bridgesToUp = ours.filter((n) => links.get(n.bridge)?.kind !== 'bridge' || !links.get(n.bridge)!.up);
+
+  // Links between nets (<connection>): made when missing or not on their bridges.
+  const newConnections = desired.connections.filter((c) => links.get(c.a)?.master !== c.bridgeA || links.get(c.b)?.master !== c.bridgeB);
 
   const resources: Resource[] = [
+    ...newConnections.map((c): Resource => ({ key: c.key, kind: 'veth', name: c.a, net: c.from, params: c.b })),
     ...newBridges.map((n): Resource => ({ key: bridgeKey(n.net), kind: 'bridge', name: n.bridge, net: n.net })),
     ...newBackplanes.map(
       (n): Resource => ({ key: backplaneKey(n.net), kind: n.backplane!.kind, name: n.backplane!.dev, net: n.net, params: netSpecHash(n) }),
@@ -209,6 +220,7 @@ export async function applyNetns(
   for (const n of newBridges) hostLines.push(...bridgeLines(n));
   for (const n of mtuFixes) hostLines.push(`link set dev ${n.bridge} mtu ${n.mtu}`);
   for (const n of newBackplanes) hostLines.push(...backplaneFor(n.backplane!.kind).linkLines(n, n.backplane!));
+  for (const c of newConnections) hostLines.push(...connectionLines(c, links.has(c.a)));
   for (const vm of stale) hostLines.push(...vmHostLines(vm));
   if (newHost) hostLines.push(...hostLinkLines(newHost));
   ctx.emit({ type: 'progress', step: 'host', message: `host side: ${hostLines.length} iproute2 command(s)` });
@@ -246,6 +258,7 @@ export async function applyNetns(
     await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
   });
   journal.intend(await machine.start(ctx, stale));
+  for (const message of (await machine.dhcp?.(ctx, stale)) ?? []) ctx.emit({ type: 'progress', step: 'warning', message });
   await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
   ctx.emit({ type: 'progress', step: 'vms', done: stale.length, total: stale.length });
 
