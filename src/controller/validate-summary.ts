@@ -46,7 +46,8 @@ export interface ValidateSummary {
     cpus?: number;
     /** The driver(s) it would run with (several when the cluster's hosts differ). */
     drivers: string[];
-    ifaces: { id: number; net: string; ipv4: string[]; ipv6: string[] }[];
+    /** `dhcp`: the families configured by DHCP (`<ipv4>dhcp</ipv4>`). */
+    ifaces: { id: number; net: string; ipv4: string[]; ipv6: string[]; dhcp?: ('ipv4' | 'ipv6')[] }[];
     sequences: string[];
   }[];
   nets: { name: string; mode: string; external?: string; vlan?: number; vms: string[] }[];
@@ -81,7 +82,7 @@ export function summarize(file: string, s: Scenario, cluster?: Cluster, r?: Rest
       memMB: vm.memMB,
       cpus: vm.cpus,
       drivers: candidateDrivers(vm, s, cluster),
-      ifaces: vm.ifaces.map((i) => ({ id: i.id, net: i.net, ipv4: i.ipv4.map(addr), ipv6: i.ipv6.map(addr) })),
+      ifaces: vm.ifaces.map((i) => ({ id: i.id, net: i.net, ipv4: i.ipv4.map(addr), ipv6: i.ipv6.map(addr), ...(i.dhcp ? { dhcp: (['ipv4', 'ipv6'] as const).filter((f) => i.dhcp![f] !== undefined) } : {}) })),
       sequences: own,
     };
   });

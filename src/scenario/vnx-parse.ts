@@ -152,6 +152,8 @@ class VnxReader {
     if (a.name === undefined) this.problem(el, '<vm> needs a name="..." attribute');
     const vm: Vm = { name: a.name ?? '', ifaces: [], routes: [], execs: [], filetrees: [], loc: el.loc, extra: emptyExtra() };
     if (a.type !== undefined) vm.type = a.type;
+    // VNX's XSD and DTD require the type (a fragment without it is not VNX); VNUML has none.
+    else if (this.doc.root.tag === 'vnx') this.problem(el, `vm ${a.name ?? '(unnamed)'} needs a type="..." attribute, as VNX requires: e.g. type="lxc", or type="libvirt" subtype="kvm"`);
     if (a.subtype !== undefined) vm.subtype = a.subtype;
     if (a.os !== undefined) vm.os = a.os;
     if (a.vcpu !== undefined) {

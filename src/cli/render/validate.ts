@@ -22,7 +22,8 @@ export function renderSummary(v: ValidateSummary): string {
     ]
       .filter(Boolean)
       .join(', ');
-    const ifs = vm.ifaces.map((i) => `if${i.id}→${i.net}${[...i.ipv4, ...i.ipv6].map((a) => ' ' + a).join('')}`).join('; ');
+    const dhcp = (i: (typeof vm.ifaces)[number]) => (i.dhcp ?? []).map((f) => (f === 'ipv4' ? 'dhcp' : 'dhcp6'));
+    const ifs = vm.ifaces.map((i) => `if${i.id}→${i.net}${[...i.ipv4, ...i.ipv6, ...dhcp(i)].map((a) => ' ' + a).join('')}`).join('; ');
     return `${vm.name}${bits ? ` (${bits})` : ''}${ifs ? `: ${ifs}` : ''}`;
   }, out);
   out.push(`  nets (${v.nets.length}):`);

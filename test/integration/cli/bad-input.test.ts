@@ -38,7 +38,7 @@ const cases: Case[] = [
   {
     name: 'malformed XML (mismatched tag)',
     file: 'malformed.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm name="a">\n    <if id="1" net="Net0">\n  </vm>')),
+    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net0">\n  </vm>')),
     line: 7,
     column: 3,
     message: /closing tag <\/vm> does not match <if> opened at line 6, column 5/,
@@ -69,7 +69,7 @@ const cases: Case[] = [
   {
     name: 'an interface on an undeclared net',
     file: 'undeclared-net.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm name="a">\n    <if id="1" net="Net9"><ipv4>10.0.0.1/24</ipv4></if>\n  </vm>')),
+    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net9"><ipv4>10.0.0.1/24</ipv4></if>\n  </vm>')),
     line: 6,
     column: 5,
     message: /interface 1 is on net "Net9", which is not declared/,
@@ -77,7 +77,7 @@ const cases: Case[] = [
   {
     name: 'duplicate VM names',
     file: 'duplicate-vm.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm name="a"/>\n  <vm name="a"/>')),
+    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a"/>\n  <vm type="lxc" name="a"/>')),
     line: 6,
     column: 3,
     message: /VM name "a" is used twice \(first at line 5\)/,
@@ -85,7 +85,7 @@ const cases: Case[] = [
   {
     name: 'a VM name with shell metacharacters',
     file: 'shell-name.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm name="a;$(reboot)"/>')),
+    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a;$(reboot)"/>')),
     line: 5,
     column: 3,
     message: /VM name "a;\$\(reboot\)" is not allowed/,
@@ -107,7 +107,7 @@ const cases: Case[] = [
     file: 'huge.xml',
     make: (p) => {
       const fd = openSync(p, 'w');
-      const chunk = Buffer.alloc(1024 * 1024, '<vm name="x"/>\n');
+      const chunk = Buffer.alloc(1024 * 1024, '<vm type="lxc" name="x"/>\n');
       try {
         writeSync(fd, '<vnx>\n');
         for (let i = 0; i < 50; i++) writeSync(fd, chunk);
@@ -258,10 +258,10 @@ describe('`ediv validate` on good input', function () {
     // The EDIV restriction example names routers R1..R6 and nets of a BGP lab; build that scenario.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-good-'));
     try {
-      const vms = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'].map((n) => `  <vm name="${n}"><if id="1" net="AS1-AS4"/></vm>`).join('\n');
+      const vms = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'].map((n) => `  <vm type="lxc" name="${n}"><if id="1" net="AS1-AS4"/></vm>`).join('\n');
       const file = path.join(dir, 'bgp.xml');
       writeFileSync(file, `<vnx><global><version>2.0</version><scenario_name>bgp</scenario_name><cmd-seq seq="all">start</cmd-seq></global>\n` +
-        `  <net name="AS1-AS4" mode="virtual_bridge"/>\n${vms.replace('<vm name="R1">', '<vm name="R1"><exec seq="start" type="verbatim">true</exec>')}\n</vnx>\n`);
+        `  <net name="AS1-AS4" mode="virtual_bridge"/>\n${vms.replace('<vm type="lxc" name="R1">', '<vm type="lxc" name="R1"><exec seq="start" type="verbatim">true</exec>')}\n</vnx>\n`);
       const cluster = path.join(dir, 'cluster.yaml');
       writeFileSync(cluster, 'backplane: vxlan\nids: {first: 5000, last: 5099}\nhosts:\n' +
         '  - {name: kofy, address: kofy.dit.upm.es, trunk: eth1}\n  - {name: zermat, address: zermat.dit.upm.es, trunk: eth1}\n');

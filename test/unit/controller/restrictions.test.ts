@@ -139,7 +139,7 @@ describe('EDIV restriction files', () => {
         { line: 6, column: 34, message: /<affinity> holds <vm> elements, not <net>/ },
         { line: 6, column: 52, message: /"R1" is listed twice in this <affinity>/ },
       );
-      expectInputError(() => parseRestrictionsText('<vnx><vm name="a"/></vnx>', 'r.xml', bgp), {
+      expectInputError(() => parseRestrictionsText('<vnx><vm type="lxc" name="a"/></vnx>', 'r.xml', bgp), {
         line: 1,
         column: 1,
         message: /the root element is <vnx>: a restriction file is a <deployment_restrictions> document/,

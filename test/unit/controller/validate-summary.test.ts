@@ -7,7 +7,7 @@ import { renderSummary } from '../../../src/cli/render/validate.ts';
 const XML = `<vnx><global><version>2.0</version><scenario_name>lab</scenario_name><cmd-seq seq="all">start,stop</cmd-seq></global>
   <net name="Net0" mode="virtual_bridge"/>
   <vm name="a" type="lxc"><if id="1" net="Net0"><ipv4>10.0.0.1/24</ipv4></if><exec seq="start" type="verbatim">true</exec></vm>
-  <vm name="b"><if id="1" net="Net0"/><exec seq="start" type="verbatim">true</exec><exec seq="stop" type="verbatim">true</exec></vm>
+  <vm name="b" type="libvirt" subtype="kvm"><if id="1" net="Net0"/><exec seq="start" type="verbatim">true</exec><exec seq="stop" type="verbatim">true</exec></vm>
 </vnx>`;
 
 describe('validate summary', () => {
@@ -15,7 +15,7 @@ describe('validate summary', () => {
 
   it('lists VMs with interfaces and sequences, nets with their VMs, exec sequences and cmd-seqs', () => {
     expect(s).to.include({ ok: true, file: 'lab.xml', dialect: 'vnx', version: '2.0', scenario: 'lab', host: null });
-    expect(s.vms.map((v) => [v.name, v.type, v.sequences])).to.deep.equal([['a', 'lxc', ['start']], ['b', undefined, ['start', 'stop']]]);
+    expect(s.vms.map((v) => [v.name, v.type, v.sequences])).to.deep.equal([['a', 'lxc', ['start']], ['b', 'libvirt', ['start', 'stop']]]);
     expect(s.vms[0]!.ifaces).to.deep.equal([{ id: 1, net: 'Net0', ipv4: ['10.0.0.1/24'], ipv6: [] }]);
     expect(s.nets).to.deep.equal([{ name: 'Net0', mode: 'virtual_bridge', external: undefined, vlan: undefined, vms: ['a', 'b'] }]);
     expect(s.sequences).to.deep.equal([

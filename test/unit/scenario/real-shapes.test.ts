@@ -85,6 +85,13 @@ describe('real scenario shapes (issue 11)', () => {
     expect(problems(lab(`  <vm name="a" type="lxc"><if id="1" net="N0"/></vm>`).replace('<net name="N0"', '<net name="unconnected" mode="virtual_bridge"/><net name="N0"'))).to.have.length(1);
   });
 
+  it('a VNX <vm> needs a type (the XSD requires it, so a fragment without one is not VNX); a VNUML one has none', () => {
+    expect(problems(lab(`  <vm name="a"><if id="1" net="N0"/></vm>`))).to.deep.equal([
+      '4: vm a needs a type="..." attribute, as VNX requires: e.g. type="lxc", or type="libvirt" subtype="kvm"',
+    ]);
+    expect(parse('<vnuml><global><version>1.8</version><simulation_name>s</simulation_name></global><vm name="a"/></vnuml>').vms[0]!.type).to.equal(undefined);
+  });
+
   it('a Windows filetree root (c:\\temp) validates, as in VNX', () => {
     const s = parse(lab(`  <vm name="w" type="libvirt" subtype="kvm" os="windows"><if id="1" net="N0"/><filetree seq="f" root="c:\\temp">x</filetree></vm>`));
     expect(s.vms[0]!.filetrees[0]!.root).to.equal('c:\\temp');

@@ -40,7 +40,7 @@ describe('command sequences', () => {
       `<vnx><global><version>2.0</version><scenario_name>p</scenario_name>
          <cmd-seq seq="__proto__">constructor</cmd-seq></global>
        <net name="n" mode="virtual_bridge"/>
-       <vm name="a"><if id="1" net="n"/><exec seq="constructor" type="verbatim">true</exec></vm></vnx>`,
+       <vm type="lxc" name="a"><if id="1" net="n"/><exec seq="constructor" type="verbatim">true</exec></vm></vnx>`,
       'p.xml',
     );
     expect([...s.cmdSeqs.keys()]).to.deep.equal(['__proto__']);

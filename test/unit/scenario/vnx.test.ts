@@ -123,7 +123,8 @@ describe('VNUML/VNX scenarios', () => {
     const s = await parseScenarioFile(path.join(vnxDir, '04-vnuml18-s21seclabsvirtual-v02.xml'));
     const out = writeScenario(s);
     expect(out).to.match(/<vnuml>\n  <global>\n    <version>1\.8<\/version>\n    <simulation_name>s21seclabsvirtual<\/simulation_name>/);
-    const ovf: Scenario = { ...s, source: { format: 'ovf', path: 'x.ovf', version: '1.0' }, extra: { attrs: {}, children: [] } };
+    // As an OVF source gives it: every VM typed (VNX requires a type; VNUML has none).
+    const ovf: Scenario = { ...s, source: { format: 'ovf', path: 'x.ovf', version: '1.0' }, extra: { attrs: {}, children: [] }, vms: s.vms.map((v) => ({ ...v, type: 'libvirt', subtype: 'kvm' })) };
     const v = writeScenario(ovf);
     expect(v).to.match(/<vnx xmlns:xsi="[^"]+" xsi:noNamespaceSchemaLocation="\/usr\/share\/xml\/vnx\/vnx-2.00.xsd">\n  <global>\n    <version>2\.0<\/version>\n    <scenario_name>s21seclabsvirtual<\/scenario_name>/);
     expect(parseScenarioText(v, 'w.xml').vms).to.have.length(37);
@@ -155,7 +156,7 @@ describe('VNUML/VNX scenarios', () => {
 
   it('reads both address forms and keeps IPv6 canonical', () => {
     const s = parseScenarioText(
-      vnx('<net name="n" mode="virtual_bridge"/><vm name="a"><if id="1" net="n"><ipv4 mask="24">10.0.0.1</ipv4><ipv4>10.0.1.1/30</ipv4>' +
+      vnx('<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n"><ipv4 mask="24">10.0.0.1</ipv4><ipv4>10.0.1.1/30</ipv4>' +
         '<ipv6>2001:DB8:0:0::1</ipv6><ipv6 mask="48">2001:db8:1::1</ipv6></if></vm>'),
       't.xml',
     );
@@ -165,7 +166,7 @@ describe('VNUML/VNX scenarios', () => {
   });
 
   it('accepts interfaces on the loopback pseudo-net "lo"', () => {
-    const s = parseScenarioText(vnx('<vm name="a"><if id="1" net="lo"><ipv4 mask="255.255.255.255">10.9.9.9</ipv4></if></vm>'), 't');
+    const s = parseScenarioText(vnx('<vm type="lxc" name="a"><if id="1" net="lo"><ipv4 mask="255.255.255.255">10.9.9.9</ipv4></if></vm>'), 't');
     expect(s.vms[0].ifaces[0]).to.deep.include({ net: 'lo', ipv4: [{ address: '10.9.9.9', prefix: 32 }] });
   });
 
@@ -174,15 +175,15 @@ describe('VNUML/VNX scenarios', () => {
       [
         '<net name="n" mode="virtual_bridge"/>',
         '<net name="n" mode="virtual_bridge"/>',
-        '<vm name="a">',
+        '<vm type="lxc" name="a">',
         '  <if id="1" net="nope"><ipv4>10.0.0.300/24</ipv4></if>',
         '  <if id="1" net="n"><ipv4 mask="255.0.255.0">10.0.0.1</ipv4><ipv6>2001:db8::1/129</ipv6></if>',
         '  <route type="ipv4" gw="2001:db8::1">default</route>',
         '  <route type="ipv4" gw="10.0.0.254">10.1.0.0/33</route>',
         '  <exec seq="s1" type="verbatim">true</exec>',
         '</vm>',
-        '<vm name="a"/>',
-        '<vm name="b;rm -rf /"><mem>much</mem></vm>',
+        '<vm type="lxc" name="a"/>',
+        '<vm type="lxc" name="b;rm -rf /"><mem>much</mem></vm>',
       ].join('\n'),
       '<cmd-seq seq="c1">s1,missing</cmd-seq><cmd-seq seq="c2">c3</cmd-seq><cmd-seq seq="c3">c2</cmd-seq>',
     );

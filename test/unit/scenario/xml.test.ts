@@ -160,7 +160,7 @@ describe('xml reader', () => {
 
   it('parses a large document in linear time', () => {
     const parts = ['<vnx>'];
-    for (let i = 0; i < 20000; i++) parts.push(`<vm name="v${i}"><if id="1" net="n"><ipv4>10.0.0.1/24</ipv4></if></vm>\n`);
+    for (let i = 0; i < 20000; i++) parts.push(`<vm type="lxc" name="v${i}"><if id="1" net="n"><ipv4>10.0.0.1/24</ipv4></if></vm>\n`);
     parts.push('</vnx>');
     const t0 = performance.now();
     const doc = readXml(parts.join(''), 'big.xml');
