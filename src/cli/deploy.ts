@@ -15,6 +15,7 @@ interface DeployOptions extends CommonOptions {
   vm?: string[];
   host?: string[];
   keepOnFailure?: boolean;
+  name?: string;
 }
 
 /**
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--segmentator <name>', 'placement algorithm or plugin path (default: the cluster\'s)')
     .option('--restrictions <file>', 'EDIV deployment restriction file')
     .option('--keep-on-failure', 'leave what was made when a host fails (recorded as failed; undeploy removes it)')
+    .option('--name <lab>', "deploy under this lab name instead of the scenario's own: the same scenario several times side by side (one copy per student); exec, status, vm and undeploy take the lab name")
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
       action(async (file: string, opts: DeployOptions) => {

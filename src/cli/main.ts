@@ -3,21 +3,25 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../protocol/version.ts';
 
-type CommandModule = { register(p: Command): void };
+// `completion` is given the builder: it needs every command, and importing this file would be a cycle.
+type CommandModule = { register(p: Command, buildAll: () => Promise<Command>): void };
 
 /** Top-level command → the loader of the module that registers it (every import a literal). */
 const commandModules: Record<string, () => Promise<CommandModule>> = {
   validate: () => import('./validate.ts'),
   plan: () => import('./plan.ts'),
+  graph: () => import('./graph.ts'),
   segmentators: () => import('./segmentators.ts'),
   deploy: () => import('./deploy.ts'),
   exec: () => import('./exec.ts'),
+  vm: () => import('./vm.ts'),
   undeploy: () => import('./undeploy.ts'),
   status: () => import('./status.ts'),
   cluster: () => import('./cluster.ts'),
   discover: () => import('./discover.ts'),
   'vm-advertise': () => import('./vm-advertise.ts'),
   agent: () => import('./agent.ts'),
+  completion: () => import('./completion.ts'),
 };
 
 /**
@@ -36,7 +40,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const names = only !== undefined && Object.hasOwn(commandModules, only) ? [only] : Object.keys(commandModules);
-  for (const name of names) (await commandModules[name]!()).register(program);
+  for (const name of names) (await commandModules[name]!()).register(program, () => buildProgram());
   addSummaries(program);
   return program;
 }
@@ -45,9 +49,11 @@ export async function buildProgram(only?: string): Promise<Command> {
 const SUMMARIES: Record<string, string> = {
   validate: 'check a scenario (and cluster/restriction files) and summarize it',
   plan: 'show how a scenario would be split across the cluster',
+  graph: 'draw the plan of a scenario or of a deployed lab (dot, mermaid, svg, json)',
   segmentators: 'list the placement algorithms',
   deploy: 'deploy a scenario across the cluster',
-  exec: 'run a command sequence in the VMs of a deployed scenario',
+  exec: 'run a command sequence, or a one-off command, in the VMs of a deployed scenario',
+  vm: 'start, stop, restart, suspend or resume VMs of a deployed scenario',
   undeploy: 'remove a deployed scenario from every host and free its ids',
   status: 'show deployed scenarios, hosts, and VMs with their live state',
   cluster: 'the emulated cluster (up, down, status) and cluster checks',
@@ -55,6 +61,7 @@ const SUMMARIES: Record<string, string> = {
   discover: 'show the UPnP tree of hypervisors, VMs and services; call VM actions',
   'vm-advertise': 'announce this VM and its services over UPnP (run inside a VM)',
   agent: 'host agent, run by the controller on each host over SSH',
+  completion: 'print a bash or zsh completion script',
 };
 
 function addSummaries(cmd: Command, prefix = ''): void {

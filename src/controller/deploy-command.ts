@@ -1,7 +1,10 @@
 // `ediv deploy` as one call: read and check the inputs (before anything is touched), choose the
 // cluster (creating the emulated one when there is none), then deploy with the discovery hooks.
 import path from 'node:path';
+import { InputError } from '../common/errors.ts';
+import { safeNameProblem } from '../common/names.ts';
 import { parseScenarioFile } from '../scenario/index.ts';
+import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
 import { connectionStats } from '../transport/index.ts';
 import { deploy, type DeployReport } from './deploy.ts';
@@ -19,6 +22,16 @@ export interface DeployCommand extends CommonOptions, TargetFilter {
   segmentator?: string;
   restrictions?: string;
   keepOnFailure?: boolean;
+  /** The lab's name (default: the scenario's): one scenario deployed several times side by side. */
+  name?: string;
+}
+
+/** The scenario under the lab name asked for: `--name` must be a safe name (it names host-side resources). */
+export function asLab(scenario: Scenario, name: string | undefined): Scenario {
+  if (name === undefined || name === scenario.name) return scenario;
+  const problem = safeNameProblem('lab', name);
+  if (problem) throw InputError.commandLine('--name', problem);
+  return { ...scenario, name };
 }
 
 /**
@@ -33,7 +46,7 @@ export type DeployCommandReport = DeployReport & { connections: ReturnType<typeo
 export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSource): Promise<DeployCommandReport> {
   // Bad input is refused before anything is touched: the scenario, then the restrictions
   // (read once; checked against the scenario now, against the cluster once it is known).
-  const scenario = await parseScenarioFile(cmd.file);
+  const scenario = asLab(await parseScenarioFile(cmd.file), cmd.name);
   const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
   if (restrictionsDoc) restrictionsFromXml(restrictionsDoc, scenario);
   return withContext(cmd, async (ctx) => {

@@ -5,13 +5,15 @@ import type { TargetFilter } from './target-filter.ts';
 
 export interface ExecCommand extends CommonOptions, TargetFilter {
   name: string;
-  seq: string;
+  /** A sequence, or a one-off command (ExecRequest). */
+  seq?: string;
+  command?: string[];
 }
 
 export async function execCommand(cmd: ExecCommand): Promise<ExecReport> {
   return withContext(cmd, async (ctx) => {
     const report = await execScenario(
-      { name: cmd.name, seq: cmd.seq, vms: cmd.vms, hosts: cmd.hosts },
+      { name: cmd.name, seq: cmd.seq, command: cmd.command, vms: cmd.vms, hosts: cmd.hosts },
       { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress },
     );
     ctx.progress.done(); // the live progress lines end before the result

@@ -1,6 +1,7 @@
 // `ediv exec`: run a command sequence of a deployed scenario on the hosts whose fragment has
-// it (cmd-seq expanded), gathering each VM's per-command output and exit status. A failed
-// command or host makes the report ok: false, with the typed error.
+// it (cmd-seq expanded), or a one-off command on the VMs chosen, gathering each VM's
+// per-command output and exit status. A failed command or host makes the report ok: false,
+// with the typed error.
 import { CommandFailedError, HostFailedError, InputError, OperationError } from '../common/errors.ts';
 import type { AgentExecResult, CommandOutcome } from '../protocol/agent.ts';
 import type { Scenario } from '../scenario/model.ts';
@@ -12,9 +13,11 @@ import type { StateStore } from './state.ts';
 import { checkTargets } from './target-filter.ts';
 import { expandSeq, mergeCmdSeqs, seqNames, type CmdSeqs } from '../scenario/sequences.ts';
 
+/** A sequence (`seq`) or a one-off command (`command`: see AgentExecRequest.command). */
 export interface ExecRequest {
   name: string;
-  seq: string;
+  seq?: string;
+  command?: string[];
   vms?: string[];
   hosts?: string[];
 }
@@ -22,7 +25,9 @@ export interface ExecRequest {
 export interface ExecReport {
   ok: boolean;
   scenario: string;
-  seq: string;
+  /** The sequence run; absent for a one-off command. */
+  seq?: string;
+  command?: string[];
   vms: { vm: string; host: string; commands: CommandOutcome[] }[];
   failedHosts: HostFailure[];
   /** When not ok: HostFailedError when a host failed, else CommandFailedError. */
@@ -37,20 +42,35 @@ export function vmsWithSeq(fragment: Scenario, seq: string, cmdSeqs: CmdSeqs): s
     .map((vm) => vm.name);
 }
 
-/** host → VMs to run `seq` on, after the --vm/--host filters. Throws InputError for an unknown seq. */
+/**
+ * host → VMs to run on, after the --vm/--host filters: for a sequence, the VMs that have it
+ * (InputError for an unknown one); for a one-off command, every VM.
+ */
 export function execTargets(plan: Plan, req: ExecRequest): Map<string, string[]> {
+  if (req.command) return oneOffTargets(plan, req);
+  const seq = req.seq!;
   const cmdSeqs = mergeCmdSeqs(...Object.values(plan.hosts).map((hp) => hp.fragment?.cmdSeqs));
   const targets = new Map<string, string[]>();
   let anywhere = false;
   for (const hp of Object.values(plan.hosts)) {
-    let vms = vmsWithSeq(hp.fragment, req.seq, cmdSeqs);
+    let vms = vmsWithSeq(hp.fragment, seq, cmdSeqs);
     if (vms.length > 0) anywhere = true;
     if (req.hosts && !req.hosts.includes(hp.host)) continue;
     if (req.vms) vms = vms.filter((v) => req.vms!.includes(v));
     if (vms.length > 0) targets.set(hp.host, vms);
   }
   if (!anywhere) {
-    throw InputError.commandLine(undefined, `sequence ${JSON.stringify(req.seq)} is not defined in scenario ${req.name}` + knownSeqs(plan));
+    throw InputError.commandLine(undefined, `sequence ${JSON.stringify(seq)} is not defined in scenario ${req.name}` + knownSeqs(plan));
+  }
+  return targets;
+}
+
+function oneOffTargets(plan: Plan, req: ExecRequest): Map<string, string[]> {
+  const targets = new Map<string, string[]>();
+  for (const hp of Object.values(plan.hosts)) {
+    if (req.hosts && !req.hosts.includes(hp.host)) continue;
+    const vms = hp.vms.filter((v) => !req.vms || req.vms.includes(v));
+    if (vms.length > 0) targets.set(hp.host, vms);
   }
   return targets;
 }
@@ -78,11 +98,12 @@ export async function execScenario(
   const targets = execTargets(plan, req);
   const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
   const results = await settleAll([...targets], async ([host, vms]) => {
-    const res = await sessions.run<AgentExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, seq: req.seq, vms }, progress);
+    const what = req.command ? { command: req.command } : { seq: req.seq };
+    const res = await sessions.run<AgentExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, ...what, vms }, progress);
     progress.host(host, 'done');
     return res;
   });
-  const report: ExecReport = { ok: true, scenario: req.name, seq: req.seq, vms: [], failedHosts: [] };
+  const report: ExecReport = { ok: true, scenario: req.name, ...(req.command ? { command: req.command } : { seq: req.seq }), vms: [], failedHosts: [] };
   for (const r of results) {
     const [host] = r.item;
     if (!r.ok) {
@@ -101,9 +122,16 @@ export async function execScenario(
 /** Why an exec failed: a host first, else the commands that exited non-zero; undefined when none did. */
 function execError(r: ExecReport): OperationError | undefined {
   if (r.failedHosts.length > 0) {
-    return new HostFailedError(`exec ${r.seq} failed on ${r.failedHosts.map((f) => f.host).join(', ')}`, { host: r.failedHosts[0]!.host });
+    return new HostFailedError(`exec ${execLabel(r)} failed on ${r.failedHosts.map((f) => f.host).join(', ')}`, { host: r.failedHosts[0]!.host });
   }
   const failed = r.vms.flatMap((v) => v.commands.filter((c) => c.exitCode !== 0).map(() => v.vm));
   if (failed.length === 0) return undefined;
-  return new CommandFailedError(`exec ${r.seq}: ${failed.length} command(s) failed (in ${[...new Set(failed)].join(', ')})`);
+  return new CommandFailedError(`exec ${execLabel(r)}: ${failed.length} command(s) failed (in ${[...new Set(failed)].join(', ')})`);
+}
+
+/** What an exec ran, for messages: the sequence, or the one-off command (shortened). */
+function execLabel(r: Pick<ExecReport, 'seq' | 'command'>): string {
+  if (r.seq !== undefined) return r.seq;
+  const text = (r.command ?? []).join(' ');
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }

@@ -20,15 +20,18 @@ import type {
   ProgressEvent,
   StatusRequest,
   StatusResult,
+  VmActionRequest,
+  VmActionResult,
   VmState,
   VmUsage,
 } from '../protocol/agent.ts';
+import type { VmAction } from '../protocol/vm-inventory.ts';
 import { validateRequest } from './validate.ts';
 import { capabilities, facts, loadAverage } from './facts.ts';
 import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
-import { deploymentDriver, driverContext, vmStates } from './inventory.ts';
+import { deploymentDriver, driverContext, vmAction, vmStates } from './inventory.ts';
 import { checkLabFiles, labFileResolver, removeOtherLabFiles, storeLabFiles } from './lab-files.ts';
 import {
   DEFAULT_STATE_DIR,
@@ -61,6 +64,8 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
       return destroy(request as DestroyRequest, stateDir, opts.emit);
     case 'status':
       return status(request as StatusRequest, stateDir);
+    case 'vm':
+      return vmLifeAction(request as VmActionRequest, stateDir);
     case 'serve':
       throw new OperationError('the serve op belongs to the discovery daemon: run it as `ediv agent serve` (src/cli/agent.ts)');
   }
@@ -116,10 +121,33 @@ async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions[
   const wanted = req.vms ? new Set(req.vms) : undefined;
   const vms = scenario.vms.filter((v) => (!wanted || wanted.has(v.name)) && ctx.journal.configuredVms().has(v.name));
   const suspended = vms.filter((v) => states[v.name] === 'suspended').map((v) => v.name);
-  if (suspended.length) throw new OperationError(`cannot run sequence ${req.seq}: VM(s) ${suspended.join(', ')} are suspended`);
+  const what = req.seq !== undefined ? `sequence ${req.seq}` : 'the command';
+  if (suspended.length) throw new OperationError(`cannot run ${what}: VM(s) ${suspended.join(', ')} are suspended`);
   const files = labFileResolver(deploymentDir(stateDir, req.deployment), applied.files);
-  const results = await driver.exec(ctx, { scenario, vms, seq: req.seq, files });
-  return { deployment: req.deployment, seq: req.seq, vms: results };
+  const run = req.command ? { command: req.command } : { seq: req.seq! };
+  const results = await driver.exec(ctx, { scenario, vms, run, files });
+  return { deployment: req.deployment, ...(req.seq !== undefined ? { seq: req.seq } : {}), vms: results };
+}
+
+/** `ediv vm`: the action on each VM in turn (restart: stop, then start); a VM's failure is its own. */
+async function vmLifeAction(req: VmActionRequest, stateDir: string): Promise<VmActionResult> {
+  if (!readApplied(stateDir, req.deployment)) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
+  requireAgentRoot('vm');
+  const steps: Exclude<VmAction, 'status'>[] = req.action === 'restart' ? ['stop', 'start'] : [req.action];
+  const vms: VmActionResult['vms'] = [];
+  for (const vm of req.vms) {
+    try {
+      const now = vmStates(stateDir, req.deployment)[vm];
+      if (now === undefined) throw new OperationError(`VM ${vm} is not on host ${req.host}`);
+      if (now === 'missing') throw new OperationError(`VM ${vm} is missing (its namespace is gone): redeploy it`);
+      let state: VmState = now;
+      for (const step of steps) state = (await vmAction(stateDir, req.deployment, vm, step)).state;
+      vms.push({ name: vm, state });
+    } catch (err) {
+      vms.push({ name: vm, state: vmStates(stateDir, req.deployment)[vm] ?? 'missing', error: (err as Error).message });
+    }
+  }
+  return { deployment: req.deployment, vms };
 }
 
 async function destroy(req: DestroyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<DestroyResult> {

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import type { AgentExecRequest, AgentOp, ApplyRequest, DestroyRequest, StatusRequest } from '../protocol/agent.ts';
+import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
@@ -33,6 +33,15 @@ class Checker {
   string(v: unknown, field: string, optional = false): void {
     if (v === undefined && optional) return;
     if (typeof v !== 'string' || v.length === 0) this.fail(field, 'must be a non-empty string');
+  }
+  /** A one-off command: 1..MAX_COMMAND_WORDS strings (the first non-empty), MAX_COMMAND_BYTES in all. */
+  command(v: unknown, field: string): void {
+    if (v === undefined) return;
+    if (!Array.isArray(v) || v.length === 0 || v.length > MAX_COMMAND_WORDS || !v.every((w) => typeof w === 'string')) {
+      return this.fail(field, `must be an array of 1 to ${MAX_COMMAND_WORDS} strings`);
+    }
+    if (v[0] === '') this.fail(field, 'must not start with an empty word');
+    if (Buffer.byteLength(v.join('\0')) > MAX_COMMAND_BYTES) this.fail(field, `must be at most ${MAX_COMMAND_BYTES} bytes`);
   }
   names(v: unknown, field: string): void {
     if (v === undefined) return;
@@ -90,11 +99,23 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'exec': {
       const e = r as Partial<AgentExecRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'seq', 'vms']);
+      c.unknownKeys(r, ['deployment', 'host', 'seq', 'command', 'vms']);
       c.name(e.deployment, 'deployment');
       c.name(e.host, 'host');
-      c.string(e.seq, 'seq');
+      if ((e.seq === undefined) === (e.command === undefined)) c.fail('request', 'needs exactly one of seq and command');
+      c.string(e.seq, 'seq', true);
+      c.command(e.command, 'command');
       c.names(e.vms, 'vms');
+      break;
+    }
+    case 'vm': {
+      const v = r as Partial<VmActionRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'action', 'vms']);
+      c.name(v.deployment, 'deployment');
+      c.name(v.host, 'host');
+      if (!(VM_LIFE_ACTIONS as readonly unknown[]).includes(v.action)) c.fail('action', `must be one of ${VM_LIFE_ACTIONS.join(', ')}`);
+      if (!Array.isArray(v.vms) || v.vms.length === 0) c.fail('vms', 'must name at least one VM');
+      else c.names(v.vms, 'vms');
       break;
     }
     case 'destroy': {

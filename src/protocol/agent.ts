@@ -5,7 +5,7 @@
 import type { BackplaneLink } from './plan.ts';
 
 /** Every op the agent knows, in the order `ediv agent --help` lists them. */
-export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'serve'] as const;
+export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'serve'] as const;
 export type AgentOp = (typeof AGENT_OPS)[number];
 
 export function isAgentOp(op: string): op is AgentOp {
@@ -61,12 +61,22 @@ export interface ApplyResult {
   links: string[];
 }
 
+/** Runs a sequence (`seq`) or a one-off command (`command`) in VMs: exactly one of the two. */
 export interface AgentExecRequest {
   deployment: string;
   host: string;
-  seq: string;
+  seq?: string;
+  /**
+   * A one-off command: one element is a shell command text (run as `sh -c TEXT` in the VM),
+   * several are a program and its arguments (run as they are, no shell).
+   */
+  command?: string[];
   vms?: string[];
 }
+
+/** Bounds of a one-off command (the request is bounded too, but this says what is wrong). */
+export const MAX_COMMAND_WORDS = 1024;
+export const MAX_COMMAND_BYTES = 128 * 1024;
 
 export interface CommandOutcome {
   command: string;
@@ -77,8 +87,27 @@ export interface CommandOutcome {
 
 export interface AgentExecResult {
   deployment: string;
-  seq: string;
+  /** The sequence run; absent for a one-off command. */
+  seq?: string;
   vms: { name: string; commands: CommandOutcome[] }[];
+}
+
+/** What `ediv vm` does to VMs (restart: stop, then start). */
+export const VM_LIFE_ACTIONS = ['start', 'stop', 'restart', 'suspend', 'resume'] as const;
+export type VmLifeAction = (typeof VM_LIFE_ACTIONS)[number];
+
+/** A life-cycle action on VMs of a deployment on this host (the SOAP actions' semantics). */
+export interface VmActionRequest {
+  deployment: string;
+  host: string;
+  action: VmLifeAction;
+  vms: string[];
+}
+
+export interface VmActionResult {
+  deployment: string;
+  /** Each VM's state afterwards; `error` when the action failed for it. */
+  vms: { name: string; state: VmState; error?: string }[];
 }
 
 export interface DestroyRequest {

@@ -1,6 +1,8 @@
 // Shared pieces of the controller e2e tests: run the real `ediv` CLI, look at what exists on
 // the emulated hosts (instance 7: namespaces ediv7-host<i>), read the controller's state.
 import { execa } from 'execa';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { edivBin, edivRoot } from '../../src/common/paths.ts';
 import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
@@ -113,4 +115,24 @@ export function recordedIds(stateDir: string): Record<string, number[]> {
 export async function ping(ns: string, address: string): Promise<boolean> {
   const r = await execa('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', address], { reject: false });
   return r.exitCode === 0;
+}
+
+/**
+ * A suite's work directory and controller state on an emulated cluster: made in `before`,
+ * and in `after` every lab still recorded is undeployed through the product, then removed.
+ */
+export function useLabState(ec: { cluster: { hosts: { agentStateDir?: string }[] } }, label: string): { work: () => string; state: () => string } {
+  let work = '';
+  let state = '';
+  before(() => {
+    work = mkdtempSync(path.join(os.tmpdir(), `ediv-${label}-`));
+    state = path.join(work, 'state');
+    setAgentStateDirs(ec.cluster.hosts.map((h) => h.agentStateDir!));
+  });
+  after(async function () {
+    this.timeout(120_000);
+    if (state && existsSync(state)) for (const name of Object.keys(recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+  return { work: () => work, state: () => state };
 }

@@ -5,12 +5,11 @@
 // die with undeploy. Everything is removed: the deployment by `ediv undeploy`, the cluster by the
 // fixture.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { processStart } from '../../src/host-agent/sys.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
-import { ediv, recordedIds, repoRoot, setAgentStateDirs, sh, vmNamespace, vmNamespaces } from './helpers.ts';
+import { ediv, repoRoot, sh, useLabState, vmNamespace, vmNamespaces } from './helpers.ts';
 
 const INSTANCE = 24;
 const NAME = 'ospf-line';
@@ -21,9 +20,9 @@ const hasFrr = existsSync('/usr/lib/frr/ospfd') && existsSync('/usr/bin/vtysh');
 
 describe('e2e: the router lab (FRR OSPF in container VMs on three hosts)', function () {
   this.timeout(300_000);
-  let work: string;
-  let state: string;
   const ec = useEmulatedCluster({ instance: INSTANCE, hosts: 3, timeoutMs: 120_000 });
+  const labState = useLabState(ec, 'routerlab');
+  let state = '';
   const common = () => ['--cluster', ec.clusterFile, '--state', state];
 
   before(function () {
@@ -31,15 +30,7 @@ describe('e2e: the router lab (FRR OSPF in container VMs on three hosts)', funct
       console.warn('    (skipped: FRR is not installed; ./scripts/setup installs it)');
       this.skip();
     }
-    work = mkdtempSync(path.join(os.tmpdir(), 'ediv-routerlab-'));
-    state = path.join(work, 'state');
-    setAgentStateDirs(ec.cluster.hosts.map((h) => h.agentStateDir!));
-  });
-
-  after(async function () {
-    this.timeout(120_000);
-    if (state && existsSync(state)) for (const name of Object.keys(recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    state = labState.state();
   });
 
   let zebraPids: number[] = [];

@@ -52,9 +52,10 @@ export type LabFileResolver = (reference: string) => string;
 
 export interface ExecInput {
   scenario: Scenario;
-  /** The configured VMs to run the sequence on (none suspended). */
+  /** The configured VMs to run on (none suspended). */
   vms: Vm[];
-  seq: string;
+  /** What to run: a sequence of the fragment, or a one-off command (AgentExecRequest.command). */
+  run: { seq: string } | { command: string[] };
   /** Where exec files and filetree sources are on this host (the files the apply carried). */
   files: LabFileResolver;
 }

@@ -11,7 +11,7 @@ import { initBinary, startMachines, type StartedMachine } from '../../../src/hos
 import { withMountTemplate } from '../../../src/host-agent/drivers/container/mount-template.ts';
 import { processStart } from '../../../src/host-agent/sys.ts';
 import { tagOf } from '../../../src/host-agent/store.ts';
-import type { AgentExecResult, ApplyResult, LabFile, StatusResult } from '../../../src/protocol/agent.ts';
+import type { AgentExecResult, ApplyResult, LabFile, StatusResult, VmActionResult } from '../../../src/protocol/agent.ts';
 import { addHostNs, bigFragment, isRoot, sh, linksIn, namespacesWith, removeNamespaces, runAgent, startAgent, tempDir, vnx } from './helpers.ts';
 
 const HOST = 'edivt-c1';
@@ -167,7 +167,11 @@ describe('integration: the container driver on one host namespace', function () 
     const before = initOf('a').pid!;
     let r = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1' }, stateDir);
     expect((r.result.result as StatusResult).deployments[0]!.vms.find((v) => v.name === 'a')!.state).to.equal('running');
-    const { vmAction } = await import('../../../src/host-agent/inventory.ts');
+    const vmAction = async (_dir: string, deployment: string, vm: string, action: string) => {
+      const res = await runAgent(HOST, 'vm', { deployment, host: 'h1', action, vms: [vm] }, stateDir);
+      expect(res.code, JSON.stringify(res.result)).to.equal(0);
+      return (res.result.result as VmActionResult).vms[0]!;
+    };
     expect(await vmAction(stateDir, DEP, 'a', 'stop')).to.deep.include({ state: 'stopped' });
     expect(processStart(before)).to.equal(undefined);
     r = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1' }, stateDir);

@@ -69,10 +69,10 @@ describe('discovery with the host agent (root)', function () {
     expect(t.hypervisors.map((h) => [h.host, h.vms.map((v) => `${v.deployment}/${v.name}`)])).to.deep.equal([['h1', [`${DEP}/a1`, `${DEP}/a2`]]]);
 
     const a1 = await vmNamespace('a1');
-    expect(await lab.linkUp(a1, 'eth1')).to.equal(true);
+    expect(await lab.carrier(a1, 'eth1', true)).to.equal(true);
     const stop = await lab.ediv(cp, ['discover', 'call', `${DEP}/a1`, 'Stop', '-i', 'mgmt0', '--json']);
     expect(stop.code, stop.stderr + stop.stdout).to.equal(0);
-    expect(await lab.linkUp(a1, 'eth1')).to.equal(false);
+    expect(await lab.carrier(a1, 'eth1', false)).to.equal(false);
     const status = await agent('status', { host: 'h1', deployment: DEP });
     expect(status.deployments[0].vms).to.deep.include({ name: 'a1', state: 'stopped' });
     const get = await lab.ediv(cp, ['discover', 'call', `${DEP}/a1`, 'GetStatus', '-i', 'mgmt0', '--json']);

@@ -72,9 +72,25 @@ export class Lab {
     return ns;
   }
 
+  /** Whether the link is set up (administratively). */
   async linkUp(ns: string, dev: string): Promise<boolean> {
     const info = JSON.parse(await ip('-n', ns, '-j', 'link', 'show', 'dev', dev)) as { flags: string[] }[];
     return info[0]!.flags.includes('UP');
+  }
+
+  /**
+   * Whether the link has carrier (its cable plugged in: a stopped agent VM's is not), once it is
+   * `expected` or 3 s have passed (the kernel reports carrier changes with a delay).
+   */
+  async carrier(ns: string, dev: string, expected: boolean): Promise<boolean> {
+    let has = false;
+    for (let i = 0; i < 30; i++) {
+      const info = JSON.parse(await ip('-n', ns, '-j', 'link', 'show', 'dev', dev)) as { flags: string[] }[];
+      has = !info[0]!.flags.includes('NO-CARRIER');
+      if (has === expected) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return has;
   }
 
   /**

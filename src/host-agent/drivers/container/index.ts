@@ -16,7 +16,7 @@ import type { Resource } from '../../journal.ts';
 import type { Driver, DriverContext } from '../driver.ts';
 import type { VmSpec } from '../netns/desired.ts';
 import { netnsDriver, prepareNetworkApply } from '../netns/index.ts';
-import { setLinks, vmIfaces } from '../netns/vm-life-cycle.ts';
+import { setCables } from '../netns/vm-life-cycle.ts';
 import { destroyNetns, journaledProcessAlive, netnsKey, PARALLEL, type MachineLayer } from '../netns/resources.ts';
 import { cgroupDirs, cgroupUsage, createCgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
 import { enterMachine, initBinary, python3Present, startMachines, type MachineSpec } from './machine.ts';
@@ -149,10 +149,6 @@ async function haltMachine(ctx: DriverContext, vm: string): Promise<void> {
   if (pid !== undefined) await signalPids([pid], 'SIGKILL');
 }
 
-async function setVmLinks(ctx: DriverContext, vm: string, netns: string, up: boolean): Promise<void> {
-  await setLinks(netns, vmIfaces(ctx.journal, vm), up);
-}
-
 export const containerDriver: Driver = {
   name: 'container',
 
@@ -193,12 +189,12 @@ export const containerDriver: Driver = {
 
   destroy: destroyNetns,
 
-  async exec(ctx, { scenario, vms, seq, files }) {
+  async exec(ctx, { scenario, vms, run, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
       const pid = initPid(ctx, vm.name);
       if (pid === undefined) throw new OperationError(`VM ${vm.name} is not running (start it first)`);
-      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, seq, files);
+      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, run, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
     });
@@ -224,7 +220,7 @@ export const containerDriver: Driver = {
     if (action === 'stop') {
       if (current === 'suspended') await signalPids(pidsOf(), 'SIGCONT');
       await haltMachine(ctx, vm);
-      await setVmLinks(ctx, vm, netns, false);
+      await setCables(ctx.journal, vm, false);
       return 'stopped';
     }
     if (action === 'start') {
@@ -236,14 +232,14 @@ export const containerDriver: Driver = {
       const layout = detectCgroups();
       ctx.journal.intend(machineResources(ctx, vm, netns, spec, layout));
       ctx.journal.intend(await withMountTemplate((t) => bootMachines(ctx, [{ vm, netns, spec }], layout, t.nsPath)));
-      await setVmLinks(ctx, vm, netns, true);
+      await setCables(ctx.journal, vm, true);
       return 'running';
     }
     if (action === 'suspend') {
       if (current === 'stopped') throw new OperationError(`cannot suspend VM ${vm}: it is stopped`);
       if (current === 'running') {
         await signalPids(pidsOf(), 'SIGSTOP');
-        await setVmLinks(ctx, vm, netns, false);
+        await setCables(ctx.journal, vm, false);
       }
       return 'suspended';
     }
@@ -251,7 +247,7 @@ export const containerDriver: Driver = {
     if (current === 'stopped') throw new OperationError(`cannot resume VM ${vm}: it is stopped`);
     if (current === 'suspended') {
       await signalPids(pidsOf(), 'SIGCONT');
-      await setVmLinks(ctx, vm, netns, true);
+      await setCables(ctx.journal, vm, true);
     }
     return 'running';
   },

@@ -12,7 +12,7 @@ import type { CommandOutcome } from '../../../protocol/agent.ts';
 import { mustRun } from '../../sys.ts';
 import { expandSeq, inSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
 import { namePattern, patternMatches } from '../../../protocol/lab-files.ts';
-import type { LabFileResolver } from '../driver.ts';
+import type { ExecInput, LabFileResolver } from '../driver.ts';
 
 export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
 
@@ -29,13 +29,26 @@ export function enterVm(netns: string, holderPid?: number): string[] {
   return holderPid ? ['nsenter', '-t', String(holderPid), '-n', '-m', '-u', '--'] : ['ip', 'netns', 'exec', netns];
 }
 
+/**
+ * The argv of a one-off command in a VM (AgentExecRequest.command): one word is shell text for
+ * the VM's `sh -c`, several are a program and its arguments.
+ */
+export function oneOffArgv(command: string[]): string[] {
+  return command.length === 1 ? ['sh', '-c', command[0]!] : command;
+}
+
 /** Runs `sh -c text` inside the VM and captures stdout, stderr and the exit status. */
-export async function runInVm(enter: string[], text: string): Promise<CommandOutcome> {
+export function runInVm(enter: string[], text: string): Promise<CommandOutcome> {
+  return runArgvInVm(enter, ['sh', '-c', text], text);
+}
+
+/** Runs `argv` inside the VM (after `enter`) and captures stdout, stderr and the exit status. */
+export async function runArgvInVm(enter: string[], argv: string[], label = argv.join(' ')): Promise<CommandOutcome> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv-exec-'));
   try {
     const out = fs.openSync(path.join(dir, 'out'), 'w');
     const err = fs.openSync(path.join(dir, 'err'), 'w');
-    const child = spawn(enter[0], [...enter.slice(1), 'sh', '-c', text], { stdio: ['ignore', out, err] });
+    const child = spawn(enter[0]!, [...enter.slice(1), ...argv], { stdio: ['ignore', out, err] });
     fs.closeSync(out);
     fs.closeSync(err);
     const exitCode = await new Promise<number>((resolve) => {
@@ -43,7 +56,7 @@ export async function runInVm(enter: string[], text: string): Promise<CommandOut
       child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
     });
     return {
-      command: text,
+      command: label,
       stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
       stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8'),
       exitCode,
@@ -101,11 +114,12 @@ export interface VmTarget {
   holderPid?: number;
 }
 
-/** Runs a sequence on one VM, step by step, collecting each command's outcome. */
-export async function execOnVm(t: VmTarget, scenario: Scenario, seq: string, files: LabFileResolver): Promise<CommandOutcome[]> {
-  const outcomes: CommandOutcome[] = [];
+/** Runs a sequence (step by step) or a one-off command on one VM, collecting each command's outcome. */
+export async function execOnVm(t: VmTarget, scenario: Scenario, run: ExecInput['run'], files: LabFileResolver): Promise<CommandOutcome[]> {
   const enter = enterVm(t.netns, t.holderPid);
-  for (const step of vmSteps(t.vm, seq, scenario.cmdSeqs)) {
+  if ('command' in run) return [await runArgvInVm(enter, oneOffArgv(run.command), run.command.join(' '))];
+  const outcomes: CommandOutcome[] = [];
+  for (const step of vmSteps(t.vm, run.seq, scenario.cmdSeqs)) {
     if (step.kind === 'filetree') {
       if (!t.holderPid) throw new OperationError(`VM ${t.vm.name} has no private file-system view for filetrees`);
       outcomes.push(await copyFiletree(t.holderPid, step.filetree, files));

@@ -78,13 +78,13 @@ export const netnsDriver: Driver = {
 
   destroy: destroyNetns,
 
-  async exec(ctx, { scenario, vms, seq, files }) {
+  async exec(ctx, { scenario, vms, run, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
       const ns = ctx.journal.get(netnsKey(vm.name))!.name;
       const holder = ctx.journal.get(holderKey(vm.name));
       const holderPid = holder?.pid && processStart(holder.pid) === holder.start ? holder.pid : undefined;
-      const commands = await execOnVm({ vm, netns: ns, holderPid }, scenario, seq, files);
+      const commands = await execOnVm({ vm, netns: ns, holderPid }, scenario, run, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
     });

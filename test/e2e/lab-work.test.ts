@@ -1,0 +1,83 @@
+// End to end: working inside running labs on a 3-host emulated cluster (instance 25). Two copies
+// of scenarios/tutorial.xml side by side (`deploy --name`, as for two students), one-off commands
+// (`exec LAB -- …`, quoting-hostile text and argv), and VM life cycle over SSH (`ediv vm`): a
+// stopped router cuts the path between its peers and `status` says it is stopped; started again,
+// the path is back. Everything is removed by `ediv undeploy`, the cluster by the fixture.
+import { expect } from 'chai';
+import path from 'node:path';
+import { useEmulatedCluster } from '../helpers/emulated.ts';
+import { ediv, recordedIds, repoRoot, useLabState, vmNamespaces } from './helpers.ts';
+
+const INSTANCE = 25;
+const TUTORIAL = path.join(repoRoot, 'scenarios', 'tutorial.xml');
+const LABS = ['course-a', 'course-b'];
+
+describe('e2e: working inside running labs (deploy --name, exec --, vm start/stop)', function () {
+  this.timeout(300_000);
+  const ec = useEmulatedCluster({ instance: INSTANCE, hosts: 3, timeoutMs: 120_000 });
+  const labState = useLabState(ec, 'labwork');
+  let state = '';
+  before(() => (state = labState.state()));
+  const common = () => ['--cluster', ec.clusterFile, '--state', state];
+
+  const oneOff = (lab: string, vm: string, ...command: string[]) => ediv(['exec', lab, '--vm', vm, '--state', state, '--json', '--', ...command]);
+
+  it('deploys one scenario twice side by side under two lab names, with distinct ids', async () => {
+    const runs = await Promise.all(LABS.map((name) => ediv(['deploy', TUTORIAL, '--name', name, ...common(), '--json'])));
+    for (const r of runs) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    expect(runs.map((r) => r.json.scenario)).to.deep.equal(LABS);
+    const ids = runs.map((r) => (r.json.spanning as { id: number }[]).map((s) => s.id));
+    expect(ids[0]!.filter((id) => ids[1]!.includes(id))).to.deep.equal([]);
+    for (const lab of LABS) expect(await vmNamespaces(lab)).to.have.length(6);
+    const bad = await ediv(['deploy', TUTORIAL, '--name', 'no good', ...common()]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('--name');
+  });
+
+  it('a one-off command runs in each copy: h1 reaches h3 across hosts', async () => {
+    for (const lab of LABS) {
+      const r = await oneOff(lab, 'h1', 'ping', '-c1', '-W2', '10.1.2.2');
+      expect(r.code, r.stdout).to.equal(0);
+      expect(r.json.vms[0].commands[0].stdout).to.match(/1 received/);
+    }
+  });
+
+  it('one word is shell text for the VM; several words are argv, never interpreted by a shell', async () => {
+    const shell = await oneOff(LABS[0]!, 'h1', `printf '%s|' "$HOME" 'a b' "$(hostname)"; echo; exit 3`);
+    expect(shell.code).to.equal(1);
+    expect(shell.json.vms[0].commands[0]).to.include({ stdout: '/root|a b|h1|\n', exitCode: 3 });
+    const argv = await oneOff(LABS[0]!, 'h1', 'printf', '%s\\n', 'a;b', '$(hostname)', '"quoted"');
+    expect(argv.code, argv.stdout).to.equal(0);
+    expect(argv.json.vms[0].commands[0].stdout).to.equal('a;b\n$(hostname)\n"quoted"\n');
+    const none = await ediv(['exec', LABS[0]!, '--state', state, '--']);
+    expect(none.code).to.equal(2);
+  });
+
+  it('vm stop cuts the path through the router (status says stopped); vm start restores it; the other copy is untouched', async () => {
+    const [lab, other] = LABS as [string, string];
+    const stop = await ediv(['vm', 'stop', lab, 'r1', '--state', state, '--json']);
+    expect(stop.code, stop.stdout + stop.stderr).to.equal(0);
+    expect(stop.json.vms).to.deep.include({ vm: 'r1', host: stop.json.vms[0].host, state: 'stopped' });
+    const st = await ediv(['status', lab, '--state', state, '--json']);
+    const live = (st.json.scenarios[0].vms as { vm: string; live: string }[]).find((v) => v.vm === 'r1')?.live;
+    expect(live, JSON.stringify(st.json).slice(0, 2000)).to.equal('stopped');
+    expect((await oneOff(lab, 'h1', 'ping', '-c1', '-W2', '10.1.2.2')).code).to.equal(1);
+    expect((await oneOff(other, 'h1', 'ping', '-c1', '-W2', '10.1.2.2')).code).to.equal(0);
+    const start = await ediv(['vm', 'start', lab, 'r1', '--state', state, '--json']);
+    expect(start.code, start.stdout + start.stderr).to.equal(0);
+    expect(start.json.vms[0]).to.include({ vm: 'r1', state: 'running' });
+    expect((await oneOff(lab, 'h1', 'ping', '-c2', '-W2', '10.1.2.2')).code).to.equal(0);
+    const unknown = await ediv(['vm', 'stop', lab, 'nope', '--state', state]);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.contain('no such VM');
+  });
+
+  it('both copies undeploy cleanly', async () => {
+    for (const lab of LABS) {
+      const r = await ediv(['undeploy', lab, '--state', state]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(await vmNamespaces(lab)).to.deep.equal([]);
+    }
+    expect(recordedIds(state)).to.deep.equal({});
+  });
+});
