@@ -29,6 +29,17 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `connect`: the VM's program on this process's stdio; its exit status is ours (errors on stderr). */
+async function connectOp(requestArg: string | undefined, stateDir: string | undefined): Promise<void> {
+  try {
+    const [{ connect, decodeConnectRequest }, { DEFAULT_STATE_DIR }] = await Promise.all([import('../host-agent/connect.ts'), import('../host-agent/store.ts')]);
+    process.exitCode = await connect(decodeConnectRequest(requestArg), path.resolve(stateDir ?? DEFAULT_STATE_DIR));
+  } catch (err) {
+    process.stderr.write(`ediv agent connect: ${(err as Error).message}\n`);
+    process.exitCode = exitCodeOf(err) === 2 ? 2 : 255;
+  }
+}
+
 function writeLine(line: unknown): void {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
@@ -48,8 +59,10 @@ export function register(program: Command): void {
         'Exit codes: 0 ok, 1 operation failed, 2 bad request. See docs/host-agent.md.',
     )
     .argument('<op>', `operation: ${OPS.join(' | ')}`)
+    .argument('[request]', 'connect only: the request, base64 of its JSON (stdin is the terminal)')
     .option('--state-dir <dir>', 'agent state directory (journal); default /var/lib/ediv/agent')
-    .action(async (op: string, opts: { stateDir?: string }) => {
+    .action(async (op: string, requestArg: string | undefined, opts: { stateDir?: string }) => {
+      if (op === 'connect') return connectOp(requestArg, opts.stateDir);
       let code = 0;
       try {
         if (!isAgentOp(op)) {

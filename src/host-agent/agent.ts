@@ -66,6 +66,8 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
       return status(request as StatusRequest, stateDir);
     case 'vm':
       return vmLifeAction(request as VmActionRequest, stateDir);
+    case 'connect':
+      throw new OperationError('connect is interactive: run it as `ediv agent connect <request>` (src/cli/agent.ts)');
     case 'serve':
       throw new OperationError('the serve op belongs to the discovery daemon: run it as `ediv agent serve` (src/cli/agent.ts)');
   }

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
+import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
@@ -106,6 +106,15 @@ export function validateRequest(op: AgentOp, req: unknown): void {
       c.string(e.seq, 'seq', true);
       c.command(e.command, 'command');
       c.names(e.vms, 'vms');
+      break;
+    }
+    case 'connect': {
+      const q = r as Partial<ConnectRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'vm', 'command']);
+      c.name(q.deployment, 'deployment');
+      c.name(q.host, 'host');
+      c.name(q.vm, 'vm');
+      c.command(q.command, 'command');
       break;
     }
     case 'vm': {

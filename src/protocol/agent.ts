@@ -5,7 +5,7 @@
 import type { BackplaneLink } from './plan.ts';
 
 /** Every op the agent knows, in the order `ediv agent --help` lists them. */
-export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'serve'] as const;
+export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'connect', 'serve'] as const;
 export type AgentOp = (typeof AGENT_OPS)[number];
 
 export function isAgentOp(op: string): op is AgentOp {
@@ -90,6 +90,18 @@ export interface AgentExecResult {
   /** The sequence run; absent for a one-off command. */
   seq?: string;
   vms: { name: string; commands: CommandOutcome[] }[];
+}
+
+/**
+ * `ediv connect`: a shell (or `command`, as in AgentExecRequest) inside a VM, joined to the
+ * caller's terminal. The request travels as one base64 argument (stdin is the terminal):
+ * `ediv agent connect <base64 of this JSON>`.
+ */
+export interface ConnectRequest {
+  deployment: string;
+  host: string;
+  vm: string;
+  command?: string[];
 }
 
 /** What `ediv vm` does to VMs (restart: stop, then start). */

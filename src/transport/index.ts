@@ -4,7 +4,7 @@ import { LocalTransport } from './local.ts';
 import { SshTransport } from './ssh.ts';
 import type { HostTransport, TransportOptions } from './types.ts';
 
-export type { CallOptions, ExecOptions, ExecResult, HostTransport, TransportOptions } from './types.ts';
+export type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 export { mapHosts, valuesOrThrow } from './parallel.ts';
 export type { HostOutcome } from './parallel.ts';
 export { connectionStats, resetConnectionStats } from './stats.ts';

@@ -7,7 +7,7 @@ import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentOutcome, finish } from './agent-run.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';
-import type { CallOptions, ExecOptions, ExecResult, HostTransport, TransportOptions } from './types.ts';
+import type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 
 export function startLocal(hostName: string, argv: string[]): Started {
   if (argv.length === 0) throw new TypeError('empty command');
@@ -45,6 +45,21 @@ export class LocalTransport implements HostTransport {
   runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
     const p = startLocal(this.host.name, agentArgv(this.host, op));
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+  }
+
+  /** The program as a child with the user's terminal (no pty of its own: it is on the same machine). */
+  interactive(argv: string[], io: InteractiveIo): Promise<{ exitCode: number | null; signal?: string }> {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    io.stdin.pipe(child.stdin);
+    child.stdout.pipe(io.stdout, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
+    return new Promise((resolve, reject) => {
+      child.once('error', (err) => reject(new OperationError(`${this.host.name}: cannot run ${argv[0]}: ${err.message}`, { host: this.host.name, cause: err })));
+      child.once('close', (code, signal) => {
+        io.stdin.unpipe(child.stdin);
+        resolve(signal ? { exitCode: null, signal } : { exitCode: code });
+      });
+    });
   }
 
   exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {

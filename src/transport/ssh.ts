@@ -17,7 +17,7 @@ import { resolveTarget } from './ssh-target.ts';
 import type { SshTarget } from './ssh-target.ts';
 import { countConnection } from './stats.ts';
 import { DEFAULTS } from './types.ts';
-import type { CallOptions, ExecOptions, ExecResult, HostTransport, TransportOptions } from './types.ts';
+import type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -152,14 +152,16 @@ export class SshTransport implements HostTransport {
     return cfg;
   }
 
-  /** Opens a channel running `command`; the slot is given back when the channel closes. */
-  private async start(command: string): Promise<Started> {
+  /** Opens a channel running `command` (on a pty when asked); the slot is given back when the channel closes. */
+  private async start(command: string, pty?: InteractiveIo['pty']): Promise<Started & { channel: ClientChannel }> {
     const client = await this.connect();
     await this.slots.take();
     let channel: ClientChannel;
     try {
       channel = await new Promise<ClientChannel>((resolve, reject) =>
-        client.exec(command, (err, ch) => (err ? reject(this.fail(`cannot open an SSH channel: ${err.message}`, err)) : resolve(ch))),
+        client.exec(command, pty ? { pty: { rows: pty.rows, cols: pty.cols, term: pty.term } } : {}, (err, ch) =>
+          err ? reject(this.fail(`cannot open an SSH channel: ${err.message}`, err)) : resolve(ch),
+        ),
       );
     } catch (err) {
       this.slots.give();
@@ -180,6 +182,7 @@ export class SshTransport implements HostTransport {
     });
     exited.catch(() => {});
     return {
+      channel,
       stdin: channel,
       stdout: channel,
       stderr: channel.stderr,
@@ -207,6 +210,20 @@ export class SshTransport implements HostTransport {
   async exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {
     const p = await this.start(shQuoteArgv(argv));
     return finish(p, argv[0]!, this.host.name, { input: o?.input, timeoutMs: this.timeout(o), signal: o?.signal });
+  }
+
+  async interactive(argv: string[], io: InteractiveIo): Promise<{ exitCode: number | null; signal?: string }> {
+    const p = await this.start(shQuoteArgv(argv), io.pty);
+    io.stdin.pipe(p.channel);
+    p.channel.pipe(io.stdout, { end: false });
+    p.channel.stderr.pipe(io.stderr, { end: false });
+    const stopResize = io.onResize?.((rows, cols) => p.channel.setWindow(rows, cols, 0, 0));
+    try {
+      return await p.exited;
+    } finally {
+      stopResize?.();
+      io.stdin.unpipe(p.channel);
+    }
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,17 @@ export interface ExecResult {
   signal?: string;
 }
 
+/** The terminal (or pipes) an interactive command talks to. */
+export interface InteractiveIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** A pseudo-terminal of this size on the host (when the user's side is a terminal). */
+  pty?: { rows: number; cols: number; term: string };
+  /** Calls back on each window-size change; returns the unsubscribe. */
+  onResize?(cb: (rows: number, cols: number) => void): () => void;
+}
+
 export interface HostTransport {
   readonly host: ClusterHost;
   /**
@@ -49,6 +60,11 @@ export interface HostTransport {
   runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, opts?: CallOptions): Promise<T>;
   /** Runs a program (argument vector, quoted for the remote shell); never rejects on a non-zero exit. */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a program (argument vector) with its input and output joined to `io`, on a
+   * pseudo-terminal when `io.pty` is given; resolves with its exit status.
+   */
+  interactive(argv: string[], io: InteractiveIo): Promise<{ exitCode: number | null; signal?: string }>;
   close(): Promise<void>;
 }
 

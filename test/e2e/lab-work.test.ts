@@ -5,6 +5,8 @@
 // the path is back. Everything is removed by `ediv undeploy`, the cluster by the fixture.
 import { expect } from 'chai';
 import path from 'node:path';
+import { execa } from 'execa';
+import { edivBin } from '../../src/common/paths.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
 import { ediv, recordedIds, repoRoot, useLabState, vmNamespaces } from './helpers.ts';
 
@@ -70,6 +72,22 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     const unknown = await ediv(['vm', 'stop', lab, 'nope', '--state', state]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.contain('no such VM');
+  });
+
+  it('connect: one command without a terminal; a shell on a pty, typed into, its exit status passed through', async () => {
+    const lab = LABS[0]!;
+    const plain = await ediv(['connect', lab, 'h1', '--state', state, '--', 'hostname']);
+    expect(plain.code, plain.stderr).to.equal(0);
+    expect(plain.stdout).to.equal('h1'); // (execa strips the last newline)
+    expect((await ediv(['connect', lab, 'r2', '--state', state, '--', 'sh', '-c', 'exit 7'])).code).to.equal(7);
+    // `script` gives ediv a terminal; what is typed reaches the VM's shell through the pty.
+    const line = [process.execPath, edivBin, 'connect', lab, 'h1', '--state', state].map((w) => `'${w}'`).join(' ');
+    const tty = await execa('script', ['-qec', line, '/dev/null'], { input: '[ -t 0 ] && echo on-a-$((6*7))-terminal; hostname; exit 5\n', reject: false, timeout: 60_000 });
+    expect(tty.exitCode, String(tty.stdout)).to.equal(5);
+    // (the echo of the typed line shows the expression; only the shell prints its value)
+    expect(String(tty.stdout)).to.match(/on-a-42-terminal/).and.match(/\bh1\b/);
+    const bad = await ediv(['connect', lab, 'nope', '--state', state]);
+    expect(bad.code).to.equal(2);
   });
 
   it('both copies undeploy cleanly', async () => {

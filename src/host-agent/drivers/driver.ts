@@ -74,6 +74,8 @@ export interface Driver {
   prepareApply(ctx: DriverContext, input: ApplyInput): Promise<PreparedApply>;
   /** Removes the deployment (or only `vms`, and nets no VM uses any more); names what it removed. */
   destroy(ctx: DriverContext, vms?: string[]): Promise<string[]>;
+  /** The argv prefix that runs a program inside a running VM (its namespaces, root, cgroups). */
+  enter(ctx: DriverContext, vm: Vm): string[];
   /** Runs a sequence on VMs: per VM the outcome of each step. */
   exec(ctx: DriverContext, input: ExecInput): Promise<{ name: string; commands: CommandOutcome[] }[]>;
   /** State of every configured VM of the deployment, from the states recorded for it. */

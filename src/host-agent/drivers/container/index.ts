@@ -74,6 +74,13 @@ export function journaledCgroupProcs(ctx: Pick<DriverContext, 'journal'>, vm: st
   return out;
 }
 
+/** The host pid of a running VM's PID 1; throws when it is not running. */
+function runningInit(ctx: Pick<DriverContext, 'journal'>, vm: string): number {
+  const pid = initPid(ctx, vm);
+  if (pid === undefined) throw new OperationError(`VM ${vm} is not running (start it first)`);
+  return pid;
+}
+
 /** The host pid of a running VM's PID 1, or undefined when it is not running. */
 export function initPid(ctx: Pick<DriverContext, 'journal'>, vm: string): number | undefined {
   return journaledProcessAlive(ctx, initKey(vm)) ? ctx.journal.get(initKey(vm))!.pid : undefined;
@@ -189,12 +196,12 @@ export const containerDriver: Driver = {
 
   destroy: destroyNetns,
 
+  enter: (ctx, vm) => enterMachine(runningInit(ctx, vm.name), journaledCgroupProcs(ctx, vm.name)),
+
   async exec(ctx, { scenario, vms, run, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
-      const pid = initPid(ctx, vm.name);
-      if (pid === undefined) throw new OperationError(`VM ${vm.name} is not running (start it first)`);
-      const commands = await runContainerSteps({ vm, pid, cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, run, files);
+      const commands = await runContainerSteps({ vm, pid: runningInit(ctx, vm.name), cgroupProcs: journaledCgroupProcs(ctx, vm.name) }, scenario, run, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
     });

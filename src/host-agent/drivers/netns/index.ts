@@ -16,7 +16,7 @@ import type { ApplyInput, Driver, DriverContext, PreparedApply } from '../driver
 import type { Vm } from '../../../scenario/model.ts';
 import { checkBridgePorts } from './bridge-limit.ts';
 import { desiredState, type DesiredState } from './desired.ts';
-import { execOnVm } from './exec.ts';
+import { enterVm, execOnVm } from './exec.ts';
 import { applyNetns, destroyNetns, holderKey, netnsKey, PARALLEL, type MachineLayer } from './resources.ts';
 import { filetreeRootProblem } from './vm-holder.ts';
 import { netnsVmAction, netnsVmStates } from './vm-life-cycle.ts';
@@ -78,12 +78,12 @@ export const netnsDriver: Driver = {
 
   destroy: destroyNetns,
 
+  enter: (ctx, vm) => enterVm(...netnsTarget(ctx, vm.name)),
+
   async exec(ctx, { scenario, vms, run, files }) {
     let done = 0;
     return mapLimit(vms, PARALLEL, async (vm) => {
-      const ns = ctx.journal.get(netnsKey(vm.name))!.name;
-      const holder = ctx.journal.get(holderKey(vm.name));
-      const holderPid = holder?.pid && processStart(holder.pid) === holder.start ? holder.pid : undefined;
+      const [ns, holderPid] = netnsTarget(ctx, vm.name);
       const commands = await execOnVm({ vm, netns: ns, holderPid }, scenario, run, files);
       ctx.emit({ type: 'progress', step: 'exec', message: vm.name, done: ++done, total: vms.length });
       return { name: vm.name, commands };
@@ -94,6 +94,13 @@ export const netnsDriver: Driver = {
 
   vmAction: (ctx, vm, action, current) => netnsVmAction(ctx.journal, vm, action, current),
 };
+
+/** A VM's namespace and, when it has one, its holder's pid (its private file views). */
+function netnsTarget(ctx: DriverContext, vm: string): [netns: string, holderPid: number | undefined] {
+  const ns = ctx.journal.get(netnsKey(vm))!.name;
+  const holder = ctx.journal.get(holderKey(vm));
+  return [ns, holder?.pid && processStart(holder.pid) === holder.start ? holder.pid : undefined];
+}
 
 /**
  * An apply of the VMs' network side (namespaces, bridges, veths, addresses, routes, backplane

@@ -1,0 +1,51 @@
+// `ediv agent connect <request>`: a shell (or one command) inside a VM, joined to the agent's
+// own stdin/stdout/stderr — over SSH, the pseudo-terminal the controller asked for. The VM is
+// entered the way its driver runs exec commands (Driver.enter); the exit status is the VM
+// program's. The request comes as one base64 argument, because stdin is the user's terminal.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { InputError, OperationError } from '../common/errors.ts';
+import type { ConnectRequest } from '../protocol/agent.ts';
+import { driverFor } from './drivers/registry.ts';
+import { oneOffArgv } from './drivers/netns/exec.ts';
+import { parseFragment } from './fragment.ts';
+import { driverContext } from './inventory.ts';
+import { readApplied, readVmStates } from './store.ts';
+import { validateRequest } from './validate.ts';
+
+/** What runs when no command is given: the VM's bash as a login shell, else its sh. */
+const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l'];
+
+/** Max. length of the base64 request (the command inside is bounded by the validator too). */
+const MAX_REQUEST_CHARS = 256 * 1024;
+
+export function decodeConnectRequest(arg: string | undefined): ConnectRequest {
+  const where = { file: 'command line' };
+  if (!arg) throw new InputError({ loc: where, message: 'agent connect needs the request as its argument (base64 of the JSON)' });
+  if (arg.length > MAX_REQUEST_CHARS || !/^[A-Za-z0-9+/]+={0,2}$/.test(arg)) throw new InputError({ loc: where, message: 'the connect request is not base64 (or too long)' });
+  let req: unknown;
+  try {
+    req = JSON.parse(Buffer.from(arg, 'base64').toString('utf8'));
+  } catch (err) {
+    throw new InputError({ loc: where, message: `the connect request is not valid JSON: ${(err as Error).message}` });
+  }
+  validateRequest('connect', req);
+  return req as ConnectRequest;
+}
+
+/** Runs the VM program with this process's stdio; resolves with its exit code. */
+export async function connect(req: ConnectRequest, stateDir: string): Promise<number> {
+  const applied = readApplied(stateDir, req.deployment);
+  if (!applied) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
+  const driver = driverFor(applied.driver);
+  const vm = parseFragment(applied.fragmentXml, req.deployment, driver, [req.vm]).vms.find((v) => v.name === req.vm);
+  if (!vm) throw new OperationError(`VM ${req.vm} is not on host ${req.host}`);
+  const state = readVmStates(stateDir, req.deployment)[req.vm];
+  if (state === 'suspended' || state === 'stopped') throw new OperationError(`VM ${req.vm} is ${state} (ediv vm ${state === 'stopped' ? 'start' : 'resume'} it first)`);
+  const argv = [...driver.enter(driverContext(stateDir, req.deployment), vm), ...(req.command ? oneOffArgv(req.command) : LOGIN_SHELL)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+  return new Promise((resolve) => {
+    child.once('error', () => resolve(127));
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
