@@ -22,6 +22,7 @@ interface GraphOptions {
   segmentator?: string;
   restrictions?: string;
   localHosts?: string;
+  state?: string;
 }
 
 /** The options that choose how a scenario file is planned: meaningless for a deployed lab. */
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--segmentator <name>', "scenario file: segmentator name, EDIV alias, plugin path or package (default: the cluster's)")
     .option('--restrictions <file>', 'scenario file: EDIV restriction file (deployment_restrictions)')
     .option('--local-hosts <n>', 'scenario file: hosts of the emulated cluster planned for without --cluster (default 3)')
+    .option('--state <dir>', 'lab name: the controller state directory it is recorded in (as for status)')
     .addHelpText('after', HELP)
     // --format json is --json, for the errors too (`action` prints them as JSON when it is set).
     .hook('preAction', (cmd) => {
@@ -71,6 +73,7 @@ export function register(program: Command): void {
         if (!isScenarioFile(target)) refusePlanOptions(target, opts);
         const graph = await labGraph({
           target,
+          state: opts.state,
           cluster: opts.cluster,
           segmentator: opts.segmentator,
           restrictions: opts.restrictions,

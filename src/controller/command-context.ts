@@ -47,14 +47,21 @@ export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandConte
   }
 }
 
-/** The cluster file a command was given: --cluster, else $EDIV_CLUSTER (else none: the emulated cluster). */
-export function clusterFileOf(option: string | undefined): string | undefined {
-  return option ?? process.env.EDIV_CLUSTER;
+/** EDIV's own place for the cluster file, read when a command names none. */
+export const EDIV_CLUSTER_CONF = '/etc/ediv/cluster.conf';
+
+/**
+ * The cluster file a command runs on: --cluster, else $EDIV_CLUSTER, else EDIV's
+ * /etc/ediv/cluster.conf when it exists (else none: the emulated cluster).
+ */
+export function clusterFileOf(option: string | undefined, exists: (p: string) => boolean = existsSync): string | undefined {
+  return option ?? process.env.EDIV_CLUSTER ?? (exists(EDIV_CLUSTER_CONF) ? EDIV_CLUSTER_CONF : undefined);
 }
 
 /**
- * The cluster a command runs on: --cluster, else $EDIV_CLUSTER, else the emulated cluster in
- * the state directory — created (3 hosts) when `create` and it does not exist yet.
+ * The cluster a command runs on: --cluster, else $EDIV_CLUSTER, else /etc/ediv/cluster.conf,
+ * else the emulated cluster in the state directory — created (3 hosts) when `create` and it
+ * does not exist yet. Which one it is is said in one line.
  */
 export async function resolveCluster(opts: {
   cluster?: string;
@@ -63,15 +70,20 @@ export async function resolveCluster(opts: {
   create: boolean;
 }): Promise<Cluster> {
   const file = clusterFileOf(opts.cluster);
-  if (file) return loadCluster(file);
+  if (file) {
+    if (file === EDIV_CLUSTER_CONF && opts.cluster === undefined && process.env.EDIV_CLUSTER === undefined) opts.progress.info(`cluster: ${EDIV_CLUSTER_CONF} (EDIV's)`);
+    return loadCluster(file);
+  }
   const dir = localClusterDir(opts.stateDir);
   const clusterFile = path.join(dir, 'cluster.yaml');
   if (!existsSync(clusterFile)) {
     if (!opts.create) {
-      throw InputError.commandLine(undefined, `no cluster: give --cluster FILE, set $EDIV_CLUSTER, or create the emulated one ('ediv cluster up --local 3')`);
+      throw InputError.commandLine(undefined, `no cluster: give --cluster FILE, set $EDIV_CLUSTER, write ${EDIV_CLUSTER_CONF}, or create the emulated one ('ediv cluster up --local 3')`);
     }
-    opts.progress.info(`no cluster given (--cluster or $EDIV_CLUSTER): creating a 3-host emulated cluster in ${dir}`);
+    opts.progress.info(`no cluster given (--cluster, $EDIV_CLUSTER or ${EDIV_CLUSTER_CONF}): creating a 3-host emulated cluster in ${dir}`);
     await clusterUp({ hosts: 3, instance: 0, dir, onProgress: (m, h) => opts.progress.info(h ? `${h}: ${m}` : m) });
+  } else {
+    opts.progress.info(`cluster: the emulated one in ${dir} (no --cluster, $EDIV_CLUSTER or ${EDIV_CLUSTER_CONF})`);
   }
   return loadCluster(clusterFile);
 }

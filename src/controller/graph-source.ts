@@ -12,6 +12,8 @@ import { STATE_FILE, StateStore } from './state.ts';
 export type GraphRequest = Omit<PlanPreviewRequest, 'file' | 'out'> & {
   /** A scenario file, or the name of a deployed lab. */
   target: string;
+  /** The controller state directory a lab is recorded in (default: the usual one). */
+  state?: string;
 };
 
 export function isScenarioFile(target: string): boolean {
@@ -20,7 +22,7 @@ export function isScenarioFile(target: string): boolean {
 
 export async function labGraph(req: GraphRequest): Promise<LabGraph> {
   if (isScenarioFile(req.target)) return graphOfPlan(await planPreview({ ...req, file: req.target }));
-  const stateDir = defaultStateDir();
+  const stateDir = path.resolve(req.state ?? defaultStateDir());
   const plan = recordedPlan(req.target, stateDir);
   if (!plan) {
     throw InputError.commandLine(

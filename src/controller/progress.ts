@@ -1,6 +1,7 @@
-// Progress reporting for long controller commands. Two renderers behind one interface:
+// Progress reporting for long controller commands. Three renderers behind one interface:
 // - on a terminal, one redrawn line per host on stderr ("host2  apply  12/40 VMs up");
-// - otherwise (or with --json), one JSON object per line on stderr, for scripts.
+// - with --json, one JSON object per line on stderr, for scripts;
+// - otherwise (a log, a pipe), plain readable lines.
 // Command results never go through here: they are printed on stdout by the CLI.
 
 export interface ProgressDetail {
@@ -152,9 +153,42 @@ export function formatHostLine(host: string, width: number, step: string, d: Pro
   return s;
 }
 
-/** The renderer a command should use: live lines on a TTY unless --json, else JSON lines. */
+/**
+ * Readable lines for a log or a pipe (no terminal, no --json): a line when a host starts a new
+ * step or says something new, and, for a counted step, at each quarter done; messages as they
+ * come. Nothing is redrawn, so the lines read well in CI logs.
+ */
+export class PlainLinesProgress implements Progress {
+  private readonly out: Writable;
+  private readonly last = new Map<string, { step: string; quarter: number; message?: string }>();
+
+  constructor(out: Writable = process.stderr) {
+    this.out = out;
+  }
+
+  host(host: string, step: string, detail: ProgressDetail = {}): void {
+    const prev = this.last.get(host);
+    const quarter = detail.total ? Math.floor((4 * (detail.done ?? 0)) / detail.total) : 0;
+    const same = prev !== undefined && prev.step === step && quarter <= prev.quarter && (detail.total !== undefined || detail.message === prev.message);
+    if (same) return;
+    this.last.set(host, { step, quarter, message: detail.message });
+    this.out.write(formatHostLine(host, 6, step, detail) + '\n');
+  }
+
+  info(message: string): void {
+    this.out.write(message + '\n');
+  }
+
+  warn(message: string): void {
+    this.out.write(`warning: ${message}\n`);
+  }
+
+  done(): void {}
+}
+
+/** The renderer a command should use: JSON lines with --json, else live lines on a TTY, else plain lines. */
 export function progressFor(opts: { json?: boolean; stream?: NodeJS.WriteStream }): Progress {
   const stream = opts.stream ?? process.stderr;
-  if (!opts.json && stream.isTTY) return new TtyProgress(stream);
-  return new JsonLinesProgress(stream);
+  if (opts.json) return new JsonLinesProgress(stream);
+  return stream.isTTY ? new TtyProgress(stream) : new PlainLinesProgress(stream);
 }

@@ -110,6 +110,10 @@ describe(`ediv graph (CLI)${haveTutorial ? '' : ` (SKIPPED: ${tutorial} is absen
       const g = JSON.parse(r.stdout) as LabGraph;
       expect(g).to.deep.equal(graphOfPlan(plan));
       expect(g.nets.find((n) => n.name === 'Net0')!.spanning!.id).to.equal(1000);
+      // --state names the state directory as the other commands' --state does
+      const byOption = await ediv(['graph', 'tut', '--json', '--state', env.EDIV_STATE_DIR!], { EDIV_STATE_DIR: path.join(dir, 'elsewhere') });
+      expect(byOption.exitCode, String(byOption.stderr)).to.equal(0);
+      expect(JSON.parse(String(byOption.stdout))).to.deep.equal(g);
       const mm = await ediv(['graph', 'tut', '--format', 'mermaid']);
       expect(mm.exitCode, mm.stderr).to.equal(0);
       expect(mm.stdout).to.match(/^flowchart LR\n/).and.contain('subgraph host0["host1"]').and.contain('(["Net1 · vxlan 1001"])');

@@ -42,3 +42,30 @@ describe('progress renderers', () => {
     expect(lines[0]).to.include({ step: 'apply', done: 2, total: 3 });
   });
 });
+
+describe('plain progress lines (no terminal, no --json)', () => {
+  it('a line per new step, per quarter of a counted step, and per message; no escape codes, no JSON', async () => {
+    const { PlainLinesProgress } = await import('../../../src/controller/progress.ts');
+    let text = '';
+    const p = new PlainLinesProgress({ write: (s: string) => ((text += s), true) });
+    p.host('host1', 'connect');
+    p.host('host1', 'connect');
+    for (let i = 0; i <= 100; i++) p.host('host1', 'vms', { done: i, total: 100 });
+    p.host('host1', 'apply', { message: 'host side' });
+    p.host('host1', 'apply', { message: 'host side' });
+    p.host('host1', 'apply', { message: 'bridges up' });
+    p.warn('host2 excluded');
+    expect(text.split('\n').filter(Boolean)).to.deep.equal([
+      'host1   connect',
+      'host1   vms  0/100',
+      'host1   vms  25/100',
+      'host1   vms  50/100',
+      'host1   vms  75/100',
+      'host1   vms  100/100',
+      'host1   apply  host side',
+      'host1   apply  bridges up',
+      'warning: host2 excluded',
+    ]);
+    expect(text).to.not.match(/\x1b|\{/);
+  });
+});
