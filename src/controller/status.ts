@@ -1,5 +1,5 @@
 // `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state).
-import type { StatusResult, VmState, VmUsage } from '../protocol/agent.ts';
+import type { NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
@@ -17,8 +17,10 @@ export interface ScenarioStatusReport {
   ids: { net: string; id: number }[];
   /** `driver`: what the recorded plan sends the host (absent for plans recorded before plans named it). */
   hosts: { host: string; status: HostStatus; error?: string; vms: number; driver?: string }[];
-  /** Per VM: recorded and live state, and (container VMs) CPU seconds and MiB in use now. */
-  vms: ({ vm: string; host: string; recorded: VmStatus; live: VmState | 'unknown' } & VmUsage)[];
+  /** Per VM: recorded and live state, and (container VMs) CPU seconds and MiB in use now; with a lab name, its links. */
+  vms: ({ vm: string; host: string; recorded: VmStatus; live: VmState | 'unknown'; links?: VmLink[] } & VmUsage)[];
+  /** With a lab name: per net, its bridge and backplane link on each host, and its backplane id. */
+  nets?: { net: string; id?: number; hosts: ({ host: string } & Omit<NetLinks, 'net'>)[] }[];
 }
 
 export interface StatusReport {
@@ -43,7 +45,7 @@ export async function scenarioStatus(
   const hostReports: StatusReport['hosts'] = [];
   if (req.live !== false) {
     const results = await settleAll([...hostsByKey.values()], (h) =>
-      sessions.run<StatusResult>(h, 'status', { host: h.name, deployment: req.name }, progress),
+      sessions.run<StatusResult>(h, 'status', { host: h.name, deployment: req.name, ...(req.name ? { detail: true } : {}) }, progress),
     );
     for (const r of results) {
       if (r.ok) {
@@ -65,9 +67,18 @@ export async function scenarioStatus(
       if (!st) return { live: 'unknown' };
       const found = st.deployments.find((d) => d.name === rec.name)?.vms.find((v) => v.name === vm);
       if (!found) return { live: 'missing' };
-      const { name: _name, state, ...usage } = found;
-      return { live: state, ...usage };
+      const { name: _name, state, ...rest } = found;
+      return { live: state, ...rest };
     };
+    // With a lab name the agents sent each net's links on their host: gathered per net.
+    const netLinks = new Map<string, ({ host: string } & Omit<NetLinks, 'net'>)[]>();
+    for (const [host, h] of cluster) {
+      for (const n of (h && live.get(hostKey(h)))?.deployments.find((d) => d.name === rec.name)?.nets ?? []) {
+        const { net, ...where } = n;
+        netLinks.set(net, [...(netLinks.get(net) ?? []), { host, ...where }]);
+      }
+    }
+    const ids = new Map(store.ids(rec.name).map((i) => [i.net, i.id]));
     return {
       name: rec.name,
       status: rec.status,
@@ -86,6 +97,7 @@ export async function scenarioStatus(
         driver: planned[h.host]?.driver,
       })),
       vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, ...liveVm(v.vm, v.host) })),
+      ...(netLinks.size ? { nets: [...netLinks].sort(([a], [b]) => a.localeCompare(b)).map(([net, hosts]) => ({ net, ...(ids.has(net) ? { id: ids.get(net) } : {}), hosts })) } : {}),
     };
   });
   hostReports.sort((a, b) => a.host.localeCompare(b.host));

@@ -32,6 +32,7 @@ import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
 import { deploymentDriver, driverContext, vmAction, vmStates } from './inventory.ts';
+import { deploymentLinks } from './links.ts';
 import { checkLabFiles, labFileResolver, removeOtherLabFiles, storeLabFiles } from './lab-files.ts';
 import {
   DEFAULT_STATE_DIR,
@@ -179,10 +180,14 @@ async function status(req: StatusRequest, stateDir: string): Promise<StatusResul
   );
   return {
     loadAvg,
-    deployments: deployments.map((d) => ({
-      name: d,
-      vms: vmsWithUsage(stateDir, d),
-    })),
+    deployments: await Promise.all(
+      deployments.map(async (d) => {
+        const vms = vmsWithUsage(stateDir, d);
+        if (!(req.detail && req.deployment)) return { name: d, vms };
+        const links = await deploymentLinks(driverContext(stateDir, d).journal);
+        return { name: d, vms: vms.map((v) => ({ ...v, links: links.vms[v.name] ?? [] })), nets: links.nets };
+      }),
+    ),
   };
 }
 

@@ -137,9 +137,10 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'status': {
       const s = r as Partial<StatusRequest>;
-      c.unknownKeys(r, ['deployment', 'host']);
+      c.unknownKeys(r, ['deployment', 'host', 'detail']);
       c.name(s.deployment, 'deployment', true);
       c.name(s.host, 'host');
+      if (s.detail !== undefined && typeof s.detail !== 'boolean') c.fail('detail', 'must be true or false');
       break;
     }
   }

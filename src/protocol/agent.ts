@@ -136,6 +136,27 @@ export interface DestroyResult {
 export interface StatusRequest {
   deployment?: string;
   host: string;
+  /** With a deployment: its links too (StatusResult's `links` and `nets`). */
+  detail?: boolean;
+}
+
+/** A VM interface as `ediv status LAB` shows it. */
+export interface VmLink {
+  /** Its name in the VM. */
+  name: string;
+  net: string;
+  /** The host-side end of its cable (what `tcpdump -i` takes on that host). */
+  hostSide: string;
+  mac?: string;
+  /** Its addresses now (CIDR; link-local ones left out). */
+  addresses: string[];
+}
+
+/** A net on one host: its bridge, and its backplane link when it spans hosts. */
+export interface NetLinks {
+  net: string;
+  bridge?: string;
+  backplane?: string;
 }
 
 export type VmState = 'running' | 'stopped' | 'suspended' | 'missing';
@@ -150,7 +171,7 @@ export interface VmUsage {
 
 export interface StatusResult {
   loadAvg: [number, number, number];
-  deployments: { name: string; vms: ({ name: string; state: VmState } & VmUsage)[] }[];
+  deployments: { name: string; vms: ({ name: string; state: VmState; links?: VmLink[] } & VmUsage)[]; nets?: NetLinks[] }[];
 }
 
 export interface ProgressEvent {

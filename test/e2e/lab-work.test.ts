@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { execa } from 'execa';
 import { edivBin } from '../../src/common/paths.ts';
+import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
 import { ediv, recordedIds, repoRoot, useLabState, vmNamespaces } from './helpers.ts';
 
@@ -53,6 +54,26 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     expect(argv.json.vms[0].commands[0].stdout).to.equal('a;b\n$(hostname)\n"quoted"\n');
     const none = await ediv(['exec', LABS[0]!, '--state', state, '--']);
     expect(none.code).to.equal(2);
+  });
+
+  it('status LAB shows each interface (addresses, MAC, host-side link) and each net’s bridge and backplane per host', async () => {
+    const r = await ediv(['status', LABS[0]!, '--state', state, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const lab = r.json.scenarios[0];
+    const h1 = (lab.vms as { vm: string; host: string; links: { name: string; net: string; hostSide: string; mac?: string; addresses: string[] }[] }[]).find((v) => v.vm === 'h1')!;
+    const eth1 = h1.links.find((l) => l.name === 'eth1')!;
+    expect(eth1).to.include({ net: 'Net0' });
+    expect(eth1.addresses).to.include.members(['10.1.0.2/24', '2001:db8::2/64']);
+    expect(eth1.mac).to.match(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    // The host-side name is a real link on that host (what tcpdump -i takes there).
+    const hostNs = emulatedHostNamespace(Number(h1.host.replace('host', '')), INSTANCE);
+    expect((await execa('ip', ['-n', hostNs, 'link', 'show', 'dev', eth1.hostSide], { reject: false })).exitCode).to.equal(0);
+    const net0 = (lab.nets as { net: string; id?: number; hosts: { host: string; bridge?: string; backplane?: string }[] }[]).find((n) => n.net === 'Net0')!;
+    expect(net0.id).to.equal((lab.ids as { net: string; id: number }[]).find((i) => i.net === 'Net0')!.id);
+    expect(net0.hosts.length).to.be.greaterThan(1);
+    for (const h of net0.hosts) expect(h.bridge && h.backplane, JSON.stringify(h)).to.be.a('string');
+    const text = await ediv(['status', LABS[0]!, '--state', state]);
+    expect(text.stdout).to.contain('HOST-SIDE LINK').and.contain(`${h1.host}:${eth1.hostSide}`).and.contain('BACKPLANE');
   });
 
   it('vm stop cuts the path through the router (status says stopped); vm start restores it; the other copy is untouched', async () => {

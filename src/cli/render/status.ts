@@ -21,6 +21,11 @@ export function renderStatus(r: StatusReport, one: boolean): string {
     const head = ['VM', 'HOST', 'RECORDED', 'LIVE', ...(usage ? ['CPU S', 'MEM MB'] : [])];
     const num = (n: number | undefined, digits: number) => (n === undefined ? '-' : n.toFixed(digits));
     s += '\n' + table(head, x.vms.map((v) => [v.vm, v.host, v.recorded, v.live, ...(usage ? [num(v.cpuSeconds, 2), num(v.memMB, 1)] : [])]));
+    const links = x.vms.flatMap((v) => (v.links ?? []).map((l) => [v.vm, l.name, l.net, l.addresses.join(' ') || '-', l.mac ?? '-', `${v.host}:${l.hostSide}`]));
+    if (links.length) s += '\n' + table(['VM', 'IF', 'NET', 'ADDRESSES', 'MAC', 'HOST-SIDE LINK'], links);
+    if (x.nets?.length) {
+      s += '\n' + table(['NET', 'ID', 'HOST', 'BRIDGE', 'BACKPLANE'], x.nets.flatMap((n) => n.hosts.map((h) => [n.net, n.id ?? '-', h.host, h.bridge ?? '-', h.backplane ?? '-'])));
+    }
   }
   if (r.hosts.length > 0) {
     s += '\n' + table(
