@@ -29,13 +29,24 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `connect`: the VM's program on this process's stdio; its exit status is ours (errors on stderr). */
-async function connectOp(requestArg: string | undefined, stateDir: string | undefined): Promise<void> {
+/**
+ * `connect` and `capture`: ops whose stdin/stdout are the user's (a terminal, a pcap stream),
+ * not the JSON protocol's; the request is the argument; the exit status is the VM program's
+ * or tcpdump's; errors go to stderr (exit 255, or 2 for a bad request).
+ */
+async function streamOp(op: 'connect' | 'capture', requestArg: string | undefined, stateDir: string | undefined): Promise<void> {
   try {
-    const [{ connect, decodeConnectRequest }, { DEFAULT_STATE_DIR }] = await Promise.all([import('../host-agent/connect.ts'), import('../host-agent/store.ts')]);
-    process.exitCode = await connect(decodeConnectRequest(requestArg), path.resolve(stateDir ?? DEFAULT_STATE_DIR));
+    const { DEFAULT_STATE_DIR } = await import('../host-agent/store.ts');
+    const dir = path.resolve(stateDir ?? DEFAULT_STATE_DIR);
+    if (op === 'connect') {
+      const { connect, decodeConnectRequest } = await import('../host-agent/connect.ts');
+      process.exitCode = await connect(decodeConnectRequest(requestArg), dir);
+    } else {
+      const { capture, decodeCaptureRequest } = await import('../host-agent/capture.ts');
+      process.exitCode = await capture(decodeCaptureRequest(requestArg), dir);
+    }
   } catch (err) {
-    process.stderr.write(`ediv agent connect: ${(err as Error).message}\n`);
+    process.stderr.write(`ediv agent ${op}: ${(err as Error).message}\n`);
     process.exitCode = exitCodeOf(err) === 2 ? 2 : 255;
   }
 }
@@ -59,10 +70,10 @@ export function register(program: Command): void {
         'Exit codes: 0 ok, 1 operation failed, 2 bad request. See docs/host-agent.md.',
     )
     .argument('<op>', `operation: ${OPS.join(' | ')}`)
-    .argument('[request]', 'connect only: the request, base64 of its JSON (stdin is the terminal)')
+    .argument('[request]', 'connect and capture only: the request, base64 of its JSON (their stdin/stdout are not the protocol\'s)')
     .option('--state-dir <dir>', 'agent state directory (journal); default /var/lib/ediv/agent')
     .action(async (op: string, requestArg: string | undefined, opts: { stateDir?: string }) => {
-      if (op === 'connect') return connectOp(requestArg, opts.stateDir);
+      if (op === 'connect' || op === 'capture') return streamOp(op, requestArg, opts.stateDir);
       let code = 0;
       try {
         if (!isAgentOp(op)) {

@@ -3,7 +3,7 @@
 // and its changes passed on; Ctrl-C goes to the VM's program, not to ediv), the exit status of
 // the VM's program passed through. The request is one base64 argument of `ediv agent connect`.
 import { InputError, OperationError } from '../common/errors.ts';
-import type { ConnectRequest } from '../protocol/agent.ts';
+import { encodeArgRequest, type ConnectRequest } from '../protocol/agent.ts';
 import { openTransport, type InteractiveIo } from '../transport/index.ts';
 import { agentArgv } from '../transport/agent-run.ts';
 import { stateDirOf, type CommonOptions } from './command-context.ts';
@@ -33,7 +33,7 @@ export async function connectCommand(cmd: ConnectCommand, io: InteractiveIo): Pr
   const request: ConnectRequest = { deployment: cmd.name, host: host.name, vm: cmd.vm, ...(cmd.command ? { command: cmd.command } : {}) };
   const transport = await openTransport(host, { acceptNewHostKeys: Boolean(cmd.acceptNewHostKeys) });
   try {
-    const r = await transport.interactive([...agentArgv(host, 'connect'), Buffer.from(JSON.stringify(request)).toString('base64')], io);
+    const r = await transport.interactive([...agentArgv(host, 'connect'), encodeArgRequest(request)], io);
     return r.exitCode ?? 128;
   } finally {
     await transport.close();

@@ -68,7 +68,8 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
     case 'vm':
       return vmLifeAction(request as VmActionRequest, stateDir);
     case 'connect':
-      throw new OperationError('connect is interactive: run it as `ediv agent connect <request>` (src/cli/agent.ts)');
+    case 'capture':
+      throw new OperationError(`${op} streams: run it as \`ediv agent ${op} <request>\` (src/cli/agent.ts)`);
     case 'serve':
       throw new OperationError('the serve op belongs to the discovery daemon: run it as `ediv agent serve` (src/cli/agent.ts)');
   }

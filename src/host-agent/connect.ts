@@ -4,33 +4,20 @@
 // program's. The request comes as one base64 argument, because stdin is the user's terminal.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { InputError, OperationError } from '../common/errors.ts';
+import { OperationError } from '../common/errors.ts';
 import type { ConnectRequest } from '../protocol/agent.ts';
 import { driverFor } from './drivers/registry.ts';
 import { oneOffArgv } from './drivers/netns/exec.ts';
 import { parseFragment } from './fragment.ts';
 import { driverContext } from './inventory.ts';
 import { readApplied, readVmStates } from './store.ts';
-import { validateRequest } from './validate.ts';
+import { decodeArgRequest } from './arg-request.ts';
 
 /** What runs when no command is given: the VM's bash as a login shell, else its sh. */
 const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l'];
 
-/** Max. length of the base64 request (the command inside is bounded by the validator too). */
-const MAX_REQUEST_CHARS = 256 * 1024;
-
 export function decodeConnectRequest(arg: string | undefined): ConnectRequest {
-  const where = { file: 'command line' };
-  if (!arg) throw new InputError({ loc: where, message: 'agent connect needs the request as its argument (base64 of the JSON)' });
-  if (arg.length > MAX_REQUEST_CHARS || !/^[A-Za-z0-9+/]+={0,2}$/.test(arg)) throw new InputError({ loc: where, message: 'the connect request is not base64 (or too long)' });
-  let req: unknown;
-  try {
-    req = JSON.parse(Buffer.from(arg, 'base64').toString('utf8'));
-  } catch (err) {
-    throw new InputError({ loc: where, message: `the connect request is not valid JSON: ${(err as Error).message}` });
-  }
-  validateRequest('connect', req);
-  return req as ConnectRequest;
+  return decodeArgRequest<ConnectRequest>('connect', arg);
 }
 
 /** Runs the VM program with this process's stdio; resolves with its exit code. */

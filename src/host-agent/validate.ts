@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
+import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type CaptureRequest, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
@@ -115,6 +115,15 @@ export function validateRequest(op: AgentOp, req: unknown): void {
       c.name(q.host, 'host');
       c.name(q.vm, 'vm');
       c.command(q.command, 'command');
+      break;
+    }
+    case 'capture': {
+      const q = r as Partial<CaptureRequest>;
+      c.unknownKeys(r, ['deployment', 'host', 'net', 'count']);
+      c.name(q.deployment, 'deployment');
+      c.name(q.host, 'host');
+      c.name(q.net, 'net');
+      if (q.count !== undefined && !(Number.isInteger(q.count) && q.count >= 1 && q.count <= 1e9)) c.fail('count', 'must be a whole number from 1');
       break;
     }
     case 'vm': {

@@ -5,7 +5,7 @@
 import type { BackplaneLink } from './plan.ts';
 
 /** Every op the agent knows, in the order `ediv agent --help` lists them. */
-export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'connect', 'serve'] as const;
+export const AGENT_OPS = ['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'connect', 'capture', 'serve'] as const;
 export type AgentOp = (typeof AGENT_OPS)[number];
 
 export function isAgentOp(op: string): op is AgentOp {
@@ -102,6 +102,20 @@ export interface ConnectRequest {
   host: string;
   vm: string;
   command?: string[];
+}
+
+/** `ediv capture`: the packets of a net's bridge on one host, as a pcap stream on stdout (request as for connect). */
+export interface CaptureRequest {
+  deployment: string;
+  host: string;
+  net: string;
+  /** Stop after this many packets. */
+  count?: number;
+}
+
+/** The argument of `ediv agent connect|capture` that carries the request: base64 of its JSON. */
+export function encodeArgRequest(request: ConnectRequest | CaptureRequest): string {
+  return Buffer.from(JSON.stringify(request)).toString('base64');
 }
 
 /** What `ediv vm` does to VMs (restart: stop, then start). */

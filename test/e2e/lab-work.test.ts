@@ -76,6 +76,23 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     expect(text.stdout).to.contain('HOST-SIDE LINK').and.contain(`${h1.host}:${eth1.hostSide}`).and.contain('BACKPLANE');
   });
 
+  it('capture: a net’s packets from a host, as pcap — an ICMP echo between two VMs on different hosts', async () => {
+    const lab = LABS[0]!;
+    const st = await ediv(['status', lab, '--state', state, '--json']);
+    const where = new Map((st.json.scenarios[0].vms as { vm: string; host: string }[]).map((v) => [v.vm, v.host]));
+    expect(where.get('h1')).to.not.equal(where.get('r1')); // Net0 spans: h1 and r1 are on different hosts
+    const file = path.join(labState.work(), 'net0.pcap');
+    const cap = ediv(['capture', lab, 'Net0', '--host', where.get('h1')!, '-c', '4', '-w', file, '--state', state]);
+    await new Promise((r) => setTimeout(r, 2500)); // tcpdump is listening
+    const ping = await oneOff(lab, 'h1', 'ping', '-c', '6', '-i', '0.3', '10.1.0.1');
+    expect(ping.code, ping.stdout).to.equal(0);
+    const done = await cap;
+    expect(done.code, done.stderr).to.equal(0);
+    const read = await execa('tcpdump', ['-n', '-r', file], { reject: false });
+    expect(String(read.stdout)).to.match(/10\.1\.0\.2 > 10\.1\.0\.1: ICMP echo request/);
+    expect((await ediv(['capture', lab, 'NoSuchNet', '--state', state])).code).to.equal(2);
+  });
+
   it('vm stop cuts the path through the router (status says stopped); vm start restores it; the other copy is untouched', async () => {
     const [lab, other] = LABS as [string, string];
     const stop = await ediv(['vm', 'stop', lab, 'r1', '--state', state, '--json']);
