@@ -82,9 +82,11 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     const where = new Map((st.json.scenarios[0].vms as { vm: string; host: string }[]).map((v) => [v.vm, v.host]));
     expect(where.get('h1')).to.not.equal(where.get('r1')); // Net0 spans: h1 and r1 are on different hosts
     const file = path.join(labState.work(), 'net0.pcap');
-    const cap = ediv(['capture', lab, 'Net0', '--host', where.get('h1')!, '-c', '4', '-w', file, '--state', state]);
+    // 20 echo requests and their replies cross Net0 there: more than the 30 packets asked for,
+    // whatever IPv6 neighbour traffic comes with them.
+    const cap = ediv(['capture', lab, 'Net0', '--host', where.get('h1')!, '-c', '30', '-w', file, '--state', state]);
     await new Promise((r) => setTimeout(r, 2500)); // tcpdump is listening
-    const ping = await oneOff(lab, 'h1', 'ping', '-c', '6', '-i', '0.3', '10.1.0.1');
+    const ping = await oneOff(lab, 'h1', 'ping', '-c', '20', '-i', '0.2', '10.1.0.1');
     expect(ping.code, ping.stdout).to.equal(0);
     const done = await cap;
     expect(done.code, done.stderr).to.equal(0);
