@@ -34,6 +34,12 @@ class Checker {
     if (v === undefined && optional) return;
     if (typeof v !== 'string' || v.length === 0) this.fail(field, 'must be a non-empty string');
   }
+  /** A request about one deployment on one host: its keys (these and `extra`), the two names. */
+  deploymentRequest(r: Record<string, unknown>, extra: string[]): void {
+    this.unknownKeys(r, ['deployment', 'host', ...extra]);
+    this.name(r.deployment, 'deployment');
+    this.name(r.host, 'host');
+  }
   /** A one-off command: 1..MAX_COMMAND_WORDS strings (the first non-empty), MAX_COMMAND_BYTES in all. */
   command(v: unknown, field: string): void {
     if (v === undefined) return;
@@ -99,9 +105,7 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'exec': {
       const e = r as Partial<AgentExecRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'seq', 'command', 'vms']);
-      c.name(e.deployment, 'deployment');
-      c.name(e.host, 'host');
+      c.deploymentRequest(r, ['seq', 'command', 'vms']);
       if ((e.seq === undefined) === (e.command === undefined)) c.fail('request', 'needs exactly one of seq and command');
       c.string(e.seq, 'seq', true);
       c.command(e.command, 'command');
@@ -110,27 +114,21 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'connect': {
       const q = r as Partial<ConnectRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'vm', 'command']);
-      c.name(q.deployment, 'deployment');
-      c.name(q.host, 'host');
+      c.deploymentRequest(r, ['vm', 'command']);
       c.name(q.vm, 'vm');
       c.command(q.command, 'command');
       break;
     }
     case 'capture': {
       const q = r as Partial<CaptureRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'net', 'count']);
-      c.name(q.deployment, 'deployment');
-      c.name(q.host, 'host');
+      c.deploymentRequest(r, ['net', 'count']);
       c.name(q.net, 'net');
       if (q.count !== undefined && !(Number.isInteger(q.count) && q.count >= 1 && q.count <= 1e9)) c.fail('count', 'must be a whole number from 1');
       break;
     }
     case 'vm': {
       const v = r as Partial<VmActionRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'action', 'vms']);
-      c.name(v.deployment, 'deployment');
-      c.name(v.host, 'host');
+      c.deploymentRequest(r, ['action', 'vms']);
       if (!(VM_LIFE_ACTIONS as readonly unknown[]).includes(v.action)) c.fail('action', `must be one of ${VM_LIFE_ACTIONS.join(', ')}`);
       if (!Array.isArray(v.vms) || v.vms.length === 0) c.fail('vms', 'must name at least one VM');
       else c.names(v.vms, 'vms');
