@@ -26,6 +26,7 @@ import { checkTargets } from './target-filter.ts';
 import { recordedDriver } from './drivers.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
 import { LabFiles } from './lab-files.ts';
+import { addressClash, type RunningLab } from './address-clash.ts';
 
 export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
@@ -150,6 +151,15 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   return report;
 }
 
+/** The labs recorded now, as addressClash needs them (their global section, <host> section and hosts). */
+function runningLabs(store: StateStore): RunningLab[] {
+  return store.listScenarios().flatMap((rec) => {
+    const fragments = Object.values(store.plan(rec.name).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
+    if (fragments.length === 0) return [];
+    return [{ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts: store.cluster(rec.name).hosts.map((h) => h.address) }];
+  });
+}
+
 /** The deploy; throws (OperationError) when refused before any host is touched. */
 async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog): Promise<DeployReport> {
   const { started, warnings } = log;
@@ -170,6 +180,8 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   const existing = store.getScenario(name);
   if (existing && !req.vms && !req.hosts) throw new AlreadyDeployedError(existing);
   if (existing && (existing.status === 'planning' || existing.status === 'undeploying')) throw new AlreadyDeployedError(existing);
+  const clash = addressClash(req.scenario, req.cluster.hosts.map((h) => h.address), runningLabs(store));
+  if (clash) throw new OperationError(`cannot deploy ${name}: ${clash}`);
 
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
   const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);

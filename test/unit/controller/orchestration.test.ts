@@ -202,6 +202,19 @@ describe('controller orchestration (fake transport)', () => {
     expect(shown).to.deep.equal([expected]);
   });
 
+  it('a copy of a lab whose <host> section gives the host the same address is refused before any host is touched', async () => {
+    const withHost = (name: string): Scenario => ({
+      ...scenario(name, ['a', 'b']),
+      host: { ifaces: [{ net: 'Net0', ipv4: [{ address: '10.0.0.1', prefix: 24 }], ipv6: [], extra: extra() }], routes: [], execs: [], extra: extra() },
+    });
+    await deployScenario({ scenario: withHost('course-a'), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps());
+    fake.log = [];
+    const err = (await deployScenario({ scenario: withHost('course-b'), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/cannot deploy course-b: lab course-a already gives the host the <host> address\(es\) 10\.0\.0\.1/);
+    expect(fake.log).to.deep.equal([]);
+    expect(store.getScenario('course-b')).to.equal(undefined);
+  });
+
   it('an interrupt during apply rolls back everything once the in-flight applies return', async () => {
     const ac = new AbortController();
     fake.applyDelayMs = 30;
