@@ -154,6 +154,8 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
 /** The labs recorded now, as addressClash needs them (their global section, <host> section and hosts). */
 function runningLabs(store: StateStore): RunningLab[] {
   return store.listScenarios().flatMap((rec) => {
+    // A lab still planning (deployed at this moment by another controller) has no plan yet.
+    if (rec.status === 'planning') return [];
     const fragments = Object.values(store.plan(rec.name).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
     if (fragments.length === 0) return [];
     return [{ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts: store.cluster(rec.name).hosts.map((h) => h.address) }];

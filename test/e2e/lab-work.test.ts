@@ -27,7 +27,7 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
 
   it('deploys one scenario twice side by side under two lab names, with distinct ids', async () => {
     const runs = await Promise.all(LABS.map((name) => ediv(['deploy', TUTORIAL, '--name', name, ...common(), '--json'])));
-    for (const r of runs) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    for (const r of runs) expect(r.code, (r.stdout + r.stderr).slice(-3000)).to.equal(0);
     expect(runs.map((r) => r.json.scenario)).to.deep.equal(LABS);
     const ids = runs.map((r) => (r.json.spanning as { id: number }[]).map((s) => s.id));
     expect(ids[0]!.filter((id) => ids[1]!.includes(id))).to.deep.equal([]);
