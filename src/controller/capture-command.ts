@@ -2,12 +2,10 @@
 // one host (tcpdump on the net's bridge there, `ediv agent capture`), streamed back over the
 // host's SSH connection as pcap: to a file, or to stdout for `| wireshark -k -i -`.
 import { Readable } from 'node:stream';
-import { InputError, OperationError } from '../common/errors.ts';
-import { encodeArgRequest, type CaptureRequest } from '../protocol/agent.ts';
-import { agentArgv } from '../transport/agent-run.ts';
-import { openTransport } from '../transport/index.ts';
-import { stateDirOf, type CommonOptions } from './command-context.ts';
-import { StateStore } from './state.ts';
+import { InputError } from '../common/errors.ts';
+import type { CaptureRequest } from '../protocol/agent.ts';
+import type { CommonOptions } from './command-context.ts';
+import { labHost, streamOnHost } from './lab-host-stream.ts';
 
 export interface CaptureCommand extends CommonOptions {
   name: string;
@@ -25,32 +23,19 @@ export function netHosts(plan: { hosts: Record<string, { host: string; fragment:
 
 /** Captures until the count is reached, the stream's reader goes away or `signal` aborts; resolves with tcpdump's exit status. */
 export async function captureCommand(cmd: CaptureCommand, out: NodeJS.WritableStream, say: (line: string) => void, signal?: AbortSignal): Promise<number> {
-  const store = StateStore.open(stateDirOf(cmd));
-  let host;
-  try {
-    const rec = store.requireScenario(cmd.name);
-    if (rec.status !== 'running') throw new OperationError(`scenario ${cmd.name} is ${rec.status}, not running`);
-    const carriers = netHosts(store.plan(cmd.name), cmd.net);
+  const host = labHost(cmd, cmd.name, (plan) => {
+    const carriers = netHosts(plan, cmd.net);
     if (carriers.length === 0) throw InputError.commandLine(undefined, `no net ${cmd.net} in ${cmd.name}`);
     if (cmd.host !== undefined && !carriers.includes(cmd.host)) throw InputError.commandLine('--host', `net ${cmd.net} of ${cmd.name} is on ${carriers.join(', ')}, not ${cmd.host}`);
-    const chosen = cmd.host ?? carriers[0]!;
-    if (cmd.host === undefined && carriers.length > 1) say(`capturing ${cmd.net} on ${chosen} (it is on ${carriers.join(', ')}: --host chooses)`);
-    host = store.cluster(cmd.name).hosts.find((h) => h.name === chosen)!;
-  } finally {
-    store.close();
-  }
+    if (cmd.host === undefined && carriers.length > 1) say(`capturing ${cmd.net} on ${carriers[0]} (it is on ${carriers.join(', ')}: --host chooses)`);
+    return cmd.host ?? carriers[0]!;
+  });
   const request: CaptureRequest = { deployment: cmd.name, host: host.name, net: cmd.net, ...(cmd.count ? { count: cmd.count } : {}) };
-  const transport = await openTransport(host, { acceptNewHostKeys: Boolean(cmd.acceptNewHostKeys) });
-  const stop = () => void transport.close();
-  signal?.addEventListener('abort', stop, { once: true });
   try {
-    const r = await transport.interactive([...agentArgv(host, 'capture'), encodeArgRequest(request)], { stdin: Readable.from([]), stdout: out, stderr: process.stderr });
+    const r = await streamOnHost(cmd, host, 'capture', request, { stdin: Readable.from([]), stdout: out, stderr: process.stderr }, signal);
     return signal?.aborted ? 0 : (r.exitCode ?? 0);
   } catch (err) {
     if (signal?.aborted) return 0; // stopped by the user: the capture so far is the result
     throw err;
-  } finally {
-    signal?.removeEventListener('abort', stop);
-    await transport.close();
   }
 }

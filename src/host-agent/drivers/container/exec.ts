@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { CommandOutcome } from '../../../protocol/agent.ts';
 import type { Filetree, Scenario, Vm } from '../../../scenario/model.ts';
-import { execText, filetreeSources, oneOffArgv, runArgvInVm, runInVm, vmSteps } from '../netns/exec.ts';
+import { execText, filetreeSources, runInVm, runOneOff, vmSteps } from '../netns/exec.ts';
 import { enterMachine } from './machine.ts';
 import { run } from '../../sys.ts';
 import type { ExecInput, LabFileResolver } from '../driver.ts';
@@ -66,7 +66,7 @@ function pipeTar(sources: string[], argv: string[]): Promise<void> {
 /** Runs a sequence (step by step) or a one-off command on one VM, collecting each command's outcome. */
 export async function runContainerSteps(t: ContainerTarget, scenario: Scenario, run: ExecInput['run'], files: LabFileResolver): Promise<CommandOutcome[]> {
   const enter = enterMachine(t.pid, t.cgroupProcs);
-  if ('command' in run) return [await runArgvInVm(enter, oneOffArgv(run.command), run.command.join(' '))];
+  if ('command' in run) return runOneOff(enter, run.command);
   const outcomes: CommandOutcome[] = [];
   for (const step of vmSteps(t.vm, run.seq, scenario.cmdSeqs)) {
     if (step.kind === 'filetree') outcomes.push(await copyFiletreeIntoVm(t, step.filetree, files));

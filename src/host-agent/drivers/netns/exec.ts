@@ -37,6 +37,11 @@ export function oneOffArgv(command: string[]): string[] {
   return command.length === 1 ? ['sh', '-c', command[0]!] : command;
 }
 
+/** Runs a one-off command (AgentExecRequest.command) inside the VM: its one outcome. */
+export async function runOneOff(enter: string[], command: string[]): Promise<CommandOutcome[]> {
+  return [await runArgvInVm(enter, oneOffArgv(command), command.join(' '))];
+}
+
 /** Runs `sh -c text` inside the VM and captures stdout, stderr and the exit status. */
 export function runInVm(enter: string[], text: string): Promise<CommandOutcome> {
   return runArgvInVm(enter, ['sh', '-c', text], text);
@@ -117,7 +122,7 @@ export interface VmTarget {
 /** Runs a sequence (step by step) or a one-off command on one VM, collecting each command's outcome. */
 export async function execOnVm(t: VmTarget, scenario: Scenario, run: ExecInput['run'], files: LabFileResolver): Promise<CommandOutcome[]> {
   const enter = enterVm(t.netns, t.holderPid);
-  if ('command' in run) return [await runArgvInVm(enter, oneOffArgv(run.command), run.command.join(' '))];
+  if ('command' in run) return runOneOff(enter, run.command);
   const outcomes: CommandOutcome[] = [];
   for (const step of vmSteps(t.vm, run.seq, scenario.cmdSeqs)) {
     if (step.kind === 'filetree') {

@@ -1,0 +1,44 @@
+// What `connect` and `capture` share: find the host of a running lab that a VM or net is on
+// (from the record, no host contacted), then run a streaming agent op there with the request
+// as its argument, its stdio joined to the user's.
+import { OperationError } from '../common/errors.ts';
+import { encodeArgRequest, type CaptureRequest, type ConnectRequest } from '../protocol/agent.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
+import type { Plan } from '../protocol/plan.ts';
+import { agentArgv } from '../transport/agent-run.ts';
+import { openTransport, type InteractiveIo } from '../transport/index.ts';
+import { stateDirOf, type CommonOptions } from './command-context.ts';
+import { StateStore } from './state.ts';
+
+/** The host `pick` chooses (by name) in the plan of running lab `name`. */
+export function labHost(opts: CommonOptions, name: string, pick: (plan: Plan) => string): ClusterHost {
+  const store = StateStore.open(stateDirOf(opts));
+  try {
+    const rec = store.requireScenario(name);
+    if (rec.status !== 'running') throw new OperationError(`scenario ${name} is ${rec.status}, not running`);
+    const hostName = pick(store.plan(name));
+    return store.cluster(name).hosts.find((h) => h.name === hostName)!;
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs `ediv agent <op> <request>` on `host` joined to `io`; closes the connection after (or on abort). */
+export async function streamOnHost(
+  opts: CommonOptions,
+  host: ClusterHost,
+  op: 'connect' | 'capture',
+  request: ConnectRequest | CaptureRequest,
+  io: InteractiveIo,
+  signal?: AbortSignal,
+): Promise<{ exitCode: number | null }> {
+  const transport = await openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys) });
+  const stop = () => void transport.close();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await transport.interactive([...agentArgv(host, op), encodeArgRequest(request)], io);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    await transport.close();
+  }
+}
