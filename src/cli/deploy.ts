@@ -1,12 +1,16 @@
 // `ediv deploy <scenario>`: plan a scenario over the cluster and run it on every host.
 // The logic is in src/controller/deploy-command.ts; this module reads the options and prints the report.
 import type { Command } from 'commander';
-import { deployCommand, type InterruptSource } from '../controller/deploy-command.ts';
+import { InputError } from '../common/errors.ts';
+import { deployCommand } from '../controller/deploy-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { action, printReport } from './output.ts';
 import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
 import { renderDeploy } from './render/deploy.ts';
-import { onInterrupt } from './signals.ts';
+import { stoppingInterrupts } from './signals.ts';
+import { reconfigureCommand } from '../controller/redeploy-command.ts';
+import { leavingPartlyUpdated } from './redeploy.ts';
+import { renderRedeploy } from './render/redeploy.ts';
 
 interface DeployOptions extends CommonOptions {
   cluster?: string;
@@ -16,24 +20,11 @@ interface DeployOptions extends CommonOptions {
   host?: string[];
   keepOnFailure?: boolean;
   name?: string;
+  reconfigure?: boolean;
+  dryRun?: boolean;
 }
 
-/**
- * Ctrl-C / SIGTERM during a deploy: the first stops it (the hosts' current step ends, then the
- * rollback); a second leaves at once, keeping the record for `ediv undeploy`.
- */
-const signalInterrupts: InterruptSource = (scenario, progress) => {
-  const ac = new AbortController();
-  const release = onInterrupt((sig, count) => {
-    if (count > 1) {
-      process.stderr.write(`ediv: ${sig} again: leaving now; the record is kept, 'ediv undeploy ${scenario}' removes what is left\n`);
-      process.exit(1);
-    }
-    progress.warn(`${sig}: stopping; waiting for the hosts' current step, then rolling back (again to leave at once)`);
-    ac.abort();
-  });
-  return { signal: ac.signal, release };
-};
+const rollingBack = stoppingInterrupts('rolling back');
 
 export function register(program: Command): void {
   addConnectionOptions(addTargetOptions(program.command('deploy')))
@@ -49,11 +40,18 @@ export function register(program: Command): void {
     .option('--restrictions <file>', 'EDIV deployment restriction file')
     .option('--keep-on-failure', 'leave what was made when a host fails (recorded as failed; undeploy removes it)')
     .option('--name <lab>', "deploy under this lab name instead of the scenario's own: the same scenario several times side by side (one copy per student); exec, status, vm and undeploy take the lab name")
+    .option('--reconfigure', "when the lab is already deployed, apply the edited scenario to it as 'ediv redeploy' does (else deploy it)")
+    .option('--dry-run', 'with --reconfigure: show what would change, touch nothing')
     .option('--json', 'print one JSON document on stdout; progress as JSON lines on stderr')
     .action(
       action(async (file: string, opts: DeployOptions) => {
-        const report = await deployCommand({ ...opts, file, ...targetFilter(opts) }, signalInterrupts);
-        return printReport(report, opts, renderDeploy);
+        const cmd = { ...opts, file, ...targetFilter(opts) };
+        if (opts.dryRun && !opts.reconfigure) throw InputError.commandLine('--dry-run', "goes with --reconfigure ('ediv plan' previews a fresh deploy)");
+        if (opts.reconfigure) {
+          const r = await reconfigureCommand(cmd, { deploy: rollingBack, redeploy: leavingPartlyUpdated });
+          return r.kind === 'redeploy' ? printReport(r.report, opts, renderRedeploy) : printReport(r.report, opts, renderDeploy);
+        }
+        return printReport(await deployCommand(cmd, rollingBack), opts, renderDeploy);
       }),
     );
 }

@@ -1,3 +1,5 @@
+import type { InterruptSource } from '../controller/deploy-command.ts';
+
 // Ctrl-C and SIGTERM for the commands that run until told to stop (status --watch, discover
 // --watch, vm-advertise) or that stop cleanly when interrupted (deploy).
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -27,4 +29,23 @@ export function untilInterrupted(): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Ctrl-C / SIGTERM during a deploy or redeploy: the first stops it (the hosts' current step
+ * ends, then `afterStop` happens); a second leaves at once, keeping the record for `ediv undeploy`.
+ */
+export function stoppingInterrupts(afterStop: string): InterruptSource {
+  return (scenario, progress) => {
+    const ac = new AbortController();
+    const release = onInterrupt((sig, count) => {
+      if (count > 1) {
+        process.stderr.write(`ediv: ${sig} again: leaving now; the record is kept, 'ediv undeploy ${scenario}' removes what is left\n`);
+        process.exit(1);
+      }
+      progress.warn(`${sig}: stopping; waiting for the hosts' current step, then ${afterStop} (again to leave at once)`);
+      ac.abort();
+    });
+    return { signal: ac.signal, release };
+  };
 }

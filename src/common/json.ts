@@ -4,8 +4,9 @@
 
 const TAG = '$map';
 
-export function stringifyWithMaps(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Map ? { [TAG]: [...v] } : v));
+/** `omitKeys`: object keys left out wherever they occur (e.g. source positions, to compare definitions). */
+export function stringifyWithMaps(value: unknown, omitKeys?: ReadonlySet<string>): string {
+  return JSON.stringify(value, (key, v: unknown) => (omitKeys?.has(key) ? undefined : v instanceof Map ? { [TAG]: [...v] } : v));
 }
 
 export function parseWithMaps<T>(text: string): T {

@@ -4,6 +4,7 @@
 // (one route per destination, one owner per address): such a deploy is refused up front.
 import type { Scenario } from '../scenario/model.ts';
 import { vmMgmtOf } from '../scenario/vm-mgmt.ts';
+import type { StateStore } from './state.ts';
 
 export interface RunningLab {
   name: string;
@@ -31,4 +32,15 @@ export function addressClash(scenario: Pick<Scenario, 'name' | 'global' | 'host'
     if (mine.mgmt && mine.mgmt === theirs.mgmt) return `lab ${o.name} already uses the management network ${mine.mgmt} (<vm_mgmt type="private">) on these hosts: give this copy another <vm_mgmt network>, or another cluster`;
   }
   return undefined;
+}
+
+/** The labs recorded in `store`, as addressClash needs them (their global section, <host> section and hosts). */
+export function runningLabs(store: StateStore): RunningLab[] {
+  return store.listScenarios().flatMap((rec) => {
+    // A lab still planning (deployed at this moment by another controller) has no plan yet.
+    if (rec.status === 'planning') return [];
+    const fragments = Object.values(store.plan(rec.name).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
+    if (fragments.length === 0) return [];
+    return [{ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts: store.cluster(rec.name).hosts.map((h) => h.address) }];
+  });
 }

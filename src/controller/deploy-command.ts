@@ -7,9 +7,10 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
 import { connectionStats } from '../transport/index.ts';
-import { deploy, type DeployReport } from './deploy.ts';
+import { deploy, type DeployDeps, type DeployReport } from './deploy.ts';
 import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
-import { resolveCluster, withContext, type CommonOptions } from './command-context.ts';
+import { resolveCluster, withContext, type CommandContext, type CommonOptions } from './command-context.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 import { makePlan } from './plan.ts';
 import type { Progress } from './progress.ts';
 import { restrictionsFromXml } from './restrictions.ts';
@@ -40,6 +41,19 @@ export function asLab(scenario: Scenario, name: string | undefined): Scenario {
  */
 export type InterruptSource = (scenario: string, progress: Progress) => { signal: AbortSignal; release(): void };
 
+/** What a deploy (or redeploy) of the command's context needs: its store and sessions, the planner, the discovery hooks. */
+export function deployDeps(ctx: CommandContext, cluster: Cluster): DeployDeps {
+  return {
+    store: ctx.store,
+    sessions: ctx.sessions,
+    makePlan,
+    progress: ctx.progress,
+    version: ctx.version,
+    afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
+    afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
+  };
+}
+
 /** The deploy's report, with the SSH connections each host needed (one is the goal). */
 export type DeployCommandReport = DeployReport & { connections: ReturnType<typeof connectionStats>['perHost'] };
 
@@ -66,15 +80,7 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
           keepOnFailure: cmd.keepOnFailure,
           signal: interrupt?.signal,
         },
-        {
-          store: ctx.store,
-          sessions: ctx.sessions,
-          makePlan,
-          progress: ctx.progress,
-          version: ctx.version,
-          afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
-          afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
-        },
+        deployDeps(ctx, cluster),
       );
       ctx.progress.done(); // the live progress lines end before the result
       return { ...report, connections: connectionStats().perHost };

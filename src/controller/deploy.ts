@@ -16,7 +16,7 @@ import type { ScenarioWarning } from '../scenario/feature-support.ts';
 import type { HostFacts } from '../segmentators/api.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { Restrictions } from '../protocol/restrictions.ts';
-import type { Plan, SpanningNet } from '../protocol/plan.ts';
+import type { HostPlan, Plan, SpanningNet } from '../protocol/plan.ts';
 import type { MakePlanOptions } from './plan.ts';
 import { collectingWarnings, type Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
@@ -26,7 +26,7 @@ import { checkTargets } from './target-filter.ts';
 import { recordedDriver } from './drivers.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
 import { LabFiles } from './lab-files.ts';
-import { addressClash, type RunningLab } from './address-clash.ts';
+import { addressClash, runningLabs } from './address-clash.ts';
 
 export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
@@ -151,17 +151,6 @@ export async function deployScenario(req: DeployRequest, deps: DeployDeps): Prom
   return report;
 }
 
-/** The labs recorded now, as addressClash needs them (their global section, <host> section and hosts). */
-function runningLabs(store: StateStore): RunningLab[] {
-  return store.listScenarios().flatMap((rec) => {
-    // A lab still planning (deployed at this moment by another controller) has no plan yet.
-    if (rec.status === 'planning') return [];
-    const fragments = Object.values(store.plan(rec.name).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
-    if (fragments.length === 0) return [];
-    return [{ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts: store.cluster(rec.name).hosts.map((h) => h.address) }];
-  });
-}
-
 /** The deploy; throws (OperationError) when refused before any host is touched. */
 async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog): Promise<DeployReport> {
   const { started, warnings } = log;
@@ -241,15 +230,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
     if (!host) throw new OperationError(`${hostName}: the plan names a host that is not in the cluster`, { host: hostName });
     const hp = plan.hosts[hostName]!;
     const vms = req.vms ? hp.vms.filter((vm) => req.vms!.includes(vm)) : undefined;
-    const request: ApplyRequest = {
-      deployment: name,
-      host: hostName,
-      fragmentXml: hp.fragmentXml,
-      files: labFiles.read(hostName),
-      backplane: hp.backplane,
-      driver: recordedDriver(hp, host),
-      vms,
-    };
+    const request = applyRequest(name, hp, host, labFiles, vms);
     store.markHostTouched(name, hostName); // committed before the request leaves
     const t0 = Date.now();
     const res = await sessions.run<ApplyResult>(host, 'apply', request, progress);
@@ -378,13 +359,14 @@ async function failDeploy(opts: {
   );
 }
 
-interface ActiveHost {
+export interface ActiveHost {
   host: ClusterHost;
   facts: HostFacts;
   raw: FactsResult;
 }
 
-async function gatherFacts(
+/** Facts from every host of the cluster in parallel; an unreachable host is excluded with a warning. */
+export async function gatherFacts(
   cluster: Cluster,
   sessions: HostSessions,
   progress: Progress,
@@ -432,6 +414,19 @@ function selectHosts(plan: Plan, req: DeployRequest): string[] {
     .sort();
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+/** The apply a host gets: its fragment and backplane links, the lab files its VMs name, its driver; `vms` for a partial apply. */
+export function applyRequest(deployment: string, hp: HostPlan, host: ClusterHost, labFiles: LabFiles, vms?: string[]): ApplyRequest {
+  return {
+    deployment,
+    host: host.name,
+    fragmentXml: hp.fragmentXml,
+    files: labFiles.read(host.name),
+    backplane: hp.backplane,
+    driver: recordedDriver(hp, host),
+    ...(vms ? { vms } : {}),
+  };
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError();
 }

@@ -14,11 +14,24 @@ export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** net name → id for every net given, or OperationError when the range runs out. */
-export function allocateIds(nets: string[], ids: Cluster['ids'], inUse: Set<number> = new Set()): Map<string, number> {
-  const sorted = [...nets].sort(byName);
-  const out = new Map<string, number>();
+/**
+ * net name → id for every net given, or OperationError when the range runs out. `keep`: ids
+ * nets already hold (a redeployed lab's spanning nets keep theirs, even though they are in use).
+ */
+export function allocateIds(
+  nets: string[],
+  ids: Cluster['ids'],
+  inUse: Set<number> = new Set(),
+  keep: ReadonlyMap<string, number> = new Map(),
+): Map<string, number> {
   const ranges = idRanges(ids);
+  const out = new Map<string, number>();
+  for (const net of nets) {
+    const held = keep.get(net);
+    if (held !== undefined && ranges.some((r) => held >= r.first && held <= r.last)) out.set(net, held);
+  }
+  const sorted = nets.filter((n) => !out.has(n)).sort(byName);
+  inUse = new Set([...inUse, ...out.values()]);
   let r = 0;
   let next = ranges.length ? ranges[0].first : 0;
   for (const net of sorted) {
@@ -38,9 +51,9 @@ export function allocateIds(nets: string[], ids: Cluster['ids'], inUse: Set<numb
     if (id === undefined) {
       const text = ranges.map((x) => `${x.first}-${x.last}`).join(', ');
       throw new OperationError(
-        `backplane id range ${text} is exhausted: ${sorted.length} nets span hosts, only ${out.size} ids are free ` +
+        `backplane id range ${text} is exhausted: ${nets.length} nets span hosts, only ${out.size} ids are free ` +
           `(${inUse.size} in use by other scenarios); widen the cluster's id range or undeploy a scenario`,
-        { details: { needed: sorted.length, free: out.size, ranges } },
+        { details: { needed: nets.length, free: out.size, ranges } },
       );
     }
     out.set(net, id);

@@ -21,6 +21,8 @@ export interface MakePlanOptions {
   restrictions?: Restrictions;
   /** Backplane ids used by other running scenarios. */
   idsInUse?: Set<number>;
+  /** Ids spanning nets already hold (a redeploy: nets that still span keep theirs). */
+  keepIds?: ReadonlyMap<string, number>;
 }
 
 /** Host facts as the cluster file gives them (no live load). */
@@ -41,7 +43,7 @@ export async function makePlan(opts: MakePlanOptions): Promise<Plan> {
   assertValidMapping(input, mapping, `segmentator "${segmentator.name}"`);
 
   const drivers = fragmentDrivers(scenario, mapping, cluster); // one per host, else InputError
-  const split = splitScenario(scenario, mapping, cluster, opts.idsInUse);
+  const split = splitScenario(scenario, mapping, cluster, opts.idsInUse, opts.keepIds);
   const planHosts: Record<string, HostPlan> = {};
   for (const f of split.fragments) {
     planHosts[f.host] = { ...f, fragmentXml: writeScenario(f.fragment), driver: drivers.get(f.host) };

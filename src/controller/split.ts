@@ -106,7 +106,13 @@ function withoutConnections(n: Net): Net {
   return { ...n, extra: { ...n.extra, children: n.extra.children.filter((c) => c.node.tag !== 'connection') } };
 }
 
-export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Cluster, idsInUse?: Set<number>): SplitResult {
+export function splitScenario(
+  scenario: Scenario,
+  mapping: Mapping,
+  cluster: Cluster,
+  idsInUse?: Set<number>,
+  keepIds?: ReadonlyMap<string, number>,
+): SplitResult {
   const hostOrder = cluster.hosts.map((h) => h.name);
   const byHostName = new Map(cluster.hosts.map((h) => [h.name, h]));
   const sectionHost = hostSectionHost(scenario, mapping, hostOrder);
@@ -115,7 +121,7 @@ export function splitScenario(scenario: Scenario, mapping: Mapping, cluster: Clu
   // A host's own bridge (managed="no") is per host: it never spans.
   const hostLocal = new Set(scenario.nets.filter(isHostLocalNet).map((n) => n.name));
   const spanningNames = [...carriers].filter(([n, hs]) => hs.size > 1 && !hostLocal.has(n)).map(([n]) => n);
-  const ids = allocateIds(spanningNames, cluster.ids, idsInUse);
+  const ids = allocateIds(spanningNames, cluster.ids, idsInUse, keepIds);
   const spanning: SpanningNet[] = spanningNames.sort(byName).map((net) => ({
     net,
     id: ids.get(net)!,

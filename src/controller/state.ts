@@ -150,36 +150,45 @@ export class StateStore {
     makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan;
   }): Promise<Plan> {
     const pool = idPoolKey(input.cluster);
+    const existing = this.getScenario(input.name);
+    if (existing) throw alreadyDeployed(existing); // before planning (recordScenario checks again)
+    return this.planUntilIdsHold(input.name, pool, input.makePlan, (plan) => this.recordScenario(input, pool, plan));
+  }
+
+  /**
+   * Makes a plan on a snapshot of the ids in use and records it (`record` returns the plan's
+   * ids another process took meanwhile, having written nothing); again, after a randomised
+   * back-off so that processes planning at once do not collide again, a few times.
+   */
+  private async planUntilIdsHold(
+    name: string,
+    pool: string,
+    makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan,
+    record: (plan: Plan) => Plan['spanning'],
+  ): Promise<Plan> {
     for (let attempt = 1; ; attempt++) {
-      const existing = this.getScenario(input.name);
-      if (existing) throw alreadyDeployed(existing);
-      const plan = await input.makePlan(this.idsInUse(pool));
-      const taken = this.recordScenario(input, pool, plan);
+      const plan = await makePlan(this.idsInUse(pool));
+      const taken = record(plan);
       if (taken.length === 0) return plan;
       if (attempt === MAX_PLAN_ATTEMPTS) {
         const list = taken.map((s) => `${s.id} (net ${s.net})`).join(', ');
         throw new OperationError(
-          `backplane id ${list} is held by another deployment, and was again after planning ${input.name} ${MAX_PLAN_ATTEMPTS} times; try again`,
+          `backplane id ${list} is held by another deployment, and was again after planning ${name} ${MAX_PLAN_ATTEMPTS} times; try again`,
           { details: { reason: 'ids-taken', ids: taken.map((s) => s.id) } },
         );
       }
-      // Randomised back-off, so that processes planning at once do not collide again.
       await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
     }
   }
 
   /** One transaction: inserts the scenario with its plan, or returns the plan's ids already held (then nothing is written). */
   private recordScenario(input: { name: string; sourcePath: string; cluster: Cluster; segmentator: string }, pool: string, plan: Plan): Plan['spanning'] {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
+    const fresh = (): Plan['spanning'] => {
       const existing = this.getScenario(input.name);
       if (existing) throw alreadyDeployed(existing);
-      const inUse = this.idsInUse(pool);
-      const taken = plan.spanning.filter((s) => inUse.has(s.id));
-      if (taken.length) {
-        this.db.exec('ROLLBACK');
-        return taken;
-      }
+      return plan.spanning;
+    };
+    return this.recordIfIdsFree(pool, fresh, (newIds) => {
       const t = now();
       this.db
         .prepare(
@@ -204,14 +213,108 @@ export class StateStore {
         `INSERT INTO vms (scenario, vm, host, status, updated_at) VALUES (?, ?, ?, 'pending', ?)`,
       );
       for (const [vm, host] of Object.entries(plan.mapping)) insVm.run(input.name, vm, host, t);
-      const insId = this.db.prepare('INSERT INTO ids (pool, id, scenario, net) VALUES (?, ?, ?, ?)');
-      for (const s of plan.spanning) insId.run(pool, s.id, input.name, s.net);
+      this.insertIds(pool, input.name, newIds);
+    });
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` transaction: `newIds` (run inside it, may throw) says which ids the
+   * plan takes; when another deployment holds one, nothing is written and those are returned;
+   * else `write` records the plan and [] is returned.
+   */
+  private recordIfIdsFree(pool: string, newIds: () => Plan['spanning'], write: (ids: Plan['spanning']) => void): Plan['spanning'] {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const ids = newIds();
+      const inUse = this.idsInUse(pool);
+      const taken = ids.filter((s) => inUse.has(s.id));
+      if (taken.length) {
+        this.db.exec('ROLLBACK');
+        return taken;
+      }
+      write(ids);
       this.db.exec('COMMIT');
       return [];
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
+  }
+
+  private insertIds(pool: string, scenario: string, spanning: Plan['spanning']): void {
+    const insId = this.db.prepare('INSERT INTO ids (pool, id, scenario, net) VALUES (?, ?, ?, ?)');
+    for (const s of spanning) insId.run(pool, s.id, scenario, s.net);
+  }
+
+  /**
+   * Records the plan of a redeploy (an edited scenario applied to a recorded lab), in one
+   * `BEGIN IMMEDIATE` transaction: the new plan, source and cluster, status 'deploying'; a host
+   * row for each host of the plan (rows of hosts it no longer has stay until finishRedeploy, so
+   * that undeploy still cleans them if the redeploy fails); the VM rows follow the mapping (a VM
+   * that moved is pending again); the new spanning ids are inserted. Ids the lab no longer needs
+   * stay held until finishRedeploy: no other lab can reuse one while a host still has its link.
+   * `makePlan` runs on a snapshot of every id in use (the lab's own included); a plan whose new
+   * ids were taken meanwhile is made again, as in createScenario.
+   */
+  async replacePlan(input: {
+    name: string;
+    sourcePath: string;
+    cluster: Cluster;
+    makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan;
+  }): Promise<Plan> {
+    const pool = idPoolKey(input.cluster);
+    return this.planUntilIdsHold(input.name, pool, input.makePlan, (plan) => this.recordReplan(input, pool, plan));
+  }
+
+  private recordReplan(input: { name: string; sourcePath: string; cluster: Cluster }, pool: string, plan: Plan): Plan['spanning'] {
+    const fresh = (): Plan['spanning'] => {
+      if (!this.getScenario(input.name)) throw new OperationError(`no scenario named ${JSON.stringify(input.name)} is recorded (undeployed meanwhile?)`);
+      const held = new Set(this.ids(input.name).map((i) => `${i.id}|${i.net}`));
+      return plan.spanning.filter((s) => !held.has(`${s.id}|${s.net}`));
+    };
+    return this.recordIfIdsFree(pool, fresh, (newIds) => {
+      const t = now();
+      this.db
+        .prepare(
+          `UPDATE scenarios SET source_path = ?, cluster_file = ?, cluster_json = ?, segmentator = ?, plan_json = ?,
+             status = 'deploying', error = NULL, updated_at = ? WHERE name = ?`,
+        )
+        .run(input.sourcePath, input.cluster.source.path, JSON.stringify(input.cluster), plan.segmentator, stringifyWithMaps(plan), t, input.name);
+      const upsertHost = this.db.prepare(
+        `INSERT INTO hosts (scenario, host, fragment_name, status, updated_at) VALUES (?, ?, ?, 'pending', ?)
+           ON CONFLICT (scenario, host) DO UPDATE SET fragment_name = excluded.fragment_name, status = 'pending', error = NULL,
+           updated_at = excluded.updated_at`,
+      );
+      for (const hp of Object.values(plan.hosts)) upsertHost.run(input.name, hp.host, hp.fragmentName, t);
+      const dropVm = this.db.prepare('DELETE FROM vms WHERE scenario = ? AND vm = ?');
+      for (const v of this.vms(input.name)) if (!(v.vm in plan.mapping)) dropVm.run(input.name, v.vm);
+      const upsertVm = this.db.prepare(
+        `INSERT INTO vms (scenario, vm, host, status, updated_at) VALUES (?, ?, ?, 'pending', ?)
+           ON CONFLICT (scenario, vm) DO UPDATE SET host = excluded.host, updated_at = excluded.updated_at,
+           status = CASE WHEN vms.host = excluded.host THEN vms.status ELSE 'pending' END`,
+      );
+      for (const [vm, host] of Object.entries(plan.mapping)) upsertVm.run(input.name, vm, host, t);
+      this.insertIds(pool, input.name, newIds);
+    });
+  }
+
+  /**
+   * A redeploy reached every host: the ids its plan no longer has are freed and the rows of
+   * hosts it no longer uses (cleaned by then) removed, in one transaction; the lab is running.
+   * Returns the ids freed.
+   */
+  finishRedeploy(name: string): number[] {
+    const plan = this.plan(name);
+    const keep = new Set(plan.spanning.map((s) => `${s.id}|${s.net}`));
+    const freed = this.ids(name).filter((i) => !keep.has(`${i.id}|${i.net}`));
+    this.transaction(() => {
+      const delId = this.db.prepare('DELETE FROM ids WHERE pool = ? AND id = ? AND scenario = ?');
+      for (const i of freed) delId.run(i.pool, i.id, name);
+      const delHost = this.db.prepare('DELETE FROM hosts WHERE scenario = ? AND host = ?');
+      for (const h of this.hosts(name)) if (!plan.hosts[h.host]) delHost.run(name, h.host);
+      this.db.prepare("UPDATE scenarios SET status = 'running', error = NULL, updated_at = ? WHERE name = ?").run(now(), name);
+    });
+    return freed.map((i) => i.id);
   }
 
   setScenarioStatus(name: string, status: ScenarioStatus, error?: string): void {

@@ -110,6 +110,7 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
       deployment: req.deployment,
       vms: prepared.vms.map((name) => ({ name, state: states[name] ?? 'running' })),
       links: prepared.links,
+      made: prepared.vms.filter((vm) => made.has(vm)),
     };
   });
 }

@@ -64,6 +64,17 @@ export function netnsName(deployment: string, vm: string, tag: string): string {
   return `${deployment}.${vm}.${tag}`;
 }
 
+/**
+ * The MAC of a VM interface the scenario gives none: derived from what the interface is
+ * (deployment, VM, interface id), locally administered and unicast. A VM remade by a redeploy
+ * or a restart keeps it, as a real machine keeps its NIC's: its neighbours' ARP and NDP caches
+ * stay right (a new random MAC would leave them pointing at the old one for up to a minute).
+ */
+export function stableMac(deployment: string, vm: string, ifaceId: number): string {
+  const b = createHash('sha256').update(`${deployment}|${vm}|${ifaceId}`).digest();
+  return [0x02, b[0]!, b[1]!, b[2]!, b[3]!, b[4]!].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 /** Interface name inside the VM (VNX calls interface n `eth<n>` unless the scenario names it). */
 export function vmIfaceName(iface: { id: number; name?: string }): string {
   return iface.name ?? `eth${iface.id}`;

@@ -59,6 +59,8 @@ export interface ApplyResult {
   deployment: string;
   vms: { name: string; state: VmState }[];
   links: string[];
+  /** The VMs made or remade by this apply (the others were left running as they were); absent from older agents. */
+  made?: string[];
 }
 
 /** Runs a sequence (`seq`) or a one-off command (`command`) in VMs: exactly one of the two. */

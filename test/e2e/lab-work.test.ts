@@ -4,6 +4,7 @@
 // stopped router cuts the path between its peers and `status` says it is stopped; started again,
 // the path is back. Everything is removed by `ediv undeploy`, the cluster by the fixture.
 import { expect } from 'chai';
+import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { edivBin } from '../../src/common/paths.ts';
@@ -128,6 +129,51 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     expect(String(tty.stdout)).to.match(/on-a-42-terminal/).and.match(/\bh1\b/);
     const bad = await ediv(['connect', lab, 'nope', '--state', state]);
     expect(bad.code).to.equal(2);
+  });
+
+  it('redeploy after adding a VM and changing an address: untouched VMs keep their processes, the others are (re)made; back again with deploy --reconfigure', async () => {
+    const lab = LABS[1]!;
+    // h4's address changes; h5 joins Net2.
+    const edited = path.join(labState.work(), 'tutorial-edited.xml');
+    const h5 =
+      '  <vm name="h5" type="lxc">\n    <if id="1" net="Net2"><ipv4>10.1.2.4/24</ipv4></if>\n' +
+      '    <route type="ipv4" gw="10.1.2.1">default</route>\n  </vm>\n</vnx>';
+    const text = fs.readFileSync(TUTORIAL, 'utf8').replace('<ipv4>10.1.2.3/24</ipv4>', '<ipv4>10.1.2.13/24</ipv4>').replace('</vnx>', h5);
+    fs.writeFileSync(edited, text);
+    const kept = ['h1', 'h2', 'r1', 'r2', 'h3'];
+    // Who each VM's PID 1 is (its start time), and a process started in h1 before the redeploy.
+    const pid1Start = async (vm: string) => (await oneOff(lab, vm, 'cut -d" " -f22 /proc/1/stat')).json.vms[0].commands[0].stdout.trim();
+    const boots = Object.fromEntries(await Promise.all(kept.map(async (vm) => [vm, await pid1Start(vm)])));
+    const bg = await oneOff(lab, 'h1', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!');
+    const sleeper = bg.json.vms[0].commands[0].stdout.trim();
+    expect(sleeper).to.match(/^\d+$/);
+
+    const dry = await ediv(['redeploy', lab, edited, '--dry-run', '--state', state, '--json']);
+    expect(dry.code, dry.stdout + dry.stderr).to.equal(0);
+    expect(dry.json.changes.vms).to.deep.include({ kept, changed: ['h4'], removed: [] });
+    expect(dry.json.changes.vms.added.map((a: { vm: string }) => a.vm)).to.deep.equal(['h5']);
+    expect(await vmNamespaces(lab)).to.have.length(6); // nothing touched
+    const dryText = await ediv(['redeploy', lab, edited, '--dry-run', '--state', state]);
+    expect(dryText.stdout).to.contain('dry run').and.match(/VMs added\s+1\s+h5 → host\d/);
+
+    const r = await ediv(['redeploy', lab, edited, '--state', state, '--json']);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const made = (r.json.hosts as { made?: string[] }[]).flatMap((h) => h.made ?? []).sort();
+    expect(made).to.deep.equal(['h4', 'h5']);
+    for (const vm of kept) expect(await pid1Start(vm), vm).to.equal(boots[vm]);
+    const alive = await oneOff(lab, 'h1', `tr '\\0' ' ' < /proc/${sleeper}/cmdline`);
+    expect(alive.json.vms[0].commands[0].stdout).to.contain('sleep 1000');
+    expect((await oneOff(lab, 'h5', 'ping', '-c1', '-W3', '10.1.0.2')).code).to.equal(0); // across both routers and hosts
+    expect((await oneOff(lab, 'h4', 'ip -brief -4 addr show dev eth1')).json.vms[0].commands[0].stdout).to.contain('10.1.2.13/24');
+    expect((await oneOff(lab, 'h1', 'ping', '-c1', '-W3', '10.1.2.13')).code).to.equal(0);
+    expect(await vmNamespaces(lab)).to.have.length(7);
+
+    const back = await ediv(['deploy', TUTORIAL, '--name', lab, '--reconfigure', ...common(), '--json']);
+    expect(back.code, back.stdout + back.stderr).to.equal(0);
+    expect(back.json.changes.vms.removed.map((x: { vm: string }) => x.vm)).to.deep.equal(['h5']);
+    expect(await vmNamespaces(lab)).to.have.length(6);
+    expect((await oneOff(lab, 'h1', 'ping', '-c1', '-W3', '10.1.2.3')).code).to.equal(0);
+    await oneOff(lab, 'h1', `kill ${sleeper}`);
   });
 
   it('both copies undeploy cleanly', async () => {

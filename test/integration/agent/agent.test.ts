@@ -185,6 +185,42 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(fs.statSync(`/run/netns/${ns('h1')}`).ino).to.equal(inode);
   });
 
+  it('an edited fragment re-applied: unchanged VMs keep running, a removed VM and a removed net go, a changed VM is remade', async () => {
+    // Without h4, Net3 (r1's third interface and the <host> section's net) and the <host> section.
+    const edited = fragment
+      .replace(/<vm name="h4"[\s\S]*?<\/vm>/, '')
+      .replace(/<host>[\s\S]*?<\/host>/, '')
+      .replace('<net name="Net3" mode="virtual_bridge" />', '')
+      .replace(/<if id="3" net="Net3">[\s\S]*?<\/if>/, '');
+    expect(edited.replace(/<!--[\s\S]*?-->/g, '')).to.not.contain('Net3');
+    const journal = () => Journal.open(path.join(stateDir, 'deployments', DEP));
+    const net3Bridge = journal().get('bridge:Net3')!.name;
+    const h4 = ns('h4');
+    const macOf = (vm: string) => sh('ip', ['-n', ns(vm)!, '-brief', 'link', 'show', 'dev', 'eth1']).trim().split(/\s+/)[2];
+    const r1Mac = macOf('r1');
+    const inodes = Object.fromEntries(['h1', 'h2', 'r2', 'h3'].map((vm) => [vm, fs.statSync(`/run/netns/${ns(vm)}`).ino]));
+    const r = await runAgent(HOST, 'apply', { deployment: DEP, host: 'h1', fragmentXml: edited, files, backplane: [] }, stateDir);
+    expect(r.code, JSON.stringify(r.result)).to.equal(0);
+    const res = r.result.result as ApplyResult;
+    expect(res.made).to.deep.equal(['r1']);
+    expect(res.vms.map((v) => v.name)).to.deep.equal(['h1', 'h2', 'r1', 'r2', 'h3']);
+    for (const [vm, ino] of Object.entries(inodes)) expect(fs.statSync(`/run/netns/${ns(vm)}`).ino, vm).to.equal(ino);
+    expect(namespacesWith(`${DEP}.h4.`)).to.deep.equal([]);
+    expect(fs.existsSync(`/run/netns/${h4}`)).to.equal(false);
+    expect(linksIn(HOST)).to.not.include(net3Bridge);
+    expect(journal().get('bridge:Net3')).to.equal(undefined);
+    expect(sh('ip', ['-n', ns('r1')!, '-brief', 'link']).split('\n').map((l) => l.split(/[\s@]/)[0])).to.not.include('eth3');
+    // The original again: r1 and h4 are made, Net3 and the <host> section come back.
+    const back = await apply();
+    expect(back.code).to.equal(0);
+    expect((back.result.result as ApplyResult).made).to.deep.equal(['r1', 'h4']);
+    expect(journal().get('bridge:Net3')).to.not.equal(undefined);
+    // Remade twice, r1 kept its MAC (derived, not random): h1's ARP entry for its gateway is still right.
+    expect(macOf('r1')).to.match(/^02:/).and.equal(r1Mac);
+    const ping = (await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ping', vms: ['h1'] }, stateDir)).result.result as AgentExecResult;
+    expect(ping.vms[0].commands[0].exitCode, JSON.stringify(ping.vms[0].commands[0])).to.equal(0);
+  });
+
   it('status reports the VMs as running', async () => {
     const r = await runAgent(HOST, 'status', { host: 'h1' }, stateDir);
     const s = r.result.result as StatusResult;

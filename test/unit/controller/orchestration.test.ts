@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AlreadyDeployedError, CommandFailedError, HostFailedError, HostUnreachableError, InputError, InterruptedError, OperationError } from '../../../src/common/errors.ts';
 import type { AgentOp, ApplyRequest, ProgressEvent } from '../../../src/protocol/agent.ts';
-import type { Cluster, ClusterHost } from '../../../src/protocol/cluster.ts';
+import type { ClusterHost } from '../../../src/protocol/cluster.ts';
 import { deploy, deployScenario, type DeployFailure, type DeployReport, type Planner } from '../../../src/controller/deploy.ts';
 import { execScenario } from '../../../src/controller/exec.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
@@ -15,6 +15,7 @@ import { HostSessions, type AgentChannel } from '../../../src/controller/session
 import { StateStore } from '../../../src/controller/state.ts';
 import { undeployScenario } from '../../../src/controller/undeploy.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
+import { testCluster } from '../../helpers/test-cluster.ts';
 
 const extra = () => ({ attrs: {}, children: [] });
 
@@ -37,16 +38,7 @@ function scenario(name: string, vms: string[]): Scenario {
   };
 }
 
-function cluster(n: number): Cluster {
-  const hosts: ClusterHost[] = [];
-  for (let i = 1; i <= n; i++) {
-    hosts.push({
-      name: `host${i}`, address: `192.0.2.${i}`, ssh: { user: 'root', port: 22 }, trunk: 'eth0', cpu: 100, labels: {},
-      agentCommand: ['ediv'], transport: 'ssh', driver: 'netns',
-    });
-  }
-  return { hosts, ids: { first: 1000, last: 1999 }, backplane: 'vxlan', management: {}, segmentator: 'round-robin', source: { path: 'c.yaml', format: 'yaml' } };
-}
+const cluster = testCluster;
 
 /** Round-robin over the active hosts; one spanning net when more than one host is used. */
 const planner: Planner = async ({ scenario: s, hosts, idsInUse }) => {

@@ -3,7 +3,7 @@ import { checkVlanSupport, vlanLines } from '../../../src/host-agent/backplanes/
 import { vxlanFdbLines, vxlanLines } from '../../../src/host-agent/backplanes/vxlan.ts';
 import { bridgeLines, bridgeUpLines, vmHostLines, vmInnerLines, vmSysctls } from '../../../src/host-agent/drivers/netns/commands.ts';
 import { desiredState, type NetSpec } from '../../../src/host-agent/drivers/netns/desired.ts';
-import { NameAllocator } from '../../../src/host-agent/naming.ts';
+import { NameAllocator, stableMac } from '../../../src/host-agent/naming.ts';
 import { vmSteps } from '../../../src/host-agent/drivers/netns/exec.ts';
 import { overlayAnchors } from '../../../src/host-agent/drivers/netns/vm-holder.ts';
 import type { Scenario, Vm } from '../../../src/scenario/model.ts';
@@ -89,7 +89,7 @@ describe('host-agent generated iproute2 commands', () => {
     expect(bridgeLines(net)).to.deep.equal([`link add name ${net.bridge} mtu 1450 type bridge`]);
     expect(bridgeUpLines(net)).to.deep.equal([`link set dev ${net.bridge} up`]);
     const h1 = d.vms.find((v) => v.vm === 'h1')!;
-    expect(vmHostLines(h1)[1]).to.match(/^link add name ev[a-z2-7]{13} mtu 1450 type veth peer name eth1 mtu 1450 netns lab\.h1\.tag1$/);
+    expect(vmHostLines(h1)[1]).to.match(/^link add name ev[a-z2-7]{13} mtu 1450 type veth peer name eth1 mtu 1450 address 02(:[0-9a-f]{2}){5} netns lab\.h1\.tag1$/);
   });
 
   it('netns: namespace, veth with MAC into the bridge, addresses without DAD, routes, forwarding', () => {
@@ -100,7 +100,8 @@ describe('host-agent generated iproute2 commands', () => {
       'netns add lab.r1.tag1',
       `link add name ${a.outer} type veth peer name eth1 address 02:00:00:00:00:01 netns lab.r1.tag1`,
       `link set dev ${a.outer} master ${a.bridge} up`,
-      `link add name ${b.outer} type veth peer name eth2 netns lab.r1.tag1`,
+      // No MAC in the scenario: the one derived from lab, VM and interface (kept when the VM is remade).
+      `link add name ${b.outer} type veth peer name eth2 address ${stableMac('lab', 'r1', 2)} netns lab.r1.tag1`,
       `link set dev ${b.outer} master ${b.bridge} up`,
     ]);
     expect(vmInnerLines(r1)).to.deep.equal([

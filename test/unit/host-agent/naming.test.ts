@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stateTag, vmIfaceName } from '../../../src/host-agent/naming.ts';
+import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stableMac, stateTag, vmIfaceName } from '../../../src/host-agent/naming.ts';
 import { vlanLinkName } from '../../../src/host-agent/backplanes/vlan.ts';
 
 describe('host-agent naming', () => {
@@ -16,6 +16,18 @@ describe('host-agent naming', () => {
     }
     expect(bad).to.deep.equal([]);
     expect(seen.size).to.equal(100_000);
+  });
+
+  it('derives stable, locally administered unicast MACs, distinct over a big lab', () => {
+    expect(stableMac('lab', 'r1', 1)).to.equal(stableMac('lab', 'r1', 1));
+    const macs = new Set<string>();
+    for (let vm = 0; vm < 5000; vm++) for (const id of [0, 1, 2]) macs.add(stableMac('lab', `vm${vm}`, id));
+    expect(macs.size).to.equal(15000);
+    for (const m of [...macs].slice(0, 200)) {
+      expect(m).to.match(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      expect(parseInt(m.slice(0, 2), 16) & 0b11, m).to.equal(0b10); // locally administered, not multicast
+    }
+    expect(stableMac('course-a', 'r1', 1)).to.not.equal(stableMac('course-b', 'r1', 1));
   });
 
   it('is deterministic and depends on every part of the key', () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Scenario, Vm } from '../../../scenario/model.ts';
 import type { BackplaneLink } from '../../../protocol/plan.ts';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
-import { MAX_IFNAME, NameAllocator, netnsName, vmIfaceName } from '../../naming.ts';
+import { MAX_IFNAME, NameAllocator, netnsName, stableMac, vmIfaceName } from '../../naming.ts';
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, vmMgmtProblem, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
@@ -202,7 +202,7 @@ export function vmSpec(
       outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`),
       net: i.net,
       ...(net ? { bridge: net.bridge } : {}),
-      mac: i.mac,
+      mac: i.mac ?? stableMac(deployment, vm.name, i.id),
       ipv4: i.ipv4.map(cidr),
       ipv6: i.ipv6.map(cidr),
       mtu: net?.mtu,

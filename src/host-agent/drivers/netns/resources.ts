@@ -185,6 +185,15 @@ export async function applyNetns(
   }
   const newHost = hostRemake ? desired.host : undefined;
 
+  // Nets the fragment no longer has (an edited scenario re-applied), or whose backplane link it
+  // no longer asks for (the net stopped spanning hosts): their links go. Only on a full apply.
+  const oldNets = removeOthers ? unwantedNetResources(ctx, desired) : [];
+  if (oldNets.length) {
+    ctx.emit({ type: 'progress', step: 'remove-stale', message: `removing ${oldNets.length} link(s) of nets no longer in the fragment` });
+    await removeResources(ctx, oldNets);
+    links = await listLinks();
+  }
+
   // Nets: bridges missing, backplane links missing or changed.
   const newBridges = desired.nets.filter((n) => links.get(n.bridge)?.kind !== 'bridge');
   const newBackplanes = desired.nets.filter((n) => n.backplane && !backplaneIsCurrent(n, ctx, links));
@@ -272,6 +281,17 @@ export async function applyNetns(
   journal.append(stale.map((vm) => ({ t: 'vm', vm: vm.vm, hash: vm.hash })));
   const remade = new Set(stale);
   return { created: resources.map((r) => r.name), unchanged: desired.vms.filter((v) => !remade.has(v)).map((v) => v.vm) };
+}
+
+/** Journaled net links (bridges, backplane links, net-to-net connections) the desired state does not have. */
+function unwantedNetResources(ctx: DriverContext, desired: DesiredState): Resource[] {
+  const wanted = new Set([
+    ...desired.nets.filter((n) => !n.hostOwned).map((n) => bridgeKey(n.net)),
+    ...desired.nets.filter((n) => n.backplane).map((n) => backplaneKey(n.net)),
+    ...desired.connections.map((c) => c.key),
+  ]);
+  const isNetLink = (r: Resource): boolean => r.kind === 'bridge' || isBackplaneKind(r.kind) || r.key.startsWith('connection:');
+  return ctx.journal.resources().filter((r) => r.vm === undefined && isNetLink(r) && !wanted.has(r.key));
 }
 
 function holderResources(ctx: DriverContext, vm: VmSpec): Resource[] {
