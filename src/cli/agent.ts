@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError, errorObject, exitCodeOf } from '../common/errors.ts';
-import { AGENT_OPS as OPS, isAgentOp, type AgentOp, type ResultLine } from '../protocol/agent.ts';
+import { AGENT_OPS as OPS, RUN_STEP, isAgentOp, type AgentOp, type ResultLine } from '../protocol/agent.ts';
 
 /** Entry module of the discovery daemon process that `agent serve` starts. */
 export const DISCOVERY_DAEMON_MAIN = path.join(import.meta.dirname, 'discovery-daemon-main.ts');
@@ -72,9 +72,14 @@ export function register(program: Command): void {
     .argument('<op>', `operation: ${OPS.join(' | ')}`)
     .argument('[request]', 'connect and capture only: the request, base64 of its JSON (their stdin/stdout are not the protocol\'s)')
     .option('--state-dir <dir>', 'agent state directory (journal); default /var/lib/ediv/agent')
-    .action(async (op: string, requestArg: string | undefined, opts: { stateDir?: string }) => {
+    .option('--trace', 'report every command run as a progress event {"step":"run"} (the controller\'s -v)')
+    .action(async (op: string, requestArg: string | undefined, opts: { stateDir?: string; trace?: boolean }) => {
       if (op === 'connect' || op === 'capture') return streamOp(op, requestArg, opts.stateDir);
       let code = 0;
+      if (opts.trace) {
+        const { traceCommands } = await import('../common/run.ts');
+        traceCommands((message) => writeLine({ type: 'progress', step: RUN_STEP, message }));
+      }
       try {
         if (!isAgentOp(op)) {
           throw new InputError({ loc: { file: 'command line' }, message: `unknown agent op ${JSON.stringify(op)} (known: ${OPS.join(', ')})` });

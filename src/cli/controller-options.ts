@@ -4,11 +4,12 @@ import type { Command } from 'commander';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-/** --accept-new-host-keys and --state. */
+/** --accept-new-host-keys, --state and -v/--verbose. */
 export function addConnectionOptions(cmd: Command, stateHelp = 'controller state directory (default /var/lib/ediv as root, else the XDG state dir)'): Command {
   return cmd
     .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
-    .option('--state <dir>', stateHelp);
+    .option('--state <dir>', stateHelp)
+    .option('-v, --verbose', 'show what runs on each host: every agent op sent, and every command the agents run (with the lines of their batches)');
 }
 
 /** EDIV's -M / -H filters: --vm and --host, comma-separated, repeatable. */

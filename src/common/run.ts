@@ -23,7 +23,32 @@ export interface RunOptions {
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 
+/** At most this many lines of a command's stdin are traced (a batch for 1 000 VMs has many more). */
+const TRACE_MAX_INPUT_LINES = 400;
+let tracer: ((text: string) => void) | undefined;
+
+/** Every command run from now on is described to `fn` (the agent's --trace: the controller's -v). */
+export function traceCommands(fn: ((text: string) => void) | undefined): void {
+  tracer = fn;
+}
+
+/** A command line as a person would type it (words quoted where a shell would need it), with what its stdin gets. */
+export function describeCommand(argv: readonly string[], input?: string): string {
+  const line = argv.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
+  if (!input) return line;
+  const lines = input.replace(/\n$/, '').split('\n');
+  const shown = lines.slice(0, TRACE_MAX_INPUT_LINES);
+  const more = lines.length - shown.length;
+  return [`${line} <<`, ...shown, ...(more > 0 ? [`… ${more} more line(s)`] : [])].join('\n');
+}
+
+/** Reports a command about to run to the tracer, if any (for programs started without run()). */
+export function traceCommand(argv: readonly string[], input?: string): void {
+  tracer?.(describeCommand(argv, input));
+}
+
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  traceCommand([cmd, ...args], opts.input);
   let argv: [string, string[]] = [cmd, [...args]];
   if (opts.dieWithParent && SETPRIV) argv = [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
   const r = await execa(argv[0], argv[1], { reject: false, input: opts.input ?? '', stripFinalNewline: false, encoding: 'utf8' });

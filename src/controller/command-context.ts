@@ -18,6 +18,8 @@ export interface CommonOptions {
   json?: boolean;
   state?: string;
   acceptNewHostKeys?: boolean;
+  /** -v: show what runs on each host (the agent ops sent, every command an agent runs). */
+  verbose?: boolean;
 }
 
 export interface CommandContext {
@@ -36,7 +38,8 @@ export function stateDirOf(opts: CommonOptions): string {
 export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
   const stateDir = stateDirOf(opts);
   const store = StateStore.open(stateDir);
-  const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys) }));
+  const verbose = Boolean(opts.verbose);
+  const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys), trace: verbose }), { verbose });
   const progress = progressFor({ json: opts.json });
   try {
     return await fn({ stateDir, store, sessions, progress, version: version() });

@@ -1,7 +1,7 @@
 // One connection per host for the whole of a command: every agent op of the command reuses it.
 // The connector is the transport (src/transport) in the product, a fake in orchestration tests.
 import { OperationError } from '../common/errors.ts';
-import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
+import { RUN_STEP, type AgentOp, type ProgressEvent } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 
@@ -13,6 +13,15 @@ export interface AgentChannel {
 
 export type Connector = (host: ClusterHost) => Promise<AgentChannel>;
 
+function formatSize(bytes: number): string {
+  return bytes < 10_000 ? `${bytes} B` : `${Math.round(bytes / 1000)} kB`;
+}
+
+/** A multi-line report (a batch's input) indented under its first line. */
+function indentAfterFirst(text: string): string {
+  return text.replaceAll('\n', '\n    ');
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -20,9 +29,12 @@ export function errorMessage(err: unknown): string {
 export class HostSessions {
   private readonly connector: Connector;
   private readonly open = new Map<string, Promise<AgentChannel>>();
+  private readonly verbose: boolean;
 
-  constructor(connector: Connector) {
+  /** `verbose`: each op sent, and each command the agents report running (`run` events), is a progress line. */
+  constructor(connector: Connector, opts: { verbose?: boolean } = {}) {
     this.connector = connector;
+    this.verbose = Boolean(opts.verbose);
   }
 
   /** The host's channel, connecting on first use; a failed connection is not retried. */
@@ -43,11 +55,15 @@ export class HostSessions {
    */
   async run<T>(host: ClusterHost, op: AgentOp, request: unknown, progress?: Progress): Promise<T> {
     progress?.host(host.name, op === 'facts' ? 'connect' : op);
+    if (this.verbose) progress?.info(`${host.name}: ediv agent ${op} (request ${formatSize(JSON.stringify(request ?? {}).length)})`);
     try {
       const ch = await this.channel(host);
       return await ch.runAgent<T>(op, request, (e) => {
         // A host's warning (a feature it cannot apply, say) is the command's, not a step of the host.
         if (e.step === 'warning') progress?.warn(`${host.name}: ${e.message ?? ''}`);
+        else if (e.step === RUN_STEP) {
+          if (this.verbose) progress?.info(indentAfterFirst(`${host.name}: $ ${e.message ?? ''}`));
+        }
         else progress?.host(host.name, e.step || op, { message: e.message, done: e.done, total: e.total });
       });
     } catch (err) {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
-import { mustRun as mustRunProgram, run as runProgram, type RunResult } from '../common/run.ts';
+import { mustRun as mustRunProgram, run as runProgram, traceCommand, type RunResult } from '../common/run.ts';
 
 export type { RunResult };
 
@@ -59,7 +59,11 @@ export async function nsBatches(
   if (items.length === 0) return;
   fs.mkdirSync(dir, { recursive: true });
   try {
-    for (const it of items) fs.writeFileSync(path.join(dir, `${it.netns}.batch`), it.lines.join('\n') + '\n');
+    for (const it of items) {
+      const file = path.join(dir, `${it.netns}.batch`);
+      fs.writeFileSync(file, it.lines.join('\n') + '\n');
+      traceCommand(['nsenter', `--net=${NETNS_DIR}/${it.netns}`, program, '-batch', file], it.lines.join('\n'));
+    }
     const slices = Array.from({ length: Math.min(workers, items.length) }, (_, w) => items.filter((_, i) => i % workers === w));
     const results = await Promise.all(slices.map((slice) => run('sh', ['-c', NS_LOOP, 'ediv-ns-batch', dir, program, ...slice.map((s) => s.netns)])));
     const failed = results.filter((r) => r.exitCode !== 0);

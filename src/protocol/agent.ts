@@ -55,6 +55,9 @@ export type LabFile =
   | { path: string; type: 'file'; mode: number; dataBase64: string }
   | { path: string; type: 'dir'; mode: number };
 
+/** The progress step of an agent's report of a command it runs (agents started with --trace: the controller's -v). */
+export const RUN_STEP = 'run';
+
 export interface ApplyResult {
   deployment: string;
   vms: { name: string; state: VmState }[];

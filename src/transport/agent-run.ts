@@ -17,10 +17,11 @@ export interface Started {
   kill(): void;
 }
 
-/** The command line that runs an agent op on a host. */
-export function agentArgv(host: ClusterHost, op: AgentOp): string[] {
+/** The command line that runs an agent op on a host (`trace`: it reports each command it runs). */
+export function agentArgv(host: ClusterHost, op: AgentOp, trace = false): string[] {
   const argv = [...host.agentCommand, 'agent', op];
   if (host.agentStateDir) argv.push('--state-dir', host.agentStateDir);
+  if (trace) argv.push('--trace');
   return argv;
 }
 

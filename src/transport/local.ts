@@ -43,7 +43,7 @@ export class LocalTransport implements HostTransport {
   }
 
   runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
-    const p = startLocal(this.host.name, agentArgv(this.host, op));
+    const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
 

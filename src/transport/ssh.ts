@@ -203,7 +203,7 @@ export class SshTransport implements HostTransport {
   }
 
   async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
-    const p = await this.start(shQuoteArgv(agentArgv(this.host, op)));
+    const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)));
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
 

@@ -7,6 +7,8 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   /** Default time limit for one operation (agent op or exec). Default 30 min; 0 = none. */
   operationTimeoutMs?: number;
+  /** The agent reports every command it runs on the host (`ediv agent <op> --trace`): `-v/--verbose`. */
+  trace?: boolean;
   /** SSH keepalive interval; the connection is dropped after 3 unanswered. Default 10 s. */
   keepaliveIntervalMs?: number;
   /** Like OpenSSH's StrictHostKeyChecking=accept-new: add UNKNOWN host keys to known_hosts. Changed keys are always refused. */

@@ -168,9 +168,13 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
     expect((await oneOff(lab, 'h1', 'ping', '-c1', '-W3', '10.1.2.13')).code).to.equal(0);
     expect(await vmNamespaces(lab)).to.have.length(7);
 
-    const back = await ediv(['deploy', TUTORIAL, '--name', lab, '--reconfigure', ...common(), '--json']);
+    const back = await ediv(['deploy', TUTORIAL, '--name', lab, '--reconfigure', '-v', ...common()]);
     expect(back.code, back.stdout + back.stderr).to.equal(0);
-    expect(back.json.changes.vms.removed.map((x: { vm: string }) => x.vm)).to.deep.equal(['h5']);
+    // -v: what ran on each host, as lines on stderr: the agent ops, and the commands with their batches' lines.
+    expect(back.stderr).to.match(/^host\d: ediv agent apply \(request /m).and.match(/^host\d: \$ ip -batch - <<$/m).and.match(/^ {4}netns del /m);
+    expect(back.stdout).to.match(/VMs removed\s+1\s+h5 \(host\d\)/);
+    const after = await ediv(['status', lab, '--state', state, '--json']);
+    expect((after.json.scenarios[0].vms as { vm: string }[]).map((v) => v.vm).sort()).to.deep.equal(['h1', 'h2', 'h3', 'h4', 'r1', 'r2']);
     expect(await vmNamespaces(lab)).to.have.length(6);
     expect((await oneOff(lab, 'h1', 'ping', '-c1', '-W3', '10.1.2.3')).code).to.equal(0);
     await oneOff(lab, 'h1', `kill ${sleeper}`);

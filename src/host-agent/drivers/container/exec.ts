@@ -10,6 +10,7 @@ import { execText, filetreeSources, runInVm, runOneOff, vmSteps } from '../netns
 import { enterMachine } from './machine.ts';
 import { run } from '../../sys.ts';
 import type { ExecInput, LabFileResolver } from '../driver.ts';
+import { traceCommand } from '../../../common/run.ts';
 
 export interface ContainerTarget {
   vm: Vm;
@@ -45,6 +46,7 @@ export async function copyFiletreeIntoVm(t: ContainerTarget, f: Filetree, files:
 /** `tar -c` of the sources (by their base names) piped into `argv`; rejects with stderr on failure. */
 function pipeTar(sources: string[], argv: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
+    traceCommand(argv);
     const sink = spawn(argv[0]!, argv.slice(1), { stdio: [sources.length ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
     let err = '';
     sink.stderr!.on('data', (b: Buffer) => (err += b.toString()));
@@ -53,6 +55,7 @@ function pipeTar(sources: string[], argv: string[]): Promise<void> {
       const groups = new Map<string, string[]>();
       for (const s of sources) groups.set(path.dirname(s), [...(groups.get(path.dirname(s)) ?? []), path.basename(s)]);
       const args = ['-c', '-f', '-', ...[...groups].flatMap(([dir, names]) => ['-C', dir, '--', ...names])];
+      traceCommand(['tar', ...args]);
       const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       tar.stderr!.on('data', (b: Buffer) => (tarErr += b.toString()));
       tar.stdout!.pipe(sink.stdin!);

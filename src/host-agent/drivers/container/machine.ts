@@ -17,6 +17,7 @@ import { OperationError } from '../../../common/errors.ts';
 import { processStart } from '../../sys.ts';
 import { boundingSetArgs, droppedCapabilityNumbers } from './capabilities.ts';
 import { signalQuietly } from '../../../common/process.ts';
+import { traceCommand } from '../../../common/run.ts';
 
 /**
  * The VM's PID 1, in order of preference: statically linked (it runs on any root file system),
@@ -148,6 +149,7 @@ export async function startMachines(opts: {
 function runLauncher(request: string, timeoutMs: number): Promise<LauncherReport[]> {
   return new Promise((resolve, reject) => {
     // -I -S: no user site, no environment variables, no site module: only the standard library.
+    traceCommand(['python3', '-I', '-S', LAUNCHER], request);
     const child = spawn('python3', ['-I', '-S', LAUNCHER], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { OperationError } from '../../../common/errors.ts';
 import { NETNS_DIR } from '../../sys.ts';
 import { signalQuietly } from '../../../common/process.ts';
+import { traceCommand } from '../../../common/run.ts';
 
 // $1 = the network-namespace directory. Prints "ready" once the namespace is trimmed. A lazy
 // unmount of the directory's own mount (iproute2 makes it one) detaches every nsfs mount below it
@@ -23,9 +24,9 @@ export interface MountTemplate {
 /** Starts a template mount namespace; resolves once it is ready. */
 export function startMountTemplate(): Promise<MountTemplate> {
   return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', TEMPLATE_SCRIPT, 'ediv-mnt', NETNS_DIR], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const argv = ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', TEMPLATE_SCRIPT, 'ediv-mnt', NETNS_DIR];
+    traceCommand(['setpriv', ...argv]);
+    const child = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     const fail = (why: string) => reject(new OperationError(`the container VMs' mount namespace could not be made: ${why}`));
     child.on('error', (e) => fail(e.message));

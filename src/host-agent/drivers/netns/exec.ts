@@ -13,6 +13,7 @@ import { mustRun } from '../../sys.ts';
 import { expandSeq, inSeq, type CmdSeqs } from '../../../scenario/sequences.ts';
 import { namePattern, patternMatches } from '../../../protocol/lab-files.ts';
 import type { ExecInput, LabFileResolver } from '../driver.ts';
+import { traceCommand } from '../../../common/run.ts';
 
 export type Step = { kind: 'filetree'; filetree: Filetree } | { kind: 'exec'; exec: Exec };
 
@@ -53,6 +54,7 @@ export async function runArgvInVm(enter: string[], argv: string[], label = argv.
   try {
     const out = fs.openSync(path.join(dir, 'out'), 'w');
     const err = fs.openSync(path.join(dir, 'err'), 'w');
+    traceCommand([...enter, ...argv]);
     const child = spawn(enter[0]!, [...enter.slice(1), ...argv], { stdio: ['ignore', out, err] });
     fs.closeSync(out);
     fs.closeSync(err);

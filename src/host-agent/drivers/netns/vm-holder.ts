@@ -11,6 +11,7 @@ import path from 'node:path';
 import { InputError, OperationError } from '../../../common/errors.ts';
 import { processStart } from '../../sys.ts';
 import { signalQuietly } from '../../../common/process.ts';
+import { traceCommand } from '../../../common/run.ts';
 
 /** The directory an overlay must cover so that `root` can exist in the VM's view. */
 export function overlayAnchor(root: string, exists: (p: string) => boolean = fs.existsSync): string {
@@ -64,11 +65,9 @@ export async function startHolder(netns: string, vm: string, privateDir: string,
   fs.mkdirSync(privateDir, { recursive: true });
   const errFile = path.join(path.dirname(privateDir), `${path.basename(privateDir)}.holder.err`);
   const errFd = fs.openSync(errFile, 'w');
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', HOLDER_SCRIPT, 'ediv-vm', vm, privateDir, ...anchors],
-    { detached: true, stdio: ['ignore', 'ignore', errFd] },
-  );
+  const argv = ['netns', 'exec', netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', HOLDER_SCRIPT, 'ediv-vm', vm, privateDir, ...anchors];
+  traceCommand(['ip', ...argv]);
+  const child = spawn('ip', argv, { detached: true, stdio: ['ignore', 'ignore', errFd] });
   fs.closeSync(errFd);
   const pid = child.pid;
   if (pid === undefined) throw new OperationError(`could not start the holder process of VM ${vm}`);
