@@ -41,6 +41,7 @@ import {
   readApplied,
   readVmStates,
   withLock,
+  withNetnsLock,
   writeApplied,
   writeVmStates,
 } from './store.ts';
@@ -88,7 +89,8 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
   const caps = await capabilities(stateDir);
   checkBackplaneSupport(caps, req.backplane);
   driver.preflight(caps, emit);
-  return withLock(stateDir, async () => {
+  // The state directory's lock, then the namespace's: link names are chosen and made under both.
+  return withLock(stateDir, () => withNetnsLock(async () => {
     const ctx = driverContext(stateDir, req.deployment, emit);
     const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms, caps });
     const files = storeLabFiles(deploymentDir(stateDir, req.deployment), req.files);
@@ -112,7 +114,7 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
       links: prepared.links,
       made: prepared.vms.filter((vm) => made.has(vm)),
     };
-  });
+  }));
 }
 
 async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions['emit']): Promise<AgentExecResult> {

@@ -1,8 +1,9 @@
 // Host-side names. Linux limits interface names to 15 characters and namespace names must be
 // unique on the whole machine, even when several emulated hosts (each with its own agent
-// state directory) share one kernel. Names are derived deterministically from what they stand
-// for; the journal keeps the name actually given, and the rare hash collision is resolved by
-// salting (see NameAllocator).
+// state directory) share one kernel. A link gets a readable name made of what it stands for
+// (`tutorial-Net0`: lab and net) when that fits and is free in the host's network namespace,
+// else a name derived from a hash; the journal keeps the name actually given, and the rare
+// hash collision is resolved by salting (see NameAllocator).
 import { createHash } from 'node:crypto';
 import type { BackplaneKind } from '../protocol/cluster.ts';
 
@@ -49,6 +50,16 @@ export type LinkKind = keyof typeof LINK_PREFIX;
 export function linkName(kind: LinkKind, key: string, salt = 0): string {
   const prefix = LINK_PREFIX[kind];
   return prefix + shortHash(salt === 0 ? key : `${key}#${salt}`, MAX_IFNAME - prefix.length);
+}
+
+/**
+ * A readable link name from its parts (`readableLinkName('tutorial', 'r1', 2)` = `tutorial-r1-2`),
+ * or undefined when it would not be a valid interface name of at most 15 characters. Readable
+ * names always hold a '-', which hashed names never do: the two kinds cannot collide.
+ */
+export function readableLinkName(...parts: (string | number)[]): string | undefined {
+  const name = parts.join('-');
+  return parts.length > 1 && name.length <= MAX_IFNAME && /^[A-Za-z0-9_.-]+$/.test(name) ? name : undefined;
 }
 
 /** Tag of one agent state directory: tells apart emulated hosts sharing a kernel. */
@@ -103,9 +114,15 @@ export class NameAllocator {
     this.foreign = new Set([...existingLinks].filter((n) => !this.taken.has(n)));
   }
 
-  name(kind: LinkKind, key: string): string {
+  /** The name of `key`'s link: the one it has, else `readable` when given and free, else a hashed one. */
+  name(kind: LinkKind, key: string, readable?: string): string {
     const had = this.byKey.get(key);
     if (had) return had;
+    if (readable !== undefined && !this.taken.has(readable) && !this.foreign.has(readable)) {
+      this.byKey.set(key, readable);
+      this.taken.add(readable);
+      return readable;
+    }
     for (let salt = 0; ; salt++) {
       const candidate = linkName(kind, `${this.tag}|${key}`, salt);
       if (!this.taken.has(candidate) && !this.foreign.has(candidate)) {

@@ -78,14 +78,33 @@ export function listDeployments(stateDir: string): string[] {
   }
 }
 
-/**
- * Runs `fn` holding the state directory's lock (a directory made atomically, with the holder's
- * pid; a lock left by a dead agent is taken over).
- */
-export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` holding the state directory's lock: one agent op at a time changes a state directory. */
+export function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   fs.mkdirSync(stateDir, { recursive: true });
-  const lock = path.join(stateDir, 'lock');
-  const deadline = Date.now() + 120_000;
+  return withDirLock(path.join(stateDir, 'lock'), `state directory ${stateDir}`, 120_000, fn);
+}
+
+/** Where the locks of network namespaces are (tmpfs: they go with the namespaces at reboot). */
+const NETNS_LOCK_DIR = '/run/ediv';
+
+/**
+ * Runs `fn` holding the lock of the network namespace the agent runs in. Agents of different
+ * state directories may share one (two emulated hosts in one namespace, a host listed twice):
+ * while one chooses readable link names and makes the links, another must not choose the same.
+ * Agents in different namespaces (every host of a real or emulated cluster) never wait.
+ */
+export function withNetnsLock<T>(fn: () => Promise<T>): Promise<T> {
+  const netns = fs.statSync('/proc/self/ns/net');
+  fs.mkdirSync(NETNS_LOCK_DIR, { recursive: true, mode: 0o700 });
+  return withDirLock(path.join(NETNS_LOCK_DIR, `netns-${netns.dev}-${netns.ino}.lock`), 'the network namespace', 30 * 60_000, fn);
+}
+
+/**
+ * Runs `fn` holding a lock: a directory made atomically, with the holder's pid; a lock left by
+ * a dead agent is taken over. Waits at most `waitMs` for another holder.
+ */
+async function withDirLock<T>(lock: string, what: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       fs.mkdirSync(lock);
@@ -112,7 +131,7 @@ export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promi
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new OperationError(`state directory ${stateDir} is locked by agent pid ${pid}`);
+      if (Date.now() > deadline) throw new OperationError(`${what} is locked by agent pid ${pid}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -38,7 +38,8 @@ export const vxlanBackplane: Backplane = {
       throw new OperationError(`this host's kernel cannot make VXLAN devices; the vxlan backplane is not available here`);
     }
   },
-  linkName: (link, { deployment, names }) => names.name(descriptor.kind, `${deployment}|${backplaneKey(link.net)}`),
+  // `vxlan<VNI>`, as the fragment's `external` says (the VNI is unique among the labs of a cluster).
+  linkName: (link, { deployment, names }) => names.name(descriptor.kind, `${deployment}|${backplaneKey(link.net)}`, `vxlan${link.id}`),
   mtuOverhead: (link) => vxlanOverhead(link.localAddress),
   linkLines: vxlanLines,
   peerLines: vxlanFdbLines,

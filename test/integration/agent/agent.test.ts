@@ -119,8 +119,13 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(sh('ip', ['netns', 'exec', ns('r1'), 'sysctl', '-n', 'net.ipv4.ip_forward']).trim()).to.equal('1');
     expect(sh('ip', ['netns', 'exec', ns('h1'), 'sysctl', '-n', 'net.ipv4.ip_forward']).trim()).to.equal('0');
     // The bridges and veth ends are in the host namespace, not in the machine's.
-    expect(linksIn(HOST).filter((l) => l.startsWith('eb'))).to.have.length(4);
-    expect(linksIn(HOST).filter((l) => l.startsWith('ev'))).to.have.length(9);
+    const journaled = (kind: string) => Journal.open(path.join(stateDir, 'deployments', DEP)).resources().filter((r) => r.kind === kind).map((r) => r.name);
+    expect(linksIn(HOST)).to.include.members([...journaled('bridge'), ...journaled('veth')]);
+    expect(journaled('bridge')).to.have.length(4);
+    expect(journaled('veth')).to.have.length(9);
+    // Readable where lab and net (VM and interface) fit in 15 characters.
+    expect(journaled('bridge')).to.include('edivt-tut-Net0');
+    expect(journaled('veth')).to.include('edivt-tut-r1-3');
   });
 
   it('exec: ping across two routers, output and exit codes per command', async () => {

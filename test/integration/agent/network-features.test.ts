@@ -54,6 +54,15 @@ describe('integration: the network layer’s scenario features (host section, li
     Journal.open(path.join(stateDir, 'deployments', deployment))
       .resources()
       .filter((r) => r.kind === kind);
+  /** The host's end of a <hostif> veth, and its port on the net's bridge (readable, or hashed when too long). */
+  const hostifLinks = (deployment: string): Link[] => {
+    const names = journaled(deployment, 'hostif').map((r) => r.name);
+    return hostLinks().filter((l) => names.includes(l.ifname));
+  };
+  const hostifEnd = (deployment: string, end: 'host' | 'port') => {
+    const r = journaled(deployment, 'hostif').find((x) => x.key.endsWith(':port') === (end === 'port'));
+    return hostLinks().find((l) => l.ifname === r?.name);
+  };
   const expectUnchangedApply = async (deployment: string, xml: string, driver = 'netns', files?: LabFile[]) => {
     const journal = fs.readFileSync(path.join(stateDir, 'deployments', deployment, 'journal.jsonl'), 'utf8');
     const again = await apply(deployment, xml, driver, files);
@@ -90,8 +99,9 @@ describe('integration: the network layer’s scenario features (host section, li
       expect(r.code, JSON.stringify(r.result)).to.equal(0);
       const res = r.result.result as ApplyResult;
       const links = hostLinks();
-      const eh = links.find((l) => l.ifname.startsWith('eh'));
-      const ep = links.find((l) => l.ifname.startsWith('ep'));
+      const eh = hostifEnd(HS, 'host');
+      const ep = hostifEnd(HS, 'port');
+      expect(links.map((l) => l.ifname)).to.include.members([eh!.ifname, ep!.ifname]);
       expect(res.links).to.include.members([eh!.ifname, ep!.ifname]);
       expect(addrsOf(eh)).to.include.members(['10.1.3.2/24', '2001:db8:3::2/64']);
       // Its port is on the bridge r1's Net3 interface is on.
@@ -119,8 +129,9 @@ describe('integration: the network layer’s scenario features (host section, li
     it('a changed section is remade: a new address replaces the old one', async () => {
       const r = await apply(HS, tutorial().replace('<ipv4>10.1.3.2/24</ipv4>', '<ipv4>10.1.3.9/24</ipv4>'), 'netns', files);
       expect(r.code, JSON.stringify(r.result)).to.equal(0);
-      const eh = hostLinks().filter((l) => l.ifname.startsWith('eh'));
+      const eh = hostifLinks(HS).filter((l) => l.ifname === hostifEnd(HS, 'host')?.ifname);
       expect(eh).to.have.length(1);
+      expect(hostifLinks(HS)).to.have.length(2);
       expect(addrsOf(eh[0])).to.include('10.1.3.9/24').and.not.include('10.1.3.2/24');
       expect(inHost('ping', ['-c1', '-W3', '10.1.2.2'])).to.match(/1 received/);
       expect(r.lines.some((l) => l.type === 'progress' && l.step === 'remove-stale')).to.equal(true);
@@ -142,7 +153,7 @@ describe('integration: the network layer’s scenario features (host section, li
       );
       const r = await apply(`${HS}c`, small, 'container');
       expect(r.code, JSON.stringify(r.result)).to.equal(0);
-      expect(addrsOf(hostLinks().find((l) => l.ifname.startsWith('eh')))).to.include('10.61.0.2/24');
+      expect(addrsOf(hostifEnd(`${HS}c`, 'host'))).to.include('10.61.0.2/24');
       expect(inHost('ip', ['route', 'show', '10.62.0.0/16'])).to.contain('via 10.61.0.1');
       expect(inHost('ping', ['-c1', '-W3', '10.61.0.1'])).to.match(/1 received/);
       await expectUnchangedApply(`${HS}c`, small, 'container');
@@ -265,7 +276,8 @@ describe('integration: the network layer’s scenario features (host section, li
         if (driver === 'container' && !haveInit) this.skip();
         const r = await apply(dep, fragment(dep), driver);
         expect(r.code, JSON.stringify(r.result)).to.equal(0);
-        const em = hostLinks().filter((l) => l.ifname.startsWith('em'));
+        const mgmtNames = journaled(dep, 'veth').filter((r) => r.key.endsWith(':mgmt')).map((r) => r.name);
+        const em = hostLinks().filter((l) => mgmtNames.includes(l.ifname));
         expect(em.map((l) => addrsOf(l)).flat().sort()).to.deep.equal(['10.250.0.13/30', '10.250.0.21/30']);
         expect(mgmtAddrs(dep, 'a')).to.deep.equal(['10.250.0.14/30']);
         expect(mgmtAddrs(dep, 'b')).to.deep.equal([]);

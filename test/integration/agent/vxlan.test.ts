@@ -74,7 +74,7 @@ describe('integration: two hosts, a net spanning both on vxlan', function () {
     expect(r2.code, JSON.stringify(r2.result)).to.equal(0);
     // Namespace names differ per host although the deployment and the machine are the same.
     expect(namespacesWith(`${DEP}.`)).to.have.length(3);
-    const vx = (r1.result.result as ApplyResult).links.find((l) => l.startsWith('ex'))!;
+    const vx = (r1.result.result as ApplyResult).links.find((l) => l === `vxlan${VNI}`)!; // named after its VNI, as the fragment's external says
     const details = JSON.parse(sh('ip', ['-n', H1, '-j', '-d', 'link', 'show', 'dev', vx]))[0];
     expect(details.linkinfo.info_kind).to.equal('vxlan');
     expect(details.linkinfo.info_data).to.include({ id: VNI, local: '198.18.250.1', port: 4789 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { linkName, MAX_IFNAME, NameAllocator, netnsName, shortHash, stableMac, stateTag, vmIfaceName } from '../../../src/host-agent/naming.ts';
+import { linkName, MAX_IFNAME, NameAllocator, netnsName, readableLinkName, shortHash, stableMac, stateTag, vmIfaceName } from '../../../src/host-agent/naming.ts';
 import { vlanLinkName } from '../../../src/host-agent/backplanes/vlan.ts';
 
 describe('host-agent naming', () => {
@@ -16,6 +16,22 @@ describe('host-agent naming', () => {
     }
     expect(bad).to.deep.equal([]);
     expect(seen.size).to.equal(100_000);
+  });
+
+  it('readable names: lab and net (or VM and interface) when they fit and are free; the hash otherwise', () => {
+    expect(readableLinkName('tutorial', 'Net0')).to.equal('tutorial-Net0');
+    expect(readableLinkName('course-a', 'r1', 2)).to.equal('course-a-r1-2');
+    expect(readableLinkName('a-long-lab-name', 'Net0')).to.equal(undefined); // 20 characters
+    expect(readableLinkName('lab', 'n/1')).to.equal(undefined);
+    expect(readableLinkName('lab')).to.equal(undefined);
+    const names = new NameAllocator('t', [['lab|old', 'ebjournaledname']], ['tutorial-Net1']);
+    expect(names.name('bridge', 'lab|bridge:Net0', 'tutorial-Net0')).to.equal('tutorial-Net0');
+    // Taken by another key, or by a link that is not ours: the hashed name.
+    expect(names.name('bridge', 'lab2|bridge:Net0', 'tutorial-Net0')).to.match(/^eb[a-z2-7]{13}$/);
+    expect(names.name('bridge', 'lab|bridge:Net1', 'tutorial-Net1')).to.match(/^eb[a-z2-7]{13}$/);
+    // A key keeps the name its journal has, whatever would be readable now.
+    expect(names.name('bridge', 'lab|old', 'tutorial-Net9')).to.equal('ebjournaledname');
+    expect(names.name('bridge', 'lab|bridge:Net0', 'other')).to.equal('tutorial-Net0');
   });
 
   it('derives stable, locally administered unicast MACs, distinct over a big lab', () => {

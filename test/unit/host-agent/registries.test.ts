@@ -114,11 +114,13 @@ describe('host-agent backplane registry', () => {
     expect(backplaneFor('vxlan').mtuOverhead({ ...vxlanLink, localAddress: '2001:db8::1' })).to.equal(70);
   });
 
-  it('link names: vlan is the allocator-free <trunk>.<id>, vxlan an allocated ex… name', () => {
+  it('link names: vlan is the allocator-free <trunk>.<id>, vxlan vxlan<VNI> (allocated: ex… when that is taken)', () => {
     const naming = { tag: 'tag1', deployment: 'lab', names: new NameAllocator('tag1', [], []) };
     expect(backplaneFor('vlan').linkName(vlanLink, naming)).to.equal('eth0.1234');
     expect(backplaneFor('vlan').allocatedNames).to.equal(false);
-    expect(backplaneFor('vxlan').linkName(vxlanLink, naming)).to.match(/^ex[a-z2-7]{13}$/);
+    expect(backplaneFor('vxlan').linkName(vxlanLink, naming)).to.equal(`vxlan${vxlanLink.id}`);
+    const taken = { ...naming, names: new NameAllocator('tag1', [], [`vxlan${vxlanLink.id}`]) };
+    expect(backplaneFor('vxlan').linkName(vxlanLink, taken)).to.match(/^ex[a-z2-7]{13}$/);
     expect(backplaneFor('vxlan').allocatedNames).to.equal(true);
     expect(backplaneFor('vlan').peerLines({ ...vlanLink, dev: 'eth0.1234' })).to.deep.equal([]);
   });

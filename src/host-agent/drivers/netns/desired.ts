@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Scenario, Vm } from '../../../scenario/model.ts';
 import type { BackplaneLink } from '../../../protocol/plan.ts';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
-import { MAX_IFNAME, NameAllocator, netnsName, stableMac, vmIfaceName } from '../../naming.ts';
+import { MAX_IFNAME, NameAllocator, netnsName, readableLinkName, stableMac, vmIfaceName } from '../../naming.ts';
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, vmMgmtProblem, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
@@ -199,7 +199,7 @@ export function vmSpec(
     return {
       id: i.id,
       inner,
-      outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`),
+      outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`, readableLinkName(deployment, vm.name, i.id)),
       net: i.net,
       ...(net ? { bridge: net.bridge } : {}),
       mac: i.mac ?? stableMac(deployment, vm.name, i.id),
@@ -247,7 +247,7 @@ export interface DesiredInput {
 
 function mgmtSpec(m: VmMgmt, vm: Vm, index: number, deployment: string, names: NameAllocator): MgmtSpec {
   const a = privateMgmtAddresses(m, index);
-  return { outer: names.name('mgmt', `${deployment}|${mgmtKey(vm.name)}`), inner: MGMT_IFACE, host: a.host, vm: a.vm };
+  return { outer: names.name('mgmt', `${deployment}|${mgmtKey(vm.name)}`, readableLinkName(deployment, vm.name, 'm')), inner: MGMT_IFACE, host: a.host, vm: a.vm };
 }
 
 function shapingText(s: Shaping): string {
@@ -281,7 +281,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       }
       warnings.push(`net ${n.name}: managed="no" names a bridge of the host's own, but there is no bridge ${n.name}${onHost}: its VMs here are on a bridge of their own`);
     }
-    const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`) };
+    const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`, readableLinkName(deployment, n.name)) };
     const link = links.get(n.name);
     if (link) {
       const backplane = backplaneFor(link.kind);

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
 import type { Scenario } from '../../../scenario/model.ts';
-import type { NameAllocator } from '../../naming.ts';
+import { readableLinkName, type NameAllocator } from '../../naming.ts';
 import type { Resource } from '../../journal.ts';
 import type { LinkInfo } from '../../sys.ts';
 import type { DriverContext } from '../driver.ts';
@@ -101,8 +101,8 @@ export function hostSpec(s: Scenario, deployment: string, nets: Map<string, NetO
     return {
       net: hi.net,
       bridge: net.bridge,
-      outer: names.name('hostif', `${deployment}|${hostifKey(hi.net)}`),
-      port: names.name('hostport', `${deployment}|${hostportKey(hi.net)}`),
+      outer: names.name('hostif', `${deployment}|${hostifKey(hi.net)}`, readableLinkName(deployment, hi.net, 'h')),
+      port: names.name('hostport', `${deployment}|${hostportKey(hi.net)}`, readableLinkName(deployment, hi.net, 'p')),
       ipv4: hi.ipv4.map((a) => `${a.address}/${a.prefix}`),
       ipv6: hi.ipv6.map((a) => `${a.address}/${a.prefix}`),
       ...(net.mtu ? { mtu: net.mtu } : {}),
