@@ -19,6 +19,7 @@ import { edivBin } from '../src/common/paths.ts';
 import { clusterDown, clusterUp } from '../src/emulated/cluster.ts';
 import { emulatedHostNamespace } from '../src/emulated/layout.ts';
 import { rawApply, rawDestroy, rawPlan } from './deploy-baseline.ts';
+import { flatLabXml } from './lib/flat-lab.ts';
 
 const INSTANCE = 7;
 function arg(name: string, dflt: number): number {
@@ -61,19 +62,6 @@ interface DriverRun {
   undDestroyMs: number[];
 }
 
-/** A flat lab: VMs vm1..vmN, VM i on net Net(i mod k) with one address (10.<net>.x.y/16). */
-export function benchScenarioXml(vms: number, nets: number): string {
-  const out = [`<?xml version="1.0" encoding="UTF-8"?>`, `<vnx>`, `  <global><version>2.0</version><scenario_name>${NAME}</scenario_name></global>`];
-  for (let j = 0; j < nets; j++) out.push(`  <net name="Net${j}" mode="virtual_bridge"/>`);
-  for (let i = 0; i < vms; i++) {
-    const j = i % nets;
-    const host = Math.floor(i / nets) + 2;
-    out.push(`  <vm name="vm${i + 1}" type="lxc"><if id="1" net="Net${j}"><ipv4>10.${j}.${host >> 8}.${host & 255}/16</ipv4></if></vm>`);
-  }
-  out.push('</vnx>', '');
-  return out.join('\n');
-}
-
 async function ediv(args: string[]): Promise<{ secs: number; json: any; stderr: string; code: number }> {
   const t0 = performance.now();
   const r = await execa(process.execPath, [edivBin, ...args], { reject: false, maxBuffer: 1 << 28 });
@@ -94,7 +82,7 @@ async function main(): Promise<void> {
   const clusterDir = path.join(work, 'cluster');
   const state = path.join(work, 'state');
   const scenarioFile = path.join(work, `${NAME}.xml`);
-  writeFileSync(scenarioFile, benchScenarioXml(VMS, NETS));
+  writeFileSync(scenarioFile, flatLabXml(NAME, VMS, NETS));
   const hostNs = Array.from({ length: HOSTS }, (_, i) => emulatedHostNamespace(i + 1, INSTANCE));
   let deployed = false;
   let raw: ReturnType<typeof rawPlan> | undefined;
