@@ -74,8 +74,17 @@ function addSummaries(cmd: Command, prefix = ''): void {
   for (const sub of cmd.commands) {
     const key = prefix + sub.name();
     if (SUMMARIES[key] && !sub.summary()) sub.summary(SUMMARIES[key]);
+    sub.description(reflow(sub.description()));
     addSummaries(sub, `${key} `);
   }
+}
+
+/**
+ * A description as commander should wrap it (to the terminal's width): the line breaks written
+ * in the source are joined, except before a blank line or an indented or bulleted line.
+ */
+export function reflow(text: string): string {
+  return text.replace(/(?<!\n)\n(?![\s\-*•])/g, ' ');
 }
 
 export async function main(argv: string[]): Promise<void> {
