@@ -1,6 +1,7 @@
 // Options shared by the commands that talk to the cluster's hosts (deploy, exec, undeploy,
 // status, cluster check), so they read and behave the same everywhere.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { PROGRESS_MODES } from '../controller/progress.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -9,7 +10,11 @@ export function addConnectionOptions(cmd: Command, stateHelp = 'controller state
   return cmd
     .option('--accept-new-host-keys', 'add unknown SSH host keys to known_hosts (changed keys are always refused)')
     .option('--state <dir>', stateHelp)
-    .option('-v, --verbose', 'show what runs on each host: every agent op sent, and every command the agents run (with the lines of their batches)');
+    .option('-v, --verbose', 'show what runs on each host: every agent op sent, and every command the agents run (with the lines of their batches)')
+    .addOption(
+      new Option('--progress <mode>', 'progress on stderr: live (a terminal), plain lines, json lines, none; default json with --json, else live on a terminal, else plain')
+        .choices([...PROGRESS_MODES]),
+    );
 }
 
 /** EDIV's -M / -H filters: --vm and --host, comma-separated, repeatable. */

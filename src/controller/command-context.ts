@@ -10,7 +10,7 @@ import type { Cluster } from '../protocol/cluster.ts';
 import { loadCluster } from './cluster.ts';
 import { clusterUp } from '../emulated/cluster.ts';
 import { localClusterDir } from '../emulated/layout.ts';
-import { progressFor, type Progress } from './progress.ts';
+import { progressFor, type Progress, type ProgressMode } from './progress.ts';
 import { HostSessions } from './sessions.ts';
 import { StateStore } from './state.ts';
 
@@ -20,6 +20,8 @@ export interface CommonOptions {
   acceptNewHostKeys?: boolean;
   /** -v: show what runs on each host (the agent ops sent, every command an agent runs). */
   verbose?: boolean;
+  /** --progress: how progress is shown on stderr (default: json with --json, live on a terminal, else plain lines). */
+  progress?: ProgressMode;
 }
 
 export interface CommandContext {
@@ -40,7 +42,7 @@ export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandConte
   const store = StateStore.open(stateDir);
   const verbose = Boolean(opts.verbose);
   const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys), trace: verbose }), { verbose });
-  const progress = progressFor({ json: opts.json });
+  const progress = progressFor({ json: opts.json, mode: opts.progress });
   try {
     return await fn({ stateDir, store, sessions, progress, version: version() });
   } finally {

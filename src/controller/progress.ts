@@ -186,9 +186,22 @@ export class PlainLinesProgress implements Progress {
   done(): void {}
 }
 
-/** The renderer a command should use: JSON lines with --json, else live lines on a TTY, else plain lines. */
-export function progressFor(opts: { json?: boolean; stream?: NodeJS.WriteStream }): Progress {
+/** How progress is shown (`--progress`): `auto` is json with --json, else live on a terminal, else plain lines. */
+export const PROGRESS_MODES = ['auto', 'live', 'plain', 'json', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+
+/** The renderer a command should use: `mode` when given, else JSON lines with --json, else live lines on a TTY, else plain lines. */
+export function progressFor(opts: { json?: boolean; mode?: ProgressMode; stream?: NodeJS.WriteStream }): Progress {
   const stream = opts.stream ?? process.stderr;
-  if (opts.json) return new JsonLinesProgress(stream);
-  return stream.isTTY ? new TtyProgress(stream) : new PlainLinesProgress(stream);
+  const mode = opts.mode && opts.mode !== 'auto' ? opts.mode : opts.json ? 'json' : stream.isTTY ? 'live' : 'plain';
+  switch (mode) {
+    case 'json':
+      return new JsonLinesProgress(stream);
+    case 'live':
+      return new TtyProgress(stream);
+    case 'plain':
+      return new PlainLinesProgress(stream);
+    case 'none':
+      return silentProgress;
+  }
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { JsonLinesProgress, TtyProgress } from '../../../src/controller/progress.ts';
+import { JsonLinesProgress, PlainLinesProgress, TtyProgress, progressFor, silentProgress } from '../../../src/controller/progress.ts';
 
 /** Collects what a renderer writes. */
 function sink(): { out: { write(s: string): boolean }; text(): string } {
@@ -67,5 +67,21 @@ describe('plain progress lines (no terminal, no --json)', () => {
       'warning: host2 excluded',
     ]);
     expect(text).to.not.match(/\x1b|\{/);
+  });
+});
+
+describe('progressFor: which renderer (--progress, --json, a terminal)', () => {
+  const pipe = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
+  const tty = { isTTY: true, write: () => true, columns: 80 } as unknown as NodeJS.WriteStream;
+  it('auto: json with --json, live on a terminal, else plain lines', () => {
+    expect(progressFor({ json: true, stream: tty })).to.be.instanceOf(JsonLinesProgress);
+    expect(progressFor({ stream: tty })).to.be.instanceOf(TtyProgress);
+    expect(progressFor({ stream: pipe })).to.be.instanceOf(PlainLinesProgress);
+    expect(progressFor({ mode: 'auto', stream: pipe })).to.be.instanceOf(PlainLinesProgress);
+  });
+  it('--progress chooses whatever --json and the terminal say', () => {
+    expect(progressFor({ mode: 'json', stream: pipe })).to.be.instanceOf(JsonLinesProgress);
+    expect(progressFor({ mode: 'plain', json: true, stream: tty })).to.be.instanceOf(PlainLinesProgress);
+    expect(progressFor({ mode: 'none', stream: tty })).to.equal(silentProgress);
   });
 });
