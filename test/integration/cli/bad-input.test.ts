@@ -1,32 +1,16 @@
-// The bad-input corpus: each case is a clear error naming the file (and line/column where
-// there is one), exit code 2, no stack trace, in bounded time and memory — through the
-// library and through `ediv validate`. The cases are generated into a temp dir removed after.
+// The bad-input corpus, scenario files (the first cases; the other classes are in
+// bad-input-*.test.ts, all through test/helpers/bad-input.ts): each case is a clear error naming
+// the file (and line/column where there is one), exit code 2, no stack trace, in bounded time and
+// memory — through the library and through `ediv validate`. The cases are generated into a temp
+// dir removed after. Also: the text form of a few refusals, and good input.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseScenarioFile } from '../../../src/scenario/index.ts';
-import { InputError } from '../../../src/common/errors.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
+import { SECRET, badInputSuite, put, runValidate, vnx, type BadInputCase } from '../../helpers/bad-input.ts';
 
 const vnxDir = path.resolve(edivRoot, '../shared/third-party/vnx');
-const nodeBin = path.join(edivRoot, 'node_modules', '.bin', 'node');
-const SECRET = 'ediv-secret-marker-7f3a';
-
-interface Case {
-  name: string;
-  file: string;
-  /** Write the case's file; returns nothing. */
-  make(p: string): void;
-  line?: number;
-  column?: number;
-  message: RegExp;
-}
-
-const vnx = (body: string) =>
-  `<?xml version="1.0"?>\n<vnx>\n  <global><version>2.0</version><scenario_name>bad</scenario_name></global>\n` +
-  `  <net name="Net0" mode="virtual_bridge"/>\n${body}\n</vnx>\n`;
 
 function billionLaughs(): string {
   let dtd = '  <!ENTITY lol0 "lol">\n';
@@ -34,33 +18,37 @@ function billionLaughs(): string {
   return `<?xml version="1.0"?>\n<!DOCTYPE vnx [\n${dtd}]>\n<vnx><global><version>&lol12;</version></global></vnx>\n`;
 }
 
-const cases: Case[] = [
+/** A file of `mb` MB of VMs. */
+function hugeFile(p: string, mb: number): void {
+  const fd = openSync(p, 'w');
+  const chunk = Buffer.alloc(1024 * 1024, '<vm type="lxc" name="x"/>\n');
+  try {
+    writeSync(fd, '<vnx>\n');
+    for (let i = 0; i < mb; i++) writeSync(fd, chunk);
+    writeSync(fd, '</vnx>\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const scenario = (name: string, text: string | Buffer) => (d: string) => ({ scenario: put(d, name, text) });
+
+export const scenarioCases: BadInputCase[] = [
   {
     name: 'malformed XML (mismatched tag)',
-    file: 'malformed.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net0">\n  </vm>')),
+    make: scenario('malformed.xml', vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net0">\n  </vm>')),
     line: 7,
     column: 3,
     message: /closing tag <\/vm> does not match <if> opened at line 6, column 5/,
   },
-  {
-    name: 'an entity-expansion bomb',
-    file: 'bomb.xml',
-    make: (p) => writeFileSync(p, billionLaughs()),
-    line: 17,
-    message: /entity bomb/,
-  },
+  { name: 'an entity-expansion bomb', make: scenario('bomb.xml', billionLaughs()), line: 17, message: /entity bomb/ },
   {
     name: 'an external entity pointing at a local file',
-    file: 'xxe.xml',
-    make: (p) => {
-      writeFileSync(path.join(path.dirname(p), 'secret.txt'), SECRET);
-      const url = `file://${path.join(path.dirname(p), 'secret.txt')}`;
-      writeFileSync(
-        p,
-        `<?xml version="1.0"?>\n<!DOCTYPE vnx [\n  <!ENTITY xxe SYSTEM "${url}">\n  <!ENTITY pw SYSTEM "file:///etc/passwd">\n]>\n` +
-          `<vnx><global><version>2.0</version><scenario_name>\n&xxe;&pw;</scenario_name></global></vnx>\n`,
-      );
+    make: (d) => {
+      const secret = put(d, 'secret.txt', SECRET);
+      return scenario('xxe.xml',
+        `<?xml version="1.0"?>\n<!DOCTYPE vnx [\n  <!ENTITY xxe SYSTEM "file://${secret}">\n  <!ENTITY pw SYSTEM "file:///etc/passwd">\n]>\n` +
+          `<vnx><global><version>2.0</version><scenario_name>\n&xxe;&pw;</scenario_name></global></vnx>\n`)(d);
     },
     line: 7,
     column: 1,
@@ -68,159 +56,63 @@ const cases: Case[] = [
   },
   {
     name: 'an interface on an undeclared net',
-    file: 'undeclared-net.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net9"><ipv4>10.0.0.1/24</ipv4></if>\n  </vm>')),
+    make: scenario('undeclared-net.xml', vnx('  <vm type="lxc" name="a">\n    <if id="1" net="Net9"><ipv4>10.0.0.1/24</ipv4></if>\n  </vm>')),
     line: 6,
     column: 5,
     message: /interface 1 is on net "Net9", which is not declared/,
   },
   {
     name: 'duplicate VM names',
-    file: 'duplicate-vm.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a"/>\n  <vm type="lxc" name="a"/>')),
+    make: scenario('duplicate-vm.xml', vnx('  <vm type="lxc" name="a"/>\n  <vm type="lxc" name="a"/>')),
     line: 6,
     column: 3,
     message: /VM name "a" is used twice \(first at line 5\)/,
   },
   {
     name: 'a VM name with shell metacharacters',
-    file: 'shell-name.xml',
-    make: (p) => writeFileSync(p, vnx('  <vm type="lxc" name="a;$(reboot)"/>')),
+    make: scenario('shell-name.xml', vnx('  <vm type="lxc" name="a;$(reboot)"/>')),
     line: 5,
     column: 3,
     message: /VM name "a;\$\(reboot\)" is not allowed/,
   },
-  {
-    name: 'an empty file',
-    file: 'empty.xml',
-    make: (p) => writeFileSync(p, ''),
-    message: /file is empty/,
-  },
+  { name: 'an empty file', make: scenario('empty.xml', ''), message: /file is empty/ },
   {
     name: 'a binary file',
-    file: 'binary.xml',
-    make: (p) => writeFileSync(p, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe])),
+    make: scenario('binary.xml', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe])),
     message: /binary file \(NUL byte at offset 7\)/,
   },
   {
     name: 'a 50 MB file',
-    file: 'huge.xml',
-    make: (p) => {
-      const fd = openSync(p, 'w');
-      const chunk = Buffer.alloc(1024 * 1024, '<vm type="lxc" name="x"/>\n');
-      try {
-        writeSync(fd, '<vnx>\n');
-        for (let i = 0; i < 50; i++) writeSync(fd, chunk);
-        writeSync(fd, '</vnx>\n');
-      } finally {
-        closeSync(fd);
-      }
+    make: (d) => {
+      const p = path.join(d, 'huge.xml');
+      hugeFile(p, 50);
+      return { scenario: p };
     },
     message: /file is too large \(50\.0 MB; the limit is 20\.0 MB\)/,
   },
 ];
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+badInputSuite('bad input: scenario files (library and `ediv validate`)', scenarioCases);
 
-/** Runs `fn` over `items` with at most `limit` at a time (each CLI run is a whole process). */
-async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** Runs `ediv validate` with a bounded heap, so a parser that blew up memory would fail. */
-function runValidate(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(nodeBin, [path.join(edivRoot, 'bin', 'ediv'), 'validate', ...args], {
-      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=128' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
-
-describe('bad input: scenario files (library and `ediv validate`)', function () {
+describe('bad input: the text form', function () {
   this.timeout(120000);
-  let dir: string;
-  const cli = new Map<string, { json: CliResult; text?: CliResult }>();
-  // The text form is also run for these (the JSON form for every case).
-  const textToo = new Set(['malformed XML (mismatched tag)', 'an external entity pointing at a local file', 'a 50 MB file']);
+  let dir = '';
+  before(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-bad-text-'))));
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-bad-'));
-    for (const c of cases) c.make(path.join(dir, c.file));
-    await pool(cases, 3, async (c) => {
-      const file = path.join(dir, c.file);
-      const json = await runValidate([file, '--json']);
-      cli.set(c.name, { json, text: textToo.has(c.name) ? await runValidate([file]) : undefined });
-    });
-  });
-
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const c of cases) {
-    describe(c.name, () => {
-      it('library: InputError with file, line, column and message, fast', async () => {
-        const file = path.join(dir, c.file);
-        const t0 = performance.now();
-        let err: unknown;
-        try {
-          await parseScenarioFile(file);
-        } catch (e) {
-          err = e;
-        }
-        expect(performance.now() - t0).to.be.below(2000);
-        expect(err).to.be.instanceOf(InputError);
-        const p = (err as InputError).problems.find((x) => c.message.test(x.message));
-        expect(p, (err as Error).message).to.not.equal(undefined);
-        expect(p!.loc.file).to.equal(file);
-        if (c.line !== undefined) expect(p!.loc.line).to.equal(c.line);
-        if (c.column !== undefined) expect(p!.loc.column).to.equal(c.column);
-        expect((err as Error).message).to.not.include(SECRET);
-        expect((err as Error).message).to.not.include('root:x:0:0');
-      });
-
-      it('CLI --json: exit 2, {ok:false, problems:[{file,line,column,message}]}, no stack trace', () => {
-        const r = cli.get(c.name)!.json;
-        expect(r.code, r.stderr).to.equal(2);
-        const doc = JSON.parse(r.stdout) as { ok: boolean; problems: { file: string; line?: number; column?: number; message: string }[] };
-        expect(doc.ok).to.equal(false);
-        const p = doc.problems.find((x) => c.message.test(x.message));
-        expect(p, r.stdout).to.not.equal(undefined);
-        expect(p!.file).to.equal(path.join(dir, c.file));
-        if (c.line !== undefined) expect(p!.line).to.equal(c.line);
-        if (c.column !== undefined) expect(p!.column).to.equal(c.column);
-        expect(r.stdout + r.stderr).to.not.match(/\n\s+at .+\(.*:\d+:\d+\)/);
-        expect(r.stdout + r.stderr).to.not.include(SECRET);
-        expect(r.ms).to.be.below(60000); // a whole CLI process on a shared machine; the library bound is above
-      });
-
-      if (!textToo.has(c.name)) return;
-      it('CLI text: exit 2, "file:line:column: message" on stderr, no stack trace', () => {
-        const r = cli.get(c.name)!.text!;
-        expect(r.code, r.stderr).to.equal(2);
-        const where = path.join(dir, c.file) + (c.line !== undefined ? `:${c.line}` : '') + (c.column !== undefined ? `:${c.column}` : '');
-        expect(r.stderr).to.include(where);
-        expect(r.stderr).to.match(c.message);
-        expect(r.stderr).to.not.match(/\n\s+at .+:\d+:\d+/);
-        expect(r.stdout).to.equal('');
-      });
+  for (const name of ['malformed XML (mismatched tag)', 'an external entity pointing at a local file', 'a 50 MB file']) {
+    it(`${name}: exit 2, "file:line:column: message" on stderr, no stack trace`, async () => {
+      const c = scenarioCases.find((x) => x.name === name)!;
+      const caseDir = mkdtempSync(path.join(dir, 'c-'));
+      const file = c.make(caseDir).scenario;
+      const r = await runValidate([file]);
+      expect(r.code, r.stderr).to.equal(2);
+      const where = file + (c.line !== undefined ? `:${c.line}` : '') + (c.column !== undefined ? `:${c.column}` : '');
+      expect(r.stderr).to.include(where);
+      expect(r.stderr).to.match(c.message);
+      expect(r.stderr).to.not.match(/\n\s+at .+:\d+:\d+/);
+      expect(r.stderr).to.not.include(SECRET);
+      expect(r.stdout).to.equal('');
     });
   }
 });
@@ -234,12 +126,10 @@ describe('`ediv validate` on good input', function () {
     '03-ediv_testing-tutorial_root2_all.xml',
     '04-vnuml18-s21seclabsvirtual-v02.xml',
   ];
-  const results = new Map<string, CliResult>();
+  const results = new Map<string, Awaited<ReturnType<typeof runValidate>>>();
 
   before(async () => {
-    await pool(files, 3, async (f) => {
-      results.set(f, await runValidate([path.join(vnxDir, f), '--json']));
-    });
+    await Promise.all(files.map(async (f) => results.set(f, await runValidate([path.join(vnxDir, f), '--json']))));
   });
 
   for (const f of files) {
