@@ -33,7 +33,7 @@ document named <scenario>_<host>. Its filetree sources and exec scripts are abso
 
 Examples:
   ediv plan lab.xml
-  ediv plan lab.xml --cluster /etc/ediv/cluster.conf --segmentator mincut --out /tmp/frags
+  ediv plan lab.xml --cluster /etc/ediv/cluster.conf --segmentator mincut --out frags
   ediv plan lab.xml --restrictions restrictions.xml --json | jq .mapping`;
 
 export function register(program: Command): void {

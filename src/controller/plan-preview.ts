@@ -1,7 +1,9 @@
 // `ediv plan` as one call: the plan `ediv deploy` would make now, without touching any host —
 // for the cluster file given, else the emulated cluster of `localHosts` hosts; skipping the ids
 // that scenarios deployed from this machine hold; optionally writing the per-host fragments.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { InputError } from '../common/errors.ts';
 import path from 'node:path';
 import { defaultStateDir } from '../common/paths.ts';
 import { emulatedCluster, localClusterDir } from '../emulated/layout.ts';
@@ -43,10 +45,22 @@ export function fragmentFile(dir: string, host: string): string {
   return path.join(dir, `${host}.xml`);
 }
 
-/** Writes each host's fragment, its lab-file paths made absolute (they are relative to `scenarioDir`). */
+/**
+ * Writes each host's fragment, its lab-file paths made absolute (they are relative to
+ * `scenarioDir`). Each file is written atomically through an exclusively created temporary
+ * file, so a link planted at DIR/<host>.xml is replaced, never followed; a path that cannot be
+ * written is bad input on --out, with why.
+ */
 function writeFragments(plan: Plan, dir: string, scenarioDir: string): void {
-  mkdirSync(dir, { recursive: true });
-  for (const hp of Object.values(plan.hosts)) writeFileSync(fragmentFile(dir, hp.host), writeScenario(withLabPathsFrom(hp.fragment, scenarioDir)));
+  for (const hp of Object.values(plan.hosts)) {
+    const file = fragmentFile(dir, hp.host);
+    try {
+      writeFileAtomic(file, writeScenario(withLabPathsFrom(hp.fragment, scenarioDir)));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw InputError.commandLine('--out', `cannot write ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : (e.message ?? String(err)).replace(/^[A-Z]+: /, '')}`);
+    }
+  }
 }
 
 /** Ids in use by deployed scenarios, when this machine has a state store (never creates one). */

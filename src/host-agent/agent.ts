@@ -40,6 +40,7 @@ import {
   listDeployments,
   readApplied,
   readVmStates,
+  trustStateDir,
   withLock,
   withNetnsLock,
   writeApplied,
@@ -55,6 +56,7 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
   if (!isAgentOp(op)) throw new OperationError(`unknown agent op ${JSON.stringify(op)} (known: ${AGENT_OPS.join(', ')})`);
   validateRequest(op, request);
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
+  trustStateDir(stateDir);
   switch (op) {
     case 'facts':
       return facts(stateDir);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../common/atomic-write.ts';
 import type { BackplaneKind } from '../protocol/cluster.ts';
+import { OperationError } from '../common/errors.ts';
 
 /**
  * What the journal records: driver resources, and backplane links (by backplane kind).
@@ -63,21 +64,82 @@ export function replay(records: JournalRecord[]): { resources: Map<string, Resou
   return state;
 }
 
-/** Parses journal text; a torn last line (crash during the write) is ignored. */
-export function parseJournal(text: string): JournalRecord[] {
+/**
+ * Parses journal text; a torn last line (crash during the write) is ignored. With `dir` (the
+ * deployment's directory), every resource is checked to be one ediv writes (resourceProblem):
+ * its names end up in `ip` batch lines, `rm -r` and cgroup removals run as root, so a journal
+ * someone edited is refused rather than acted on.
+ */
+export function parseJournal(text: string, dir?: string): JournalRecord[] {
   const lines = text.split('\n');
   const out: JournalRecord[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
+    let record: JournalRecord;
     try {
-      out.push(JSON.parse(line) as JournalRecord);
+      record = JSON.parse(line) as JournalRecord;
     } catch (err) {
       if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) {
-        throw new Error(`journal line ${i + 1} is corrupt: ${(err as Error).message}`);
+        throw new OperationError(`journal line ${i + 1} is corrupt: ${(err as Error).message}`);
       }
+      return;
     }
+    const problem = dir === undefined ? undefined : recordProblem(record, dir);
+    if (problem) throw new OperationError(`${path.join(dir!, JOURNAL_FILE)} line ${i + 1}: ${problem}: refusing to act on a journal ediv did not write (edited by hand?)`);
+    out.push(record);
   });
   return out;
+}
+
+const KINDS: ReadonlySet<string> = new Set(['netns', 'bridge', 'veth', 'hostif', 'qdisc', 'sysctl', 'vlan', 'vxlan', 'process', 'mount', 'dir', 'cgroup']);
+const LINK_KINDS: ReadonlySet<string> = new Set(['bridge', 'veth', 'hostif', 'qdisc', 'vlan', 'vxlan']);
+const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+const NETNS = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,255}$/;
+const SYSCTL = /^[A-Za-z0-9_-]+(?:[./][A-Za-z0-9_-]+)+$/;
+
+/** Why a journal record is not one ediv writes (undefined when it is). */
+export function recordProblem(r: JournalRecord, dir: string): string | undefined {
+  if (!r || typeof r !== 'object') return 'not a record';
+  switch (r.t) {
+    case 'gone':
+      return typeof r.key === 'string' ? undefined : 'a "gone" record without a key';
+    case 'vm':
+    case 'vm-gone':
+      return typeof r.vm === 'string' && NETNS.test(r.vm) ? undefined : `VM name ${JSON.stringify(r.vm)}`;
+    case 'res':
+      return resourceProblem(r, dir);
+    default:
+      return `unknown record type ${JSON.stringify((r as { t?: unknown }).t)}`;
+  }
+}
+
+/** Why a journaled resource is not one ediv makes, by kind (its name is used as root on the host). */
+export function resourceProblem(r: Resource, dir: string): string | undefined {
+  if (typeof r.key !== 'string' || typeof r.name !== 'string' || !KINDS.has(r.kind)) return `resource ${JSON.stringify(r.key)} of unknown kind ${JSON.stringify(r.kind)}`;
+  const name = JSON.stringify(r.name);
+  if (r.pid !== undefined && !(Number.isInteger(r.pid) && r.pid > 1)) return `process id ${JSON.stringify(r.pid)}`;
+  if (LINK_KINDS.has(r.kind)) return IFNAME.test(r.name) ? undefined : `${r.kind} name ${name} is not an interface name`;
+  switch (r.kind) {
+    case 'netns':
+      return NETNS.test(r.name) ? undefined : `namespace name ${name}`;
+    case 'sysctl':
+      return SYSCTL.test(r.name) && !r.name.includes('..') ? undefined : `sysctl name ${name}`;
+    case 'dir': {
+      const rel = path.relative(path.resolve(dir), r.name);
+      return path.isAbsolute(r.name) && path.normalize(r.name) === r.name && rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
+        ? undefined
+        : `directory ${name} is not inside the deployment's directory`;
+    }
+    case 'cgroup':
+      // <a cgroup hierarchy>/ediv/<VM namespace> (cgroups.ts), wherever the hierarchy is mounted.
+      return path.isAbsolute(r.name) && path.normalize(r.name) === r.name && path.basename(path.dirname(r.name)) === 'ediv' && NETNS.test(path.basename(r.name))
+        ? undefined
+        : `cgroup ${name} is not an ediv cgroup`;
+    case 'mount':
+      return path.isAbsolute(r.name) && path.normalize(r.name) === r.name ? undefined : `mount point ${name}`;
+    default:
+      return undefined; // process: its name is a label; the pid is checked above and against its start time when used
+  }
 }
 
 export class Journal {
@@ -102,7 +164,7 @@ export class Journal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    return new Journal(dir, parseJournal(text));
+    return new Journal(dir, parseJournal(text, dir));
   }
 
   /** Live resources, in the order they were (re)recorded. */

@@ -78,6 +78,25 @@ export function listDeployments(stateDir: string): string[] {
   }
 }
 
+/**
+ * Makes sure the state directory can be trusted before anything in it is read: it is made 0700
+ * when missing; an existing one must be a directory owned by this user (root) that no one
+ * else can write to. Its journals drive what the agent removes as root, so a directory others
+ * can write to would let them choose.
+ */
+export function trustStateDir(stateDir: string): void {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const st = fs.statSync(stateDir);
+  const uid = process.geteuid?.() ?? st.uid;
+  if (!st.isDirectory()) throw new OperationError(`state directory ${stateDir} is not a directory`);
+  if (st.uid !== uid) throw new OperationError(`state directory ${stateDir} belongs to uid ${st.uid}, not to the agent's user (uid ${uid}): refusing to trust its journals`);
+  if (st.mode & 0o022) {
+    throw new OperationError(
+      `state directory ${stateDir} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}): refusing to trust its journals; 'chmod 700 ${stateDir}' if no one else has written there`,
+    );
+  }
+}
+
 /** Runs `fn` holding the state directory's lock: one agent op at a time changes a state directory. */
 export function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   fs.mkdirSync(stateDir, { recursive: true });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
@@ -73,6 +73,26 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     const vm = frag.vms[0]!;
     expect(vm.filetrees[0]!.source).to.equal(path.join(dir, 'conf/a'));
     expect(vm.execs.map((x) => x.text)).to.deep.equal([path.join(dir, 'scripts/run.sh'), 'echo conf/a']);
+  });
+
+  it('--out replaces a symbolic link planted at DIR/<host>.xml instead of writing through it; an unwritable DIR is bad input', async () => {
+    const out = path.join(dir, 'planted');
+    mkdirSync(out);
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, path.join(out, 'host1.xml'));
+    const r = await ediv('plan', path.join(thirdParty, '01-simple_lxc_ubuntu.xml'), '--local-hosts', '1', '--out', out);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(readFileSync(victim, 'utf8')).to.equal('precious\n');
+    expect(lstatSync(path.join(out, 'host1.xml')).isFile()).to.equal(true);
+    expect(readdirSync(out)).to.deep.equal(['host1.xml']); // no temporary file left
+    // Under a regular file, and where a directory has the fragment's name: exit 2, why, no stack trace.
+    for (const bad of [path.join(victim, 'frags'), path.join(dir, 'dirs')]) {
+      if (bad.endsWith('dirs')) mkdirSync(path.join(bad, 'host1.xml'), { recursive: true });
+      const b = await ediv('plan', path.join(thirdParty, '01-simple_lxc_ubuntu.xml'), '--local-hosts', '1', '--out', bad);
+      expect(b.exitCode, b.stderr).to.equal(2);
+      expect(b.stderr).to.contain('--out').and.contain('cannot write').and.not.contain('    at ');
+    }
   });
 
   it('bad input exits 2 with a message, no stack trace', async () => {

@@ -48,6 +48,43 @@ export function runInVm(enter: string[], text: string): Promise<CommandOutcome> 
   return runArgvInVm(enter, ['sh', '-c', text], text);
 }
 
+/**
+ * How much of one stream of one command the agent sends back. Everything a command prints
+ * travels in the agent's one JSON result (and a sequence runs on every VM at once), so a
+ * command that prints gigabytes must not make the agent read them.
+ */
+export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** And of all the commands of one agent op together (one op per agent process). */
+export const MAX_OP_OUTPUT_BYTES = 16 * 1024 * 1024;
+let opOutputLeft = MAX_OP_OUTPUT_BYTES;
+
+/** The first bytes of a command's output file (within both bounds), with a note of what was left out. */
+export function readOutput(file: string, max = MAX_OUTPUT_BYTES): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const allowed = Math.min(max, opOutputLeft);
+    const buf = Buffer.alloc(Math.min(size, allowed));
+    const got = buf.length ? fs.readSync(fd, buf, 0, buf.length, 0) : 0;
+    opOutputLeft -= got;
+    const text = buf.subarray(0, got).toString('utf8');
+    if (size <= allowed) return text;
+    const why = allowed < max ? ` (the agent's answer carries at most ${formatMB(MAX_OP_OUTPUT_BYTES)} of output in all)` : '';
+    return `${text}\n[ediv: output truncated at ${formatMB(got)} of ${formatMB(size)}${why}]\n`;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** For tests: a fresh op-wide output allowance. */
+export function resetOpOutputAllowance(): void {
+  opOutputLeft = MAX_OP_OUTPUT_BYTES;
+}
+
+function formatMB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** Runs `argv` inside the VM (after `enter`) and captures stdout, stderr and the exit status. */
 export async function runArgvInVm(enter: string[], argv: string[], label = argv.join(' ')): Promise<CommandOutcome> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv-exec-'));
@@ -64,8 +101,8 @@ export async function runArgvInVm(enter: string[], argv: string[], label = argv.
     });
     return {
       command: label,
-      stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
-      stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8'),
+      stdout: readOutput(path.join(dir, 'out')),
+      stderr: readOutput(path.join(dir, 'err')),
       exitCode,
     };
   } finally {
