@@ -1,10 +1,20 @@
 // `ediv discover`: the UPnP control point. Prints the hypervisor → VM → services tree of the
 // management network, keeps it live with --watch, and invokes SOAP actions (`discover call`).
+// On the controller (its state directory: --state, else the default) it verifies what it
+// finds against the lab's record and signs state-changing actions with the cluster's key.
+// Everything shown comes from strangers on the network: text output escapes control and bidi
+// characters; JSON output keeps the values (with those characters as \u escapes).
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../common/errors.ts';
+import { defaultStateDir } from '../common/paths.ts';
+import { controlKeyFile, discoveryRecord, readControlKey } from '../controller/discovery-hooks.ts';
 import { emulatedInstance } from '../emulated/layout.ts';
-import { browseTree, callAction, watchTree, type BrowseOptions } from '../discovery/browse.ts';
-import { action, printJson, printReport } from './output.ts';
+import { browseTree, callAction, watchTree, type ActionCallResult, type BrowseOptions } from '../discovery/browse.ts';
+import type { DiscoveryTree } from '../discovery/control-point.ts';
+import { parseKey } from '../discovery/control-auth.ts';
+import { terminalSafe, terminalSafeDeep, terminalSafeJson } from '../common/printable.ts';
+import { action } from './output.ts';
 import { secondsOption } from './option-values.ts';
 import { renderActionResult, renderTree, renderTreeUpdate } from './render/discover.ts';
 import { abortOnInterrupt } from './signals.ts';
@@ -15,24 +25,62 @@ interface DiscoverOpts {
   mx?: string;
   json?: boolean;
   watch?: boolean;
+  state?: string;
 }
 
-/** --interface (default: the emulated cluster's bridge) and --mx. */
-function browseOptions(opts: DiscoverOpts): BrowseOptions {
+const warn = (m: string) => process.stderr.isTTY && process.stderr.write(`ediv: ${terminalSafe(m)}\n`);
+
+type ControllerSide = Pick<BrowseOptions, 'record' | 'controlKey' | 'controlKeyFile'>;
+
+/**
+ * What the controller's state directory offers discovery: the lab record and, for `call`, the
+ * control key (each when there). A broken key file is an error: acting unsigned would hide it.
+ */
+function controllerSide(opts: DiscoverOpts, withKey: boolean): ControllerSide {
+  const dir = path.resolve(opts.state ?? defaultStateDir());
+  const out: ControllerSide = { controlKeyFile: controlKeyFile(dir) };
+  try {
+    out.record = discoveryRecord(dir);
+  } catch (err) {
+    warn(`no lab record (nothing can be verified): ${(err as Error).message}`);
+  }
+  const hex = withKey ? readControlKey(dir) : undefined;
+  if (hex) out.controlKey = parseKey(hex);
+  return out;
+}
+
+/** --interface (default: the emulated cluster's bridge) and --mx, plus the controller's side. */
+function browseOptions(opts: DiscoverOpts, withKey = false): BrowseOptions {
   return {
     interface: opts.interface,
     fallbackInterface: emulatedInstance(0).bridge,
     mx: secondsOption('--mx', opts.mx ?? '1', 1, 5),
-    log: (m) => process.stderr.isTTY && process.stderr.write(`ediv: ${m}\n`),
+    log: warn,
+    ...controllerSide(opts, withKey),
   };
+}
+
+/** The tree as text shows it: every string escaped, unverified entries marked as such. */
+export function textView(tree: DiscoveryTree): DiscoveryTree {
+  const t = terminalSafeDeep(tree);
+  const mark = (s: string | undefined) => (s === undefined ? s : `${s} [unverified]`);
+  for (const h of t.hypervisors) {
+    if (!h.verified) Object.assign(h, h.host !== undefined ? { host: mark(h.host) } : { friendlyName: mark(h.friendlyName) });
+    for (const vm of h.vms) if (!vm.verified) Object.assign(vm, vm.name !== undefined ? { name: mark(vm.name) } : { friendlyName: mark(vm.friendlyName) });
+  }
+  return t;
+}
+
+function writeJson(value: unknown, indent?: number): void {
+  process.stdout.write(terminalSafeJson(value, indent) + '\n');
 }
 
 async function discover(opts: DiscoverOpts): Promise<number> {
   const timeoutMs = secondsOption('--timeout', opts.timeout ?? '3', 0.1, 3600) * 1000;
   if (!opts.watch) {
     const tree = await browseTree({ ...browseOptions(opts), timeoutMs });
-    if (opts.json) printJson(tree);
-    else process.stdout.write(renderTree(tree));
+    if (opts.json) writeJson(tree, 2);
+    else process.stdout.write(renderTree(textView(tree)));
     return 0;
   }
   const stop = abortOnInterrupt();
@@ -41,7 +89,8 @@ async function discover(opts: DiscoverOpts): Promise<number> {
       browseOptions(opts),
       (tree) => {
         const time = new Date().toISOString();
-        process.stdout.write(opts.json ? JSON.stringify({ type: 'tree', time, tree }) + '\n' : renderTreeUpdate(tree, time));
+        if (opts.json) writeJson({ type: 'tree', time, tree });
+        else process.stdout.write(renderTreeUpdate(textView(tree), time));
       },
       stop.signal,
     );
@@ -63,8 +112,11 @@ function parseArgs(args: string[]): [string, string][] {
 async function call(vm: string, actionName: string, rawArgs: string[], opts: DiscoverOpts & { service?: string }): Promise<number> {
   const args = parseArgs(rawArgs);
   const timeoutMs = secondsOption('--timeout', opts.timeout ?? '5', 0.1, 3600) * 1000;
-  const result = await callAction(browseOptions(opts), { vm, action: actionName, args, service: opts.service, timeoutMs });
-  return printReport(result, opts, renderActionResult);
+  const result: ActionCallResult = await callAction(browseOptions(opts, true), { vm, action: actionName, args, service: opts.service, timeoutMs });
+  // A failed call throws (printed by action()), so this is the whole successful report.
+  if (opts.json) writeJson(result, 2);
+  else process.stdout.write(renderActionResult(terminalSafeDeep(result)));
+  return 0;
 }
 
 export function register(program: Command): void {
@@ -79,6 +131,7 @@ export function register(program: Command): void {
     .option('--mx <seconds>', 'M-SEARCH MX: devices answer within this many seconds, 1-5 (default 1)')
     .option('--json', 'print the tree as one JSON document (with --watch: one JSON line per change)')
     .option('-w, --watch', 'keep running and print the tree again whenever it changes (Ctrl-C ends)')
+    .option('--state <dir>', 'controller state directory: the lab record to verify against and the key to sign actions with (default /var/lib/ediv as root, else the XDG state dir)')
     .action(action((opts: DiscoverOpts) => discover(opts)));
   cmd
     .command('call')
@@ -90,6 +143,7 @@ export function register(program: Command): void {
     .option('-t, --timeout <seconds>', 'how long to look for the VM (default 5)')
     .option('--mx <seconds>', 'M-SEARCH MX, 1-5 (default 1)')
     .option('--service <type>', 'service type, when several services of the VM have the action')
+    .option('--state <dir>', 'controller state directory: the key that signs Start/Stop/Suspend/Resume (default as for discover)')
     .option('--json', 'print the result as JSON')
     .action((vm: string, act: string, args: string[], opts: DiscoverOpts & { service?: string }, self: Command) => {
       // commander hands options given after `call` to whichever command knows them first.

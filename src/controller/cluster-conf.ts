@@ -7,6 +7,8 @@
 // [db] and any other section (vnx.conf holds many) is ignored, as is a host section for a
 // host that [cluster] does not list.
 import { InputError, type InputProblem } from '../common/errors.ts';
+import { CLUSTER_BOUNDS } from './cluster-schema.ts';
+import { orderedProblems } from './cluster-schema-errors.ts';
 import type { DocPath, LocatedDoc, Position } from './cluster-source.ts';
 import { maskToPrefix } from './cluster-values.ts';
 
@@ -23,17 +25,20 @@ interface Section {
   entries: Entry[];
 }
 
-/** Host-section keys (both generations) → cluster-file host field. */
-const HOST_KEYS: Record<string, string> = {
-  host_name: 'address',
-  mem: 'memMB',
-  cpu: 'cpu',
-  max_vms: 'maxVMs',
-  max_vhost: 'maxVMs',
-  max_vhosts: 'maxVMs',
-  if_name: 'trunk',
-  ifname: 'trunk',
-};
+/**
+ * Host-section keys (both generations) → cluster-file host field. A Map, so that a key named
+ * like an Object.prototype member (constructor, __proto__, toString) is just an unknown key.
+ */
+const HOST_KEYS: ReadonlyMap<string, string> = new Map([
+  ['host_name', 'address'],
+  ['mem', 'memMB'],
+  ['cpu', 'cpu'],
+  ['max_vms', 'maxVMs'],
+  ['max_vhost', 'maxVMs'],
+  ['max_vhosts', 'maxVMs'],
+  ['if_name', 'trunk'],
+  ['ifname', 'trunk'],
+]);
 const VLAN_KEYS = ['first', 'last'];
 const CLUSTER_KEYS = ['host', 'default_segmentation', 'mgmt_network', 'mgmt_network_mask', 'backplane'];
 
@@ -45,6 +50,11 @@ function splitSections(text: string, file: string): Section[] {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
+    // A lone carriage return would let a value overwrite what a terminal shows of a message.
+    if (raw.includes('\r')) {
+      problems.push({ loc: { file, line, column: raw.indexOf('\r') + 1 }, message: 'a carriage return inside a line (U+000D): cluster.conf lines end with a newline' });
+      return;
+    }
     const header = /^\[\s*([^\]]*?)\s*\]$/.exec(trimmed);
     if (header) {
       current = { name: header[1]!, line, entries: [] };
@@ -64,8 +74,19 @@ function splitSections(text: string, file: string): Section[] {
     const value = kv[2]!.replace(/\s+[#;].*$/, '').trim();
     current.entries.push({ key: kv[1]!.toLowerCase(), value, line, column: raw.indexOf(kv[2]!) + 1 });
   });
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) throw new InputError(orderedProblems(problems));
   return sections;
+}
+
+/** Sections by name (a file may repeat a section; its entries are read in order). */
+function sectionIndex(sections: Section[]): Map<string, Section[]> {
+  const index = new Map<string, Section[]>();
+  for (const sec of sections) {
+    const list = index.get(sec.name);
+    if (list) list.push(sec);
+    else index.set(sec.name, [sec]);
+  }
+  return index;
 }
 
 /** "2048" → 2048; anything else stays a string, for the schema to report at its line. */
@@ -83,7 +104,8 @@ export function readClusterConf(text: string, file: string): LocatedDoc {
     where.set(path.join('/'), 'key' in e ? { line: e.line, column: e.column } : { line: e.line, column: 1 });
     names.set(path.join('/'), confName);
   };
-  const bySection = (name: string) => sections.filter((s) => s.name === name);
+  const index = sectionIndex(sections);
+  const bySection = (name: string): Section[] => index.get(name) ?? [];
 
   /** Single-valued keys of the named sections, checked against the keys allowed there. */
   const single = (secName: string, allowed: string[]): Map<string, Entry> => {
@@ -110,6 +132,11 @@ export function readClusterConf(text: string, file: string): LocatedDoc {
   const clusterKeys = single('cluster', CLUSTER_KEYS);
   const hostEntries = cluster.flatMap((s) => s.entries.filter((e) => e.key === 'host'));
   if (hostEntries.length === 0) problems.push({ loc: { file, line: cluster[0]!.line }, message: '[cluster] lists no host (add "host = <name>" lines)' });
+  const tooMany = hostEntries[CLUSTER_BOUNDS.hosts];
+  if (tooMany) {
+    // Refused before the hosts are read: each one costs a section lookup and its checks.
+    throw InputError.at(file, tooMany.line, tooMany.column, `[cluster] lists more than ${CLUSTER_BOUNDS.hosts} hosts`);
+  }
 
   const hosts: Record<string, unknown>[] = [];
   hostEntries.forEach((he, i) => {
@@ -122,9 +149,9 @@ export function readClusterConf(text: string, file: string): LocatedDoc {
     }
     const seen = new Map<string, Entry>();
     for (const e of secs.flatMap((s) => s.entries)) {
-      const field = HOST_KEYS[e.key];
+      const field = HOST_KEYS.get(e.key);
       if (!field) {
-        problems.push({ loc: { file, line: e.line, column: 1 }, message: `unknown key "${e.key}" in [${he.value}] (known: ${Object.keys(HOST_KEYS).join(', ')})` });
+        problems.push({ loc: { file, line: e.line, column: 1 }, message: `unknown key "${e.key}" in [${he.value}] (known: ${[...HOST_KEYS.keys()].join(', ')})` });
         continue;
       }
       const earlier = seen.get(field);
@@ -181,7 +208,7 @@ export function readClusterConf(text: string, file: string): LocatedDoc {
     problems.push({ loc: { file, line: mask.line, column: 1 }, message: 'mgmt_network_mask is given without mgmt_network' });
   }
 
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) throw new InputError(orderedProblems(problems));
 
   const lookup = <T>(map: Map<string, T>, path: DocPath): T | undefined => {
     for (let n = path.length; n >= 0; n--) {

@@ -1,11 +1,19 @@
-// Semantic checks of a schema-valid cluster document: what JSON Schema cannot say.
-// Every problem points at the offending node.
+// Semantic checks of a cluster document: the characters of every string (before the schema,
+// so that no message echoes a control character), then, on a schema-valid document, what JSON
+// Schema cannot say. Every problem points at the offending node.
+import { isIP } from 'node:net';
+import path from 'node:path';
 import type { InputProblem } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
 import { AUTO_DRIVER, type BackplaneKind } from '../protocol/cluster.ts';
 import { BACKPLANES, DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
+import { findBuiltin, listSegmentators } from '../segmentators/registry.ts';
+import { show } from './cluster-schema-errors.ts';
 import type { DocPath, LocatedDoc } from './cluster-source.ts';
-import { MAX_IFNAME, cidrProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem } from './cluster-values.ts';
+import { MAX_IFNAME, cidrProblem, controlCharacterProblem, hostAddressProblem, interfaceNameProblem, ipAddressProblem, printable } from './cluster-values.ts';
+
+/** Longest key or string value: PATH_MAX; longer is a wrong file or an attack on a parser downstream. */
+export const MAX_STRING = 4096;
 
 export interface IdRange {
   first: number;
@@ -48,6 +56,89 @@ export function rangesOf(raw: RawCluster): IdRange[] {
   return Array.isArray(ids) ? ids : [ids];
 }
 
+/** Why a key or string cannot be in a cluster file (control characters, length), or undefined. */
+function stringProblem(s: string): string | undefined {
+  if (s.length > MAX_STRING) return `is longer than ${MAX_STRING} characters`;
+  return controlCharacterProblem(s);
+}
+
+/**
+ * Every key and string value of the document, checked for control characters and length,
+ * iteratively (the reader has bounded the nesting and the node count). Each object is visited
+ * once, so even a cyclic value (which the YAML reader refuses) cannot keep this walking.
+ */
+export function stringProblems(doc: LocatedDoc): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const at = (p: DocPath, message: string, key = false) => problems.push({ loc: { file: doc.file, ...doc.locate(p, key) }, message });
+  const stack: { value: unknown; path: DocPath }[] = [{ value: doc.data, path: [] }];
+  const visited = new Set<object>();
+  while (stack.length > 0) {
+    const { value, path: p } = stack.pop()!;
+    if (value !== null && typeof value === 'object') {
+      if (visited.has(value)) continue;
+      visited.add(value);
+    }
+    if (typeof value === 'string') {
+      const bad = stringProblem(value);
+      if (bad) at(p, `${printable(doc.describe(p))} ${bad}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: [...p, i] }));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        const bad = stringProblem(k);
+        // A bad key is reported at the key, naming its parent (the key itself is not printed).
+        if (bad) at([...p, k], `a key in ${printable(doc.describe(p))} ${bad}`, true);
+        else stack.push({ value: v, path: [...p, k] });
+      }
+    }
+  }
+  return problems;
+}
+
+/** The cluster's default segmentator must be a built-in: a cluster file never names code to run. */
+function segmentatorProblem(name: string): string | undefined {
+  if (findBuiltin(name)) return undefined;
+  const known = listSegmentators().flatMap((s) => [s.name, ...s.aliases]).join(', ');
+  return (
+    `${show(name)} is not a built-in segmentator (${known}); a cluster file may name only these: ` +
+    'a plugin is code run with ediv\'s privileges, so it is loaded only from --segmentator on the command line'
+  );
+}
+
+/** CLUSTER_DEFAULTS.sshPort (cluster.ts, which imports this module). */
+const DEFAULT_SSH_PORT = 22;
+
+/** An address as compared for sameness: IPv6 in canonical form, DNS names in lower case without the final dot. */
+function canonicalAddress(address: string): string {
+  if (isIP(address) === 6) {
+    try {
+      return new URL(`http://[${address}]/`).hostname;
+    } catch {
+      return address.toLowerCase(); // a zone id (fe80::1%eth0): compared as written
+    }
+  }
+  return address.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * What makes two host entries one agent: the machine (a local host is the controller itself;
+ * an SSH host is its address and port) and the agent's state directory (journal).
+ */
+function agentIdentity(h: RawHost): string {
+  const machine = h.transport === 'local' ? 'local' : `${canonicalAddress(h.address ?? h.name)} port ${h.ssh?.port ?? DEFAULT_SSH_PORT}`;
+  const stateDir = h.agentStateDir === undefined ? '' : path.posix.normalize(h.agentStateDir).replace(/(.)\/$/, '$1');
+  return `${machine}\0${stateDir}`;
+}
+
+function sameAgentProblem(h: RawHost, other: string): string {
+  const where = h.transport === 'local' ? 'the controller itself (transport local)' : `${h.address ?? h.name}, SSH port ${h.ssh?.port ?? DEFAULT_SSH_PORT}`;
+  const dir = h.agentStateDir === undefined ? "the agent's default state directory" : `state directory ${h.agentStateDir}`;
+  return (
+    `host "${h.name}" is the same agent as ${other}: ${where}, ${dir}; two hosts sharing one agent journal would ` +
+    'undo each other\'s work (give one another address, port or agentStateDir)'
+  );
+}
+
 export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   const problems: InputProblem[] = [];
   const at = (path: DocPath, message: string, key = false) => problems.push({ loc: { file: doc.file, ...doc.locate(path, key) }, message });
@@ -55,6 +146,7 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   const kind = BACKPLANES[backplane];
 
   const seen = new Map<string, number>();
+  const agents = new Map<string, number>();
   raw.hosts.forEach((h, i) => {
     const p = (...rest: (string | number)[]) => ['hosts', i, ...rest];
     const bad = safeNameProblem('host', h.name);
@@ -62,6 +154,10 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
     const first = seen.get(h.name);
     if (first !== undefined) at(p('name'), `host name "${h.name}" is used twice (also ${doc.describe(['hosts', first])})`);
     else seen.set(h.name, i);
+    const agent = agentIdentity(h);
+    const sameAgent = agents.get(agent);
+    if (sameAgent !== undefined && first === undefined) at(p(h.address !== undefined ? 'address' : 'name'), sameAgentProblem(h, doc.describe(['hosts', sameAgent])));
+    else if (sameAgent === undefined) agents.set(agent, i);
     if (h.address !== undefined) {
       const badAddr = hostAddressProblem(h.address);
       if (badAddr) at(p('address'), `${doc.describe(p('address'))}: ${badAddr}`);
@@ -88,6 +184,10 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
       if (badDriver) at(p('driver'), badDriver);
     }
   });
+  if (raw.segmentator !== undefined) {
+    const badSeg = segmentatorProblem(raw.segmentator);
+    if (badSeg) at(['segmentator'], `${doc.describe(['segmentator'])}: ${badSeg}`);
+  }
   if (raw.driver !== undefined) {
     const badDriver = safeNameProblem('driver', raw.driver);
     if (badDriver) at(['driver'], badDriver);

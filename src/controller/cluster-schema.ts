@@ -5,6 +5,21 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { AUTO_DRIVER, BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 
+/**
+ * Bounds of the numbers and lists a cluster file may hold: finite, sane ranges, so segmentators
+ * never meet weights whose sums overflow (cpu 1.79e308) or whose shares vanish (cpu 5e-324).
+ * cpu is relative, so its range is a ratio of 10^9 between the slowest and fastest host.
+ */
+export const CLUSTER_BOUNDS = {
+  cpu: { min: 0.001, max: 1_000_000 },
+  /** 1 PiB, in MB. */
+  memMB: { max: 1024 ** 3 },
+  maxVMs: { max: 1_000_000 },
+  hosts: 1024,
+  /** Entries of labels and drivers, words of agentCommand, id ranges. */
+  listItems: 64,
+} as const;
+
 const idRange = {
   type: 'object',
   description: 'Inclusive range of backplane ids (VLAN ids 1..4094, VNIs 1..16777215).',
@@ -35,11 +50,16 @@ const host = {
     },
     trunk: { type: 'string', description: 'Interface carrying the backplane.' },
     trunkAddress: { type: 'string', description: 'Underlay IP address for vxlan peers. Default: address.' },
-    cpu: { type: 'number', exclusiveMinimum: 0, default: 100 },
-    memMB: { type: 'integer', minimum: 0 },
-    maxVMs: { type: 'integer', minimum: 0, description: '0 = unlimited.' },
-    labels: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Values are kept as strings.' },
-    agentCommand: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['ediv'] },
+    cpu: { type: 'number', minimum: CLUSTER_BOUNDS.cpu.min, maximum: CLUSTER_BOUNDS.cpu.max, default: 100 },
+    memMB: { type: 'integer', minimum: 0, maximum: CLUSTER_BOUNDS.memMB.max },
+    maxVMs: { type: 'integer', minimum: 0, maximum: CLUSTER_BOUNDS.maxVMs.max, description: '0 = unlimited.' },
+    labels: {
+      type: 'object',
+      maxProperties: CLUSTER_BOUNDS.listItems,
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+      description: 'Values are kept as strings.',
+    },
+    agentCommand: { type: 'array', minItems: 1, maxItems: CLUSTER_BOUNDS.listItems, items: { type: 'string', minLength: 1 }, default: ['ediv'] },
     agentStateDir: { type: 'string', minLength: 1 },
     transport: { enum: ['ssh', 'local'], default: 'ssh' },
     driver: { type: 'string', minLength: 1, description: `A driver name, or ${AUTO_DRIVER} (from each VM's type). Default: the top-level driver.` },
@@ -52,10 +72,10 @@ export const clusterSchema = {
   required: ['hosts'],
   additionalProperties: false,
   properties: {
-    hosts: { type: 'array', minItems: 1, items: host },
+    hosts: { type: 'array', minItems: 1, maxItems: CLUSTER_BOUNDS.hosts, items: host },
     ids: {
       description: 'an id range {first, last}, or a list of such ranges',
-      anyOf: [idRange, { type: 'array', minItems: 1, items: idRange }],
+      anyOf: [idRange, { type: 'array', minItems: 1, maxItems: CLUSTER_BOUNDS.listItems, items: idRange }],
       default: { first: 1000, last: 1999 },
     },
     backplane: { enum: BACKPLANE_KINDS, default: DEFAULT_BACKPLANE },
@@ -67,7 +87,12 @@ export const clusterSchema = {
         interface: { type: 'string', description: "Controller's interface on the management network." },
       },
     },
-    segmentator: { type: 'string', minLength: 1, default: 'round-robin' },
+    segmentator: {
+      type: 'string',
+      minLength: 1,
+      default: 'round-robin',
+      description: 'A built-in segmentator or its EDIV alias; plugins are code and load only from --segmentator.',
+    },
     driver: {
       type: 'string',
       minLength: 1,
@@ -76,6 +101,7 @@ export const clusterSchema = {
     },
     drivers: {
       type: 'object',
+      maxProperties: CLUSTER_BOUNDS.listItems,
       additionalProperties: { type: 'string', minLength: 1 },
       description: `VM type (lxc, libvirt, libvirt/kvm, uml, dynamips, ovf, ...) → driver, used where the driver is ${AUTO_DRIVER}.`,
     },

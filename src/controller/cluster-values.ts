@@ -1,6 +1,42 @@
 // Syntax checks for the values a cluster file holds: host addresses, interface names, CIDR
-// networks. Pure functions; each returns a problem text or undefined.
+// networks, characters. Pure functions; each returns a problem text or undefined.
 import { isIP } from 'node:net';
+
+// Characters a cluster file never needs and that make a value mean or show something else: C0
+// controls (NUL ends a C string on the host; ESC drives terminals), DEL, C1 controls, the Unicode
+// line separators and the bidirectional overrides that make text display other than it reads.
+const INVISIBLE = '\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+/** Forbidden anywhere in a cluster file's text (tab, newline and carriage return lay the file out). */
+export const FORBIDDEN_IN_TEXT = new RegExp(`[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f${INVISIBLE}]`);
+/** Forbidden in any key or string value (a name, an address, a path, a command word, a label). */
+export const FORBIDDEN_IN_STRING = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`);
+
+const CHAR_NAMES: ReadonlyMap<string, string> = new Map([
+  ['\0', 'NUL'],
+  ['\t', 'tab'],
+  ['\n', 'newline'],
+  ['\r', 'carriage return'],
+  ['\u001b', 'ESC'],
+  ['\u007f', 'DEL'],
+]);
+
+/** "U+0000 (NUL)": how a forbidden character is named in messages (never echoed raw). */
+export function charName(c: string): string {
+  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const name = CHAR_NAMES.get(c);
+  return name ? `${code} (${name})` : code;
+}
+
+/** The text with every forbidden character written as \uXXXX, safe to print. */
+export function printable(s: string): string {
+  return s.replace(new RegExp(FORBIDDEN_IN_STRING.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A key or string value holding a control character, or undefined. */
+export function controlCharacterProblem(s: string): string | undefined {
+  const m = FORBIDDEN_IN_STRING.exec(s);
+  return m ? `contains the control character ${charName(m[0])}; cluster-file strings must be printable text` : undefined;
+}
 
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME = 15;

@@ -8,10 +8,11 @@ import { readBoundedFile } from '../common/input-file.ts';
 import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import { readClusterConf } from './cluster-conf.ts';
-import { checkCluster, rangesOf, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
+import { checkCluster, rangesOf, stringProblems, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
 import { schemaErrors } from './cluster-schema.ts';
-import { schemaProblems } from './cluster-schema-errors.ts';
-import { readYamlOrJson, type LocatedDoc } from './cluster-source.ts';
+import { orderedProblems, schemaProblems } from './cluster-schema-errors.ts';
+import { offsetPosition, readYamlOrJson, type LocatedDoc } from './cluster-source.ts';
+import { FORBIDDEN_IN_TEXT, charName } from './cluster-values.ts';
 
 export type ClusterFormat = 'yaml' | 'json' | 'cluster.conf';
 
@@ -20,7 +21,7 @@ export const MAX_CLUSTER_FILE_BYTES = 4 * 1024 * 1024;
 
 export const CLUSTER_DEFAULTS = {
   sshUser: 'root',
-  sshPort: 22,
+  sshPort: 22, // also DEFAULT_SSH_PORT in cluster-rules.ts (duplicate hosts)
   cpu: 100,
   agentCommand: ['ediv'],
   transport: 'ssh',
@@ -90,11 +91,14 @@ export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster 
   if (doc.data === null || doc.data === undefined) {
     throw InputError.at(doc.file, undefined, undefined, 'the cluster file is empty: it needs at least a "hosts" list');
   }
+  // Strings first: no later message may echo a control character.
+  const badStrings = stringProblems(doc);
+  if (badStrings.length > 0) throw new InputError(orderedProblems(badStrings));
   const errors = schemaErrors(doc.data);
   if (errors.length > 0) throw new InputError(schemaProblems(errors, doc));
   const raw = doc.data as RawCluster;
   const problems = checkCluster(raw, doc);
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) throw new InputError(orderedProblems(problems));
 
   const baseDir = path.dirname(path.resolve(doc.file));
   const ranges = mergeRanges(rangesOf(raw));
@@ -116,17 +120,26 @@ export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster 
   };
 }
 
-/** Refuses text that cannot be a cluster description before any parser sees it. */
+/**
+ * Refuses text that cannot be a cluster description before any parser sees it: empty, binary
+ * (a NUL byte), or holding another control character; reported where the first one is.
+ */
 function checkText(text: string, file: string): void {
-  if (text.includes('\u0000')) throw InputError.at(file, undefined, undefined, 'this is a binary file, not a cluster file (YAML, JSON or cluster.conf)');
+  const refuse = (offset: number, message: string) => {
+    throw new InputError({ loc: { file, ...offsetPosition(text, offset) }, message });
+  };
+  const nul = text.indexOf('\u0000');
+  if (nul !== -1) refuse(nul, 'this is a binary file (a NUL byte here), not a cluster file (YAML, JSON or cluster.conf)');
+  const bad = FORBIDDEN_IN_TEXT.exec(text);
+  if (bad) refuse(bad.index, `the control character ${charName(bad[0])} has no place in a cluster file (YAML, JSON or cluster.conf are text)`);
   if (text.trim() === '') throw InputError.at(file, undefined, undefined, 'the cluster file is empty: it needs at least a "hosts" list');
 }
 
 /** Parses cluster text; the format is detected unless given. */
 export function parseClusterText(text: string, file: string, format?: ClusterFormat): Cluster {
-  checkText(text, file);
-  const fmt = format ?? detectClusterFormat(text, file);
   const body = text.replace(/^\uFEFF/, '');
+  checkText(body, file);
+  const fmt = format ?? detectClusterFormat(body, file);
   const doc = fmt === 'cluster.conf' ? readClusterConf(body, file) : readYamlOrJson(body, file, fmt);
   return clusterFromDoc(doc, fmt);
 }

@@ -49,7 +49,7 @@ export function deployDeps(ctx: CommandContext, cluster: Cluster): DeployDeps {
     makePlan,
     progress: ctx.progress,
     version: ctx.version,
-    afterApply: startDiscoveryAfterApply(ctx.sessions, cluster),
+    afterApply: startDiscoveryAfterApply(ctx.sessions, cluster, ctx.stateDir), // the daemons' control key is kept in the state directory
     afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
   };
 }

@@ -3,7 +3,7 @@ import { InputError, OperationError } from '../common/errors.ts';
 import type { Scenario } from '../scenario/model.ts';
 import { writeScenario } from '../scenario/index.ts';
 import type { HostFacts, SegmentInput } from '../segmentators/api.ts';
-import { assertValidMapping, resolveSegmentator } from '../segmentators/registry.ts';
+import { assertValidMapping, clusterSegmentator, resolveSegmentator } from '../segmentators/registry.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import { noRestrictions, type Restrictions } from '../protocol/restrictions.ts';
 import type { HostPlan, Plan } from '../protocol/plan.ts';
@@ -33,7 +33,8 @@ export function clusterFacts(cluster: Cluster): HostFacts[] {
 export async function makePlan(opts: MakePlanOptions): Promise<Plan> {
   const { scenario, cluster } = opts;
   const hosts = activeHosts(cluster, opts.hosts);
-  const segmentator = await resolveSegmentator(opts.segmentator ?? cluster.segmentator);
+  // Only an explicit --segmentator may load a plugin; the cluster's default is a built-in or an error.
+  const segmentator = opts.segmentator !== undefined ? await resolveSegmentator(opts.segmentator) : clusterSegmentator(cluster);
   const input: SegmentInput = { scenario, hosts, restrictions: opts.restrictions ?? noRestrictions() };
   if (hosts.length === 0 && scenario.vms.length > 0) {
     throw new OperationError('no active host to place the scenario on');

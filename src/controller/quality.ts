@@ -5,6 +5,7 @@ import { netIfaces } from '../scenario/reserved-nets.ts';
 import { netSegments } from '../scenario/net-connections.ts';
 import type { HostFacts, Mapping } from '../segmentators/api.ts';
 import type { PlanQuality } from '../protocol/plan.ts';
+import { cpuWeights } from '../segmentators/problem.ts';
 
 /**
  * net → hosts that carry it: the hosts of the VMs attached to it, plus the host chosen for
@@ -40,7 +41,7 @@ export function netCarriers(scenario: Scenario, mapping: Mapping, hostSectionHos
 export function imbalance(mapping: Mapping, hosts: Pick<HostFacts, 'name' | 'cpu'>[]): number {
   const n = Object.keys(mapping).length;
   if (n === 0 || hosts.length === 0) return 0;
-  const w = hosts.map((h) => (Number.isFinite(h.cpu) && h.cpu > 0 ? h.cpu : 1));
+  const w = cpuWeights(hosts); // normalised: finite and non-zero whatever the cpu figures
   const sum = w.reduce((a, b) => a + b, 0);
   const count = new Map<string, number>();
   for (const h of Object.values(mapping)) count.set(h, (count.get(h) ?? 0) + 1);

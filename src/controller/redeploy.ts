@@ -20,6 +20,7 @@ import { collectingWarnings } from './progress.ts';
 import { redeployChanges, type RedeployChanges } from './redeploy-changes.ts';
 import { errorMessage, settleAll } from './sessions.ts';
 import { idPoolKey } from './state.ts';
+import { findBuiltin } from '../segmentators/registry.ts';
 
 export interface RedeployRequest {
   /** The edited scenario, named as the lab. */
@@ -100,7 +101,8 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
         scenario: req.scenario,
         cluster,
         hosts: active.map((a) => a.facts),
-        segmentator: req.segmentator ?? rec.segmentator,
+        // The lab's own segmentator when it is a built-in; a plugin is loaded only when --segmentator names it again.
+        segmentator: req.segmentator ?? (findBuiltin(rec.segmentator) ? rec.segmentator : undefined),
         restrictions,
         idsInUse,
         keepIds,

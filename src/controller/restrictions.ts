@@ -2,15 +2,24 @@
 // checked against the scenario (every VM and net named must exist) and, when a cluster is
 // given, against the cluster (hosts resolved to cluster host names). Contradictions that are
 // visible in the file alone (a VM pinned to two hosts, two VMs both kept together and apart,
-// more VMs kept apart than there are hosts) are reported here; deciding whether the rules
-// can be met together is the constraints segmentator's job.
+// more VMs kept apart than there are hosts) are reported here, in time linear in the file;
+// deciding whether the rules can be met together is the constraints segmentator's job.
 import { InputError, type InputProblem, type SourceLocation } from '../common/errors.ts';
 import { readXml, readXmlFile, type XmlDocument, type XmlEl } from '../scenario/xml.ts';
 import type { Scenario } from '../scenario/model.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import type { Restrictions } from '../protocol/restrictions.ts';
+import { listed } from '../segmentators/problem.ts';
 import { resolveHostName } from './restrictions-hosts.ts';
+import { orderedProblems } from './cluster-schema-errors.ts';
 import { hostAddressProblem } from './cluster-values.ts';
+
+/** Restriction files are small (EDIV's are a few lines); anything bigger is refused unread. */
+export const MAX_RESTRICTION_FILE_BYTES = 4 * 1024 * 1024;
+/** Contradictions reported one by one; the rest are counted. */
+export const MAX_CONFLICTS_SHOWN = 10;
+/** VM names (or lines) one message lists at most. */
+const NAMES_SHOWN = 5;
 
 const ROOT = 'deployment_restrictions';
 const RULES = ['vm_deploy_at', 'net_deploy_at', 'affinity', 'antiaffinity', 'net_deploy_together'];
@@ -96,18 +105,28 @@ function readRules(doc: XmlDocument, problems: InputProblem[]): RawRestrictions 
   return raw;
 }
 
+/** "a, b and c" / "a, b, c, d, e and 7 more": at most `max` items in prose, the rest counted. */
+function enumerate(items: readonly string[], max = NAMES_SHOWN): string {
+  if (items.length < 2 || items.length > max) return listed(items, max);
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** The first names of a list, for "its VMs: ..." (computed once per file, not once per problem). */
+function sample(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length > 12 ? `${all.slice(0, 12).join(', ')}, ...` : all.join(', ');
+}
+
 function checkNames(raw: RawRestrictions, scenario: Scenario, problems: InputProblem[]): void {
   const vms = new Set(scenario.vms.map((v) => v.name));
   const nets = new Set(scenario.nets.map((n) => n.name));
-  const list = (s: Set<string>) => {
-    const all = [...s];
-    return all.length > 12 ? `${all.slice(0, 12).join(', ')}, ...` : all.join(', ');
-  };
+  const vmList = sample(vms);
+  const netList = sample(nets);
   const vm = (n: Named) => {
-    if (!vms.has(n.name)) problems.push({ loc: n.loc, message: `VM "${n.name}" is not in scenario "${scenario.name}" (its VMs: ${list(vms)})` });
+    if (!vms.has(n.name)) problems.push({ loc: n.loc, message: `VM ${JSON.stringify(n.name)} is not in scenario "${scenario.name}" (its VMs: ${vmList})` });
   };
   const net = (n: Named) => {
-    if (!nets.has(n.name)) problems.push({ loc: n.loc, message: `net "${n.name}" is not in scenario "${scenario.name}" (its nets: ${list(nets)})` });
+    if (!nets.has(n.name)) problems.push({ loc: n.loc, message: `net ${JSON.stringify(n.name)} is not in scenario "${scenario.name}" (its nets: ${netList})` });
   };
   raw.vmDeployAt.forEach((p) => vm(p.target));
   raw.netDeployAt.forEach((p) => net(p.target));
@@ -115,7 +134,64 @@ function checkNames(raw: RawRestrictions, scenario: Scenario, problems: InputPro
   raw.netDeployTogether.forEach((g) => g.forEach(net));
 }
 
-/** Contradictions visible without placing anything. */
+/**
+ * The VMs kept together: <affinity> rules that share a VM are one component (union-find over
+ * the rules), so that "together" is transitive, as it is when placing.
+ */
+class AffinityComponents {
+  private readonly affinity: Named[][];
+  private readonly parent: number[];
+  private readonly ruleOfVm = new Map<string, number>();
+  private members?: Map<number, number[]>;
+
+  constructor(affinity: Named[][]) {
+    this.affinity = affinity;
+    this.parent = affinity.map((_g, i) => i);
+    affinity.forEach((group, i) => {
+      for (const vm of group) {
+        const earlier = this.ruleOfVm.get(vm.name);
+        if (earlier === undefined) this.ruleOfVm.set(vm.name, i);
+        else this.union(earlier, i);
+      }
+    });
+  }
+
+  private find(i: number): number {
+    while (this.parent[i] !== i) {
+      this.parent[i] = this.parent[this.parent[i]!]!;
+      i = this.parent[i]!;
+    }
+    return i;
+  }
+
+  private union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+
+  /** The component a VM is kept together in, if any. */
+  componentOf(vm: string): number | undefined {
+    const rule = this.ruleOfVm.get(vm);
+    return rule === undefined ? undefined : this.find(rule);
+  }
+
+  /** The lines of the <affinity> rules of a component (built once, when a conflict needs them). */
+  lines(component: number): number[] {
+    if (!this.members) {
+      this.members = new Map();
+      this.affinity.forEach((_g, i) => {
+        const root = this.find(i);
+        const list = this.members!.get(root);
+        if (list) list.push(i);
+        else this.members!.set(root, [i]);
+      });
+    }
+    return (this.members.get(component) ?? []).map((i) => this.affinity[i]![0]!.loc.line ?? 0);
+  }
+}
+
+/** Contradictions visible without placing anything, each pass linear in the rules' size. */
 function checkContradictions(raw: RawRestrictions, hostOf: (h: Named) => string, problems: InputProblem[], cluster?: Cluster): void {
   const pinned = new Map<string, Pin>();
   for (const p of raw.vmDeployAt) {
@@ -129,15 +205,33 @@ function checkContradictions(raw: RawRestrictions, hostOf: (h: Named) => string,
       pinned.set(p.target.name, p);
     }
   }
-  raw.antiAffinity.forEach((apart) => {
-    for (const together of raw.affinity) {
-      const both = apart.filter((a) => together.some((t) => t.name === a.name));
-      if (both.length >= 2) {
-        problems.push({
-          loc: apart[0]!.loc,
-          message: `VMs ${both.map((b) => `"${b.name}"`).join(' and ')} must be apart (this <antiaffinity>) and together (<affinity> at line ${together[0]!.loc.line})`,
-        });
+  // One pass over each <antiaffinity>: its VMs bucketed by affinity component; a bucket of two
+  // or more is a contradiction. Only the first few are spelt out, the rest counted.
+  const together = new AffinityComponents(raw.affinity);
+  let conflicts = 0;
+  let firstUnshown: SourceLocation | undefined;
+  for (const apart of raw.antiAffinity) {
+    const byComponent = new Map<number, Named[]>();
+    for (const vm of apart) {
+      const c = together.componentOf(vm.name);
+      if (c === undefined) continue;
+      const bucket = byComponent.get(c);
+      if (bucket) bucket.push(vm);
+      else byComponent.set(c, [vm]);
+    }
+    for (const [c, both] of byComponent) {
+      if (both.length < 2) continue;
+      if (++conflicts > MAX_CONFLICTS_SHOWN) {
+        firstUnshown ??= both[0]!.loc;
+        continue;
       }
+      const lines = together.lines(c);
+      problems.push({
+        loc: both[0]!.loc,
+        message:
+          `VMs ${enumerate(both.map((b) => JSON.stringify(b.name)))} must be apart (this <antiaffinity>) and together ` +
+          `(<affinity> at line${lines.length > 1 ? 's' : ''} ${enumerate(lines.map(String))})`,
+      });
     }
     if (cluster && apart.length > cluster.hosts.length) {
       problems.push({
@@ -145,7 +239,11 @@ function checkContradictions(raw: RawRestrictions, hostOf: (h: Named) => string,
         message: `this <antiaffinity> keeps ${apart.length} VMs apart but the cluster has only ${cluster.hosts.length} host(s)`,
       });
     }
-  });
+  }
+  if (firstUnshown) {
+    const more = conflicts - MAX_CONFLICTS_SHOWN;
+    problems.push({ loc: firstUnshown, message: `and ${more} more <antiaffinity> group(s) of VMs that <affinity> keeps together, from here on` });
+  }
 }
 
 /** Parses a restriction document and checks it against the scenario (and cluster, when given). */
@@ -168,10 +266,7 @@ export function restrictionsFromXml(doc: XmlDocument, scenario: Scenario, cluste
     }
   }
   checkContradictions(raw, hostOf, problems, cluster);
-  if (problems.length > 0) {
-    problems.sort((a, b) => (a.loc.line ?? 0) - (b.loc.line ?? 0) || (a.loc.column ?? 0) - (b.loc.column ?? 0));
-    throw new InputError(problems);
-  }
+  if (problems.length > 0) throw new InputError(orderedProblems(problems));
 
   const names = (g: Named[]) => g.map((n) => n.name);
   return {
@@ -190,5 +285,5 @@ export function parseRestrictionsText(text: string, file: string, scenario: Scen
 
 /** Reads an EDIV restriction file and checks it against the scenario and, if given, the cluster. */
 export async function loadRestrictions(path: string, scenario: Scenario, cluster?: Cluster): Promise<Restrictions> {
-  return restrictionsFromXml(await readXmlFile(path), scenario, cluster);
+  return restrictionsFromXml(await readXmlFile(path, { maxBytes: MAX_RESTRICTION_FILE_BYTES }), scenario, cluster);
 }

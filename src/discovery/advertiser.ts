@@ -74,9 +74,10 @@ export function ownerService(def: ServiceDef, i: number, run = runCommand): Serv
     async invoke(action, args) {
       const a = byName.get(action);
       if (!a) throw new UpnpError(UPNP_ERRORS.invalidAction, `Invalid Action: no action ${action}`);
+      const argv = expandCommand(a.command, args); // a refused value is its own fault (600), not 501
       let r: CommandResult;
       try {
-        r = await run(expandCommand(a.command, args), (a.timeoutSeconds ?? 25) * 1000);
+        r = await run(argv, (a.timeoutSeconds ?? 25) * 1000);
       } catch (err) {
         throw new UpnpError(UPNP_ERRORS.actionFailed, `Action Failed: ${(err as Error).message}`);
       }

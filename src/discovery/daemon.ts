@@ -12,6 +12,7 @@ import { fileProvider, inventoryProvider } from './provider.ts';
 import { resolveInterface } from './netif.ts';
 import { pidAlive } from '../common/process.ts';
 import { writeJsonAtomic } from '../common/atomic-write.ts';
+import { readKeyFile } from './control-auth.ts';
 
 export interface DaemonConfig {
   host: string;
@@ -25,6 +26,8 @@ export interface DaemonConfig {
   /** A VM list file instead of the agent's inventory (tests, benchmark, foreign VMs). */
   vmsFile?: string;
   udn?: string;
+  /** The cluster's control key (0600, in dir; the key itself is never in a config or argv). */
+  controlKeyFile?: string;
 }
 
 /** What the running daemon tells serve() (daemon.json). */
@@ -47,6 +50,7 @@ export const files = (dir: string) => ({
   config: path.join(dir, 'daemon-config.json'),
   log: path.join(dir, 'daemon.log'),
   bootId: path.join(dir, 'bootid'),
+  controlKey: path.join(dir, 'control.key'),
 });
 
 /**
@@ -100,8 +104,27 @@ function nextBootId(file: string): number {
 }
 
 
-
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+
+/**
+ * The control key as the daemon holds it: read at start (a bad key file stops the start: no
+ * silent fallback to open control), re-read on SIGHUP (a bad file then keeps the old key).
+ */
+export function controlKeyHolder(file: string | undefined, say: (msg: string) => void = log): { get: () => Buffer | undefined; reread: () => void } {
+  let key = file ? readKeyFile(file) : undefined;
+  say(key ? 'state-changing actions need a signature with the control key' : 'no control key: every action is open to the management network');
+  return {
+    get: () => key,
+    reread: () => {
+      if (!file) return;
+      try {
+        key = readKeyFile(file);
+      } catch (err) {
+        say(`control key not re-read, the old one stays: ${(err as Error).message}`);
+      }
+    },
+  };
+}
 
 export interface DaemonEntry {
   /** Path of the entry module the daemon runs (what serve() was given to start). */
@@ -128,8 +151,9 @@ export async function runDaemon(configPath: string, entry: DaemonEntry): Promise
     const provider: VmProvider = cfg.vmsFile
       ? fileProvider(cfg.vmsFile)
       : inventoryProvider(entry.inventory(cfg.stateDir), cfg.host, [cfg.stateDir]);
+    const key = controlKeyHolder(cfg.controlKeyFile);
     const bootId = nextBootId(f.bootId);
-    daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, log });
+    daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, controlKey: key.get, log });
     const url = await daemon.start();
     const d = daemon;
     const writeState = () =>
@@ -139,7 +163,10 @@ export async function runDaemon(configPath: string, entry: DaemonEntry): Promise
       } satisfies DaemonState);
     writeState();
     log(`serving ${url} on ${iface.name}, BOOTID ${bootId}`);
-    process.on('SIGHUP', () => void d.reload().then(writeState, (e: Error) => log(`reload failed: ${e.message}`)));
+    process.on('SIGHUP', () => {
+      key.reread(); // serve() may have written a new key before signalling
+      void d.reload().then(writeState, (e: Error) => log(`reload failed: ${e.message}`));
+    });
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);

@@ -1,14 +1,24 @@
 // HTTP side of a UPnP device (UDA 1.1 §2-4): serves the description and SCPDs, runs SOAP
 // control requests against the device model, and handles GENA subscriptions. It listens on
 // one (management) address only.
+//
+// Whoever is on the management network can connect, so the server bounds what a client can
+// hold: connections overall and per address, header size (431 beyond), time to send the
+// headers and the whole request, request bodies (only SOAP POSTs have one: 64 KiB, 413
+// beyond, refused from Content-Length before anything is read). Actions marked `signed` need a
+// valid signature when the server has a control key (control-auth.ts).
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ActionSpec, DeviceModel, ServiceModel, StateVariableSpec } from './types.ts';
 import { UpnpError, UPNP_ERRORS } from './types.ts';
 import { DESCRIPTION_PATH, allDevices, deviceDescription, scpd, serviceUrls } from './description.ts';
 import { MAX_SOAP_BYTES, parseSoapRequest, soapFault, soapResponse } from './soap.ts';
-import { Subscriptions } from './gena.ts';
+import { Subscriptions, type Notifier } from './gena.ts';
 import { SERVER_HEADER } from './ssdp-messages.ts';
+import type { InterfaceAddress } from './netif.ts';
+import { subnetPolicy } from './url-policy.ts';
+import { SIGNATURE_HEADER, type ControlVerifier } from './control-auth.ts';
 
 type Route =
   | { kind: 'scpd'; service: ServiceModel }
@@ -17,10 +27,34 @@ type Route =
 
 const XML = 'text/xml; charset="utf-8"';
 
+export const HTTP_LIMITS = {
+  maxConnections: 256,
+  maxConnectionsPerAddress: 32,
+  maxHeaderBytes: 8 * 1024,
+  headersTimeoutMs: 5_000,
+  /** Receiving a whole request (the action itself may then take longer). */
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node looks for requests past those timeouts (its default is 30 s). */
+  checkIntervalMs: 1_000,
+  maxRequestsPerSocket: 1000,
+};
+
+/** After a 413, this much more of the body is read and dropped (so the client sees the answer), then the connection is cut. */
+const DRAIN_BYTES = 1024 * 1024;
+
 export interface DeviceServerOptions {
   address: string;
   port?: number;
   log?: (msg: string) => void;
+  /** The management network (GENA callbacks must point into it); default: the address alone. */
+  network?: InterfaceAddress;
+  /** Checks signatures of `signed` actions (none: every action is open). */
+  verifier?: ControlVerifier;
+  /** Sends GENA events (tests stub it). */
+  notify?: Notifier;
+  /** Tighter (or looser) HTTP limits than HTTP_LIMITS, e.g. short timeouts in tests. */
+  limits?: Partial<typeof HTTP_LIMITS>;
 }
 
 export class DeviceServer {
@@ -29,20 +63,44 @@ export class DeviceServer {
   private routes = new Map<string, Route>();
   private description = '';
   private configId = 0;
+  private readonly perAddress = new Map<string, number>();
+  private readonly limits: typeof HTTP_LIMITS;
   readonly subscriptions: Subscriptions;
 
   constructor(opts: DeviceServerOptions) {
     this.opts = opts;
-    this.subscriptions = new Subscriptions(opts.log);
-    this.server = http.createServer((req, res) => {
+    const limits = (this.limits = { ...HTTP_LIMITS, ...opts.limits });
+    const network = opts.network ?? { name: '', address: opts.address, netmask: '255.255.255.255' };
+    this.subscriptions = new Subscriptions({ policy: subnetPolicy(network), log: opts.log, notify: opts.notify });
+    this.server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: limits.checkIntervalMs }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         opts.log?.(`request failed: ${(err as Error).message}`);
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
     });
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
+    this.server.maxConnections = limits.maxConnections;
+    this.server.headersTimeout = limits.headersTimeoutMs;
+    this.server.requestTimeout = limits.requestTimeoutMs;
+    this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    this.server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+    this.server.on('connection', (socket) => this.admit(socket));
+  }
+
+  /** One address may not hold all the connections: those beyond its share are closed at once. */
+  private admit(socket: net.Socket): void {
+    const who = socket.remoteAddress ?? '';
+    const n = (this.perAddress.get(who) ?? 0) + 1;
+    if (n > this.limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(who, n);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(who) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(who, left);
+      else this.perAddress.delete(who);
+    });
   }
 
   /** Listens on the management address; returns the description URL (the SSDP LOCATION). */
@@ -94,6 +152,8 @@ export class DeviceServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     res.setHeader('SERVER', SERVER_HEADER);
+    // Only SOAP control (POST) carries a body; elsewhere an empty one (chunked, say) is read, a real one refused.
+    if (req.method !== 'POST' && (await boundedBody(req, 0)) === undefined) return refuseBody(req, res);
     if (path === DESCRIPTION_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       return send(res, 200, this.description, XML);
     }
@@ -105,7 +165,7 @@ export class DeviceServer {
     }
     if (route.kind === 'control') {
       if (req.method !== 'POST') return send(res, 405, '', 'text/plain');
-      return this.control(req, res, route.service);
+      return this.control(req, res, route.device, route.service);
     }
     // event URL
     const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
@@ -118,13 +178,12 @@ export class DeviceServer {
     } else {
       return send(res, 405, '', 'text/plain');
     }
-    req.resume();
     res.writeHead(reply.status, { ...(reply.headers ?? {}), 'CONTENT-LENGTH': '0' }).end();
   }
 
-  private async control(req: http.IncomingMessage, res: http.ServerResponse, service: ServiceModel): Promise<void> {
-    const body = await readBody(req, MAX_SOAP_BYTES);
-    if (body === undefined) return send(res, 413, 'request too large\n', 'text/plain', true);
+  private async control(req: http.IncomingMessage, res: http.ServerResponse, device: DeviceModel, service: ServiceModel): Promise<void> {
+    const body = await boundedBody(req, MAX_SOAP_BYTES);
+    if (body === undefined) return refuseBody(req, res);
     let out: Record<string, string>;
     let action: string;
     try {
@@ -134,6 +193,10 @@ export class DeviceServer {
       }
       const spec = service.actions.find((a) => a.name === call.action);
       if (!spec) throw new UpnpError(UPNP_ERRORS.invalidAction, `Invalid Action: no action ${call.action}`);
+      if (spec.signed && this.opts.verifier) {
+        const url = new URL(req.url ?? '/', new URL(this.locationUrl()).origin).toString();
+        this.opts.verifier.verify(req.headers[SIGNATURE_HEADER] as string | undefined, { url, serviceType: call.serviceType, action: call.action, udn: device.udn, body });
+      }
       checkArgs(spec, service.stateVariables, call.args);
       action = call.action;
       try {
@@ -154,7 +217,8 @@ export class DeviceServer {
 export function checkArgs(spec: ActionSpec, vars: StateVariableSpec[], args: Record<string, string>): void {
   const ins = spec.arguments.filter((a) => a.direction === 'in');
   const given = Object.keys(args);
-  const missing = ins.filter((a) => !(a.name in args)).map((a) => a.name);
+  // Own properties only: `constructor` or `toString` must not count as given.
+  const missing = ins.filter((a) => !Object.hasOwn(args, a.name)).map((a) => a.name);
   const extra = given.filter((g) => !ins.some((a) => a.name === g));
   if (missing.length || extra.length) {
     const parts = [];
@@ -192,18 +256,40 @@ function send(res: http.ServerResponse, status: number, body: string, type: stri
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
 
-/** The request body as text, or undefined once it exceeds `max` bytes (the rest is dropped). */
+/** The body when it has at most `max` bytes; undefined (nothing kept) when Content-Length or the data say more. */
+function boundedBody(req: http.IncomingMessage, max: number): Promise<string | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.resolve(undefined);
+  return readBody(req, max);
+}
+
+/**
+ * 413, and the connection closed: the rest of the body is read and dropped up to
+ * DRAIN_BYTES (so the client can read the answer instead of a reset), then cut.
+ */
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse): void {
+  let drained = 0;
+  req.on('data', (c: Buffer) => {
+    drained += c.length;
+    if (drained > DRAIN_BYTES) req.socket.destroy();
+  });
+  req.on('error', () => {});
+  res.setHeader('Connection', 'close');
+  send(res, 413, 'request body too large or not allowed here\n', 'text/plain', true);
+}
+
+/** The request body as text, or undefined as soon as it exceeds `max` bytes (nothing more is kept). */
 function readBody(req: http.IncomingMessage, max: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > max) over = true;
-      else if (!over) chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks).toString('utf8')));
+      if (size <= max) return void chunks.push(c);
+      req.off('data', onData);
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

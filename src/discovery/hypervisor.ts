@@ -1,5 +1,7 @@
 // The hypervisor device: one UPnP root device per host whose embedded devices are the VMs it
-// runs now, each with a VMManagement service whose actions go to the VM provider.
+// runs now, each with a VMManagement service whose actions go to the VM provider. With the
+// cluster's control key, the actions that change a VM need a signature (control-auth.ts);
+// GetStatus stays open.
 import fs from 'node:fs';
 import type { VmState } from '../protocol/agent.ts';
 import type { VmAction } from '../protocol/vm-inventory.ts';
@@ -10,6 +12,7 @@ import { configIdOf } from './description.ts';
 import { DeviceServer } from './device-server.ts';
 import { SsdpAdvertiser } from './ssdp.ts';
 import type { InterfaceAddress } from './netif.ts';
+import { ControlVerifier } from './control-auth.ts';
 
 export const VM_STATES: VmState[] = ['running', 'stopped', 'suspended', 'missing'];
 
@@ -42,6 +45,7 @@ export function vmManagementService(entry: VmEntry, act: (action: VmAction) => P
     actions: Object.keys(ACTIONS).map((name) => ({
       name,
       arguments: name === 'GetStatus' ? [{ name: 'State', direction: 'out' as const, relatedStateVariable: 'State' }] : [],
+      signed: ACTIONS[name] !== 'status',
     })),
     stateVariables: [{ name: 'State', dataType: 'string', sendEvents: true, allowedValues: VM_STATES }],
     async invoke(action): Promise<Record<string, string>> {
@@ -90,6 +94,8 @@ export interface HypervisorOptions {
   bootId: number;
   provider: VmProvider;
   udn?: string;
+  /** The cluster's control key now (re-read on reload); none: actions are not signed. */
+  controlKey?: () => Buffer | undefined;
   log?: (msg: string) => void;
   /** Interval of the backstop poll of the provider (state changes made elsewhere), ms. */
   pollMs?: number;
@@ -111,7 +117,8 @@ export class HypervisorDaemon {
 
   constructor(opts: HypervisorOptions) {
     this.opts = opts;
-    this.server = new DeviceServer({ address: opts.iface.address, port: opts.port, log: opts.log });
+    const verifier = new ControlVerifier(opts.controlKey ?? (() => undefined));
+    this.server = new DeviceServer({ address: opts.iface.address, port: opts.port, log: opts.log, network: opts.iface, verifier });
     this.ssdp = new SsdpAdvertiser({ iface: opts.iface, maxAge: opts.maxAge, bootId: opts.bootId, log: opts.log });
   }
 

@@ -46,7 +46,9 @@ export async function startSelfAdvertisement(req: SelfAdvertiseRequest): Promise
     file,
   );
   const configId = configIdOf(root);
-  const server = new DeviceServer({ address: iface.address, port: req.port });
+  // The owner's actions are open to the management network (a VM has no cluster key): the
+  // services file decides what they may do.
+  const server = new DeviceServer({ address: iface.address, port: req.port, network: iface });
   server.setDevice(root, configId);
   const location = await server.listen();
   const ssdp = new SsdpAdvertiser({ iface, maxAge: req.maxAge, bootId: Math.floor(Date.now() / 1000) & 0x7fffffff });

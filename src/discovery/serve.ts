@@ -14,6 +14,8 @@ import type { DaemonConfig, DaemonState } from './daemon.ts';
 import { files, runningPid } from './daemon.ts';
 import { pidAlive } from '../common/process.ts';
 import { sleep } from './ssdp.ts';
+import { KEY_HEX } from './control-auth.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 
 export interface ServeRequest {
   /** Cluster host name this agent acts as (names the hypervisor; UDN derives from it). */
@@ -38,6 +40,13 @@ export interface ServeRequest {
   vmsFile?: string;
   /** Override the hypervisor UDN. */
   udn?: string;
+  /**
+   * The cluster's discovery control key, 64 hex digits (the controller's, sent on stdin, never
+   * in argv). Stored 0600 in <stateDir>/.discovery/control.key; from then on Start, Stop,
+   * Suspend and Resume need a signature made with it. Absent: the key stored before (if any)
+   * stays in force.
+   */
+  controlKey?: string;
 }
 
 export interface ServeResult {
@@ -50,6 +59,8 @@ export interface ServeResult {
   started?: boolean;
   reloaded?: boolean;
   stopped?: boolean;
+  /** The daemon has a control key: state-changing actions need a signature. */
+  signedControl?: boolean;
 }
 
 export interface ServeContext {
@@ -69,7 +80,7 @@ function checkRequest(raw: unknown): ServeRequest {
   const bad = (message: string) => problems.push({ loc: { file: WHERE }, message });
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw InputError.at(WHERE, undefined, undefined, 'expected a JSON object');
   const r = raw as Record<string, unknown>;
-  const known = ['host', 'interface', 'address', 'network', 'stateDir', 'port', 'maxAge', 'stop', 'reload', 'vmsFile', 'udn'];
+  const known = ['host', 'interface', 'address', 'network', 'stateDir', 'port', 'maxAge', 'stop', 'reload', 'vmsFile', 'udn', 'controlKey'];
   for (const k of Object.keys(r)) if (!known.includes(k)) bad(`unknown field ${JSON.stringify(k)}`);
   if (typeof r.host !== 'string' || !isSafeName(r.host)) bad('"host" must be a host name (letters, digits, _ - .)');
   for (const k of ['interface', 'address', 'network', 'stateDir', 'vmsFile', 'udn']) {
@@ -79,6 +90,8 @@ function checkRequest(raw: unknown): ServeRequest {
   if (r.maxAge !== undefined && !(Number.isInteger(r.maxAge) && (r.maxAge as number) >= 10 && (r.maxAge as number) <= 86400)) bad('"maxAge" must be 10..86400 seconds');
   for (const k of ['stop', 'reload']) if (r[k] !== undefined && typeof r[k] !== 'boolean') bad(`"${k}" must be true or false`);
   if (typeof r.udn === 'string' && !isUdn(r.udn)) bad('"udn" must look like uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
+  // Never echo the value: a malformed key may still be most of a real one.
+  if (r.controlKey !== undefined && (typeof r.controlKey !== 'string' || !KEY_HEX.test(r.controlKey))) bad('"controlKey" must be 64 lower-case hex digits');
   if (typeof r.network === 'string' && parseCidr(r.network) === undefined) bad('"network" must be an IPv4 network in CIDR form, e.g. 10.250.0.0/16');
   if (!r.stop && !r.reload && r.interface === undefined && r.address === undefined && r.network === undefined) {
     bad('give "interface", "address" or "network" (the management network)');
@@ -97,7 +110,20 @@ function readState(dir: string): DaemonState | undefined {
 
 function describe(host: string, pid: number | undefined, dir: string): ServeResult {
   const st = pid ? readState(dir) : undefined;
-  return { host, running: pid !== undefined, pid, url: st?.url, udn: st?.udn, configId: st?.configId };
+  return { host, running: pid !== undefined, pid, url: st?.url, udn: st?.udn, configId: st?.configId, signedControl: st?.config.controlKeyFile !== undefined };
+}
+
+/**
+ * Stores the control key the request brings (0600, written atomically: never a moment with
+ * the key in a wider file); returns the key file when there is one, new or from before.
+ */
+function installControlKey(dir: string, hex: string | undefined): string | undefined {
+  const file = files(dir).controlKey;
+  if (hex !== undefined) {
+    const same = fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() === hex;
+    if (!same) writeFileAtomic(file, `${hex}\n`, { mode: 0o600 });
+  }
+  return fs.existsSync(file) ? file : undefined;
 }
 
 async function waitExit(pid: number, ms: number): Promise<boolean> {
@@ -129,6 +155,8 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
   if (!stateDir) throw InputError.at(WHERE, undefined, undefined, 'no state directory: give "stateDir" or run the agent with --state-dir');
   const dir = path.join(path.resolve(stateDir), '.discovery');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700); // made by an older version with the umask's mode, perhaps
+  const controlKeyFile = installControlKey(dir, req.controlKey);
   const pid = runningPid(dir, ctx.daemonMain);
 
   if (req.stop) {
@@ -154,6 +182,7 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
     stateDir: path.resolve(stateDir),
     ...(req.vmsFile ? { vmsFile: path.resolve(req.vmsFile) } : {}),
     ...(req.udn ? { udn: req.udn } : {}),
+    ...(controlKeyFile ? { controlKeyFile } : {}),
   };
   if (pid !== undefined) {
     const st = readState(dir);

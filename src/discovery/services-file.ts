@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../common/errors.ts';
 import type { InputProblem } from '../common/errors.ts';
+import { UpnpError, UPNP_ERRORS } from './types.ts';
 
 export interface ServiceArgumentDef {
   name: string;
@@ -31,6 +32,9 @@ export interface ServicesFile {
   friendlyName?: string;
   services: ServiceDef[];
 }
+
+/** `{Name}` in a command element. */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Out-arguments every advertised action has. */
 export const IMPLICIT_OUT = ['Output', 'ExitCode'];
@@ -137,11 +141,13 @@ export function parseServicesText(text: string, file: string): ServicesFile {
       const args = new Set((a.arguments ?? []).map((x) => x.name));
       if (args.size !== (a.arguments ?? []).length) problems.push(at(['services', si, 'actions', ai, 'arguments'], `action ${a.name} names an argument twice`));
       a.command.forEach((el, ci) => {
-        for (const m of el.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+        for (const m of el.matchAll(PLACEHOLDER)) {
           if (!args.has(m[1]!)) problems.push(at(['services', si, 'actions', ai, 'command', ci], `{${m[1]}} is not an argument of ${a.name}`));
         }
       });
       if (a.command[0] === '') problems.push(at(['services', si, 'actions', ai, 'command', 0], 'the command must name a program'));
+      // The caller would choose the program run.
+      else if (a.command[0]!.search(PLACEHOLDER) >= 0) problems.push(at(['services', si, 'actions', ai, 'command', 0], 'the program (first element) cannot hold an argument'));
     });
   });
   if (problems.length) throw new InputError(problems);
@@ -158,7 +164,21 @@ export function loadServicesFile(file: string): ServicesFile {
   return parseServicesText(text, file);
 }
 
-/** The argv of an action: each template element with `{Name}` replaced; never a shell string. */
+/**
+ * The argv of an action: each template element with `{Name}` replaced; never a shell string.
+ * Only the caller's own arguments count (`{constructor}` is not Object.prototype's), and a
+ * value that would start an element with `-` is refused (fault 600): the program would read
+ * it as an option (`--output=/etc/passwd`, `-rf`) — unless a `--` element came before.
+ */
 export function expandCommand(template: string[], args: Record<string, string>): string[] {
-  return template.map((el) => el.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (all, n: string) => (n in args ? args[n]! : all)));
+  const options = template.indexOf('--');
+  return template.map((el, i) => {
+    const out = el.replace(PLACEHOLDER, (all, n: string) => (Object.hasOwn(args, n) ? args[n]! : all));
+    const first = el.matchAll(PLACEHOLDER).next().value;
+    const lead = first?.index === 0 ? first[1] : undefined;
+    if (lead !== undefined && Object.hasOwn(args, lead) && args[lead]!.startsWith('-') && (options < 0 || i < options)) {
+      throw new UpnpError(UPNP_ERRORS.argumentValueInvalid, `Argument Value Invalid: ${lead} may not start with "-" (it would be read as an option)`);
+    }
+    return out;
+  });
 }

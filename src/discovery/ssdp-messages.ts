@@ -124,10 +124,19 @@ export interface SsdpMessage {
   headers: Record<string, string>;
 }
 
-/** Parses one SSDP datagram; null for anything that is not a well-formed SSDP message. */
+/** An SSDP message fits one datagram; ediv's are below 1400 bytes. */
+export const MAX_SSDP_BYTES = 8192;
+const MAX_SSDP_HEADERS = 32;
+/** Any control character but tab inside a line: binary data, or a bare CR smuggling a header. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * Parses one SSDP datagram; null for anything that is not a well-formed SSDP message: too
+ * large, too many headers, binary, or with control characters (a lone CR) inside a line.
+ */
 export function parseSsdp(data: Buffer | string): SsdpMessage | null {
+  if ((typeof data === 'string' ? data.length : data.byteLength) > MAX_SSDP_BYTES) return null;
   const text = typeof data === 'string' ? data : data.toString('latin1');
-  if (text.length > 8192) return null;
   const lines = text.split(/\r?\n/);
   const start = lines[0]?.trim() ?? '';
   let kind: SsdpMessage['kind'];
@@ -136,8 +145,10 @@ export function parseSsdp(data: Buffer | string): SsdpMessage | null {
   else if (/^HTTP\/1\.[01] 200\b/i.test(start)) kind = 'response';
   else return null;
   const headers: Record<string, string> = {};
+  let count = 0;
   for (const line of lines.slice(1)) {
     if (line === '') break;
+    if (CONTROL.test(line) || ++count > MAX_SSDP_HEADERS) return null;
     const i = line.indexOf(':');
     if (i <= 0) continue;
     headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();

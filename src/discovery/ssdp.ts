@@ -1,6 +1,11 @@
 // SSDP on one management interface (UDA 1.1 §1): multicast only there (membership and
 // outgoing interface set to its address, TTL 2), alive/byebye announcements, periodic
 // re-announcement before max-age expires, and delayed unicast answers to M-SEARCH.
+//
+// An M-SEARCH of a few bytes (`ssdp:all`) makes a hypervisor with d VMs answer 3 + 3d
+// datagrams, to an address the searcher chooses (it may be spoofed): answers are rate-limited
+// per source address and overall, in datagrams. Each source may have about two full answers
+// at once and gets about one per ANSWER_REFILL_SECONDS; all sources together about eight.
 import dgram from 'node:dgram';
 import type { DeviceModel } from './types.ts';
 import { SSDP_GROUP, SSDP_PORT } from './types.ts';
@@ -10,8 +15,13 @@ import type { Advert, AdvertHeaders } from './ssdp-messages.ts';
 import {
   advertSet, formatAlive, formatByebye, formatSearchResponse, matchSearch, parseSsdp, searchDelayMs,
 } from './ssdp-messages.ts';
+import { KeyedBuckets, TokenBucket } from './limits.ts';
 
 export const MULTICAST_TTL = 2;
+/** Seconds in which a source's answer budget (about two full answers) refills. */
+export const ANSWER_REFILL_SECONDS = 30;
+/** Budgets never below this many datagrams (a small device still answers a few searches). */
+const MIN_ANSWER_BUDGET = 64;
 
 /** A UDP socket joined to the SSDP group on exactly one interface. */
 export async function openSsdpSocket(iface: InterfaceAddress, port = SSDP_PORT): Promise<dgram.Socket> {
@@ -47,6 +57,19 @@ export interface AdvertiserOptions {
   log?: (msg: string) => void;
   /** Copies of each announcement round (UDA: repeat a few times for UDP loss). */
   repeats?: number;
+  /** Sends one datagram (default: on the socket); tests stub it. */
+  send?: (msg: string, port: number, address: string) => Promise<void>;
+  now?: () => number;
+}
+
+/** Answer budgets for an advert set of `size` datagrams: per source and overall. */
+function answerBuckets(size: number, now: () => number): KeyedBuckets {
+  const perSource = Math.max(MIN_ANSWER_BUDGET, 2 * size);
+  const overall = Math.max(4 * MIN_ANSWER_BUDGET, 8 * size);
+  return new KeyedBuckets({
+    perKey: () => new TokenBucket(perSource, perSource / 2 / ANSWER_REFILL_SECONDS, now),
+    overall: new TokenBucket(overall, overall / 2 / ANSWER_REFILL_SECONDS, now),
+  });
 }
 
 export class SsdpAdvertiser {
@@ -56,16 +79,20 @@ export class SsdpAdvertiser {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly opts: AdvertiserOptions;
+  private answers: KeyedBuckets;
   /** Traffic sent, for the benchmark and logs. */
   readonly sent: TrafficCounter = { packets: 0, bytes: 0 };
+  /** Searches not answered because a budget was spent. */
+  refusedSearches = 0;
 
   constructor(opts: AdvertiserOptions) {
     this.opts = opts;
+    this.answers = answerBuckets(0, opts.now ?? Date.now);
   }
 
   async start(): Promise<void> {
     this.sock = await openSsdpSocket(this.opts.iface);
-    this.sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
+    this.sock.on('message', (buf, rinfo) => this.receive(buf, rinfo));
     this.sock.on('error', (err) => this.opts.log?.(`ssdp socket error: ${err.message}`));
   }
 
@@ -79,6 +106,7 @@ export class SsdpAdvertiser {
     const first = !this.headers;
     const gone = this.adverts.filter((a) => !next.some((n) => n.usn === a.usn));
     const old = this.headers;
+    if (next.length !== this.adverts.length) this.answers = answerBuckets(next.length, this.opts.now ?? Date.now);
     this.adverts = next;
     this.headers = { location, maxAge: this.opts.maxAge, bootId: this.opts.bootId, configId };
     if (first) await sleep(Math.random() * 100);
@@ -116,14 +144,25 @@ export class SsdpAdvertiser {
 
   private async announce(msgs: string[]): Promise<void> {
     for (const m of msgs) {
-      if (!this.sock) return;
-      await sendTo(this.sock, m, SSDP_PORT, SSDP_GROUP);
+      if (!(await this.send(m, SSDP_PORT, SSDP_GROUP))) return;
       this.sent.packets++;
       this.sent.bytes += Buffer.byteLength(m);
     }
   }
 
-  private onMessage(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** One datagram out (the stub's, or the socket's); false when there is no way to send. */
+  private async send(msg: string, port: number, address: string): Promise<boolean> {
+    if (this.opts.send) {
+      await this.opts.send(msg, port, address);
+      return true;
+    }
+    if (!this.sock) return false;
+    await sendTo(this.sock, msg, port, address);
+    return true;
+  }
+
+  /** One datagram received on the SSDP socket: an M-SEARCH is answered (within budget). */
+  receive(buf: Buffer, rinfo: Pick<dgram.RemoteInfo, 'address' | 'port'>): void {
     if (this.stopped || !this.headers) return;
     if (!inSubnet(rinfo.address, this.opts.iface)) return; // only the management network
     const msg = parseSsdp(buf);
@@ -134,13 +173,17 @@ export class SsdpAdvertiser {
     if (!st || delay === undefined) return;
     const hits = matchSearch(this.adverts, st);
     if (!hits.length) return;
+    // The budget is taken now, so answers waiting for their delay are bounded too.
+    if (!this.answers.take(rinfo.address, hits.length)) {
+      this.refusedSearches++;
+      return;
+    }
     const t = setTimeout(() => {
       const h = this.headers;
-      const sock = this.sock;
-      if (!h || !sock || this.stopped) return;
+      if (!h || this.stopped) return;
       void (async () => {
         const date = new Date();
-        for (const r of hits) await sendTo(sock, formatSearchResponse(r, h, date), rinfo.port, rinfo.address);
+        for (const r of hits) if (!(await this.send(formatSearchResponse(r, h, date), rinfo.port, rinfo.address))) return;
       })();
     }, delay);
     t.unref();

@@ -40,6 +40,8 @@ export interface ArgumentSpec {
 export interface ActionSpec {
   name: string;
   arguments: ArgumentSpec[];
+  /** The action changes something: a server with a control key runs it only when signed (control-auth.ts). */
+  signed?: boolean;
 }
 
 export interface StateVariableSpec {
@@ -64,6 +66,8 @@ export const UPNP_ERRORS = {
   invalidArgs: 402,
   actionFailed: 501,
   argumentValueInvalid: 600,
+  /** UDA 1.1 common code: the caller may not invoke the action (unsigned or badly signed). */
+  notAuthorized: 606,
 } as const;
 
 export interface ServiceModel {

@@ -11,6 +11,9 @@ export function xmlEscape(s: string): string {
 
 export class XmlRefused extends Error {}
 
+/** Deepest element nesting accepted in any UPnP document ediv reads. */
+export const MAX_XML_DEPTH = 32;
+
 /** Element names that always parse as arrays (lists in DDD/SCPD/SOAP documents). */
 const LIST_ELEMENTS = new Set(['device', 'service', 'action', 'argument', 'stateVariable', 'allowedValue', 'property']);
 
@@ -23,6 +26,9 @@ const parser = new XMLParser({
   trimValues: true,
   processEntities: true,
   htmlEntities: false,
+  // UPnP documents are shallow (a description with nested deviceLists is ~12 deep): deeper
+  // input is refused before it can cost stack or time.
+  maxNestedTags: MAX_XML_DEPTH,
   isArray: (name, _jpath, _leaf, isAttribute) => !isAttribute && LIST_ELEMENTS.has(name),
 });
 
@@ -39,7 +45,12 @@ export function parseUpnpXml(text: string, maxBytes: number): XmlNode {
   if (valid !== true) {
     throw new XmlRefused(`malformed XML at line ${valid.err.line}: ${valid.err.msg}`);
   }
-  return parser.parse(text) as XmlNode;
+  try {
+    return parser.parse(text) as XmlNode;
+  } catch (err) {
+    // The parser's own guards (nesting depth, names such as __proto__) throw plain errors.
+    throw new XmlRefused(`refused XML: ${(err as Error).message}`);
+  }
 }
 
 /** Text content of an element parsed by parseUpnpXml (elements with attributes keep '#text'). */

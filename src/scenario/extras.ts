@@ -1,33 +1,37 @@
 // Keeping what the model does not name: unknown attributes and child elements, in order,
 // as plain XmlElement trees (no locations), so a written fragment is the same scenario.
 import type { Extra, XmlElement, XmlNode } from './model.ts';
-import { isText, XmlEl, type XmlChild } from './xml.ts';
+import { isText, setOwn, XmlEl, type XmlComment } from './xml.ts';
 
+/** A new, empty Extra (for a parser that adds to it). */
 export function emptyExtra(): Extra {
   return { attrs: {}, children: [] };
 }
+
+/**
+ * What every entity with nothing extra shares: most have nothing, and one Extra each was a
+ * tenth of a large scenario's memory. Frozen: copy it to change it ({ ...e, children: [...] }).
+ */
+export const NO_EXTRA: Extra = Object.freeze({ attrs: Object.freeze({}), children: Object.freeze([]) as unknown as Extra['children'] });
 
 /**
  * A parsed element as a plain XmlElement. Whitespace-only text between child elements is
  * layout, not content, and is dropped (the writer re-indents).
  */
 export function toPlain(el: XmlEl): XmlElement {
-  const hasElements = el.children.some((c) => c instanceof XmlEl);
-  const children: XmlNode[] = [];
-  for (const c of el.children as XmlChild[]) {
-    if (c instanceof XmlEl) children.push(toPlain(c));
-    else if (isText(c)) {
-      if (!(hasElements && c.text.trim() === '')) children.push({ text: c.text });
-    } else children.push({ comment: c.comment });
-  }
+  const kids = el.children;
+  const hasElements = kids.some((c) => c instanceof XmlEl);
+  const children = kids
+    .filter((c) => !(hasElements && isText(c) && c.text.trim() === ''))
+    .map((c): XmlNode => (c instanceof XmlEl ? toPlain(c) : isText(c) ? { text: c.text } : { comment: (c as XmlComment).comment }));
   return { tag: el.tag, attrs: { ...el.attrs }, children };
 }
 
 /** Attributes not in `named`, in document order. */
 export function extraAttrs(el: XmlEl, named: ReadonlySet<string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(el.attrs)) if (!named.has(k)) out[k] = v;
-  return out;
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(el.attrs)) if (!named.has(k)) setOwn((out ??= {}), k, v);
+  return out ?? NO_EXTRA.attrs;
 }
 
 /**
@@ -40,16 +44,17 @@ export function collectChildren(
   onNamed: (child: XmlEl) => void,
   namedAttrs: ReadonlySet<string> = new Set(),
 ): Extra {
-  const extra: Extra = { attrs: extraAttrs(el, namedAttrs), children: [] };
+  const children: Extra['children'] = [];
   let after: string | undefined;
-  for (const c of el.children) {
-    if (!(c instanceof XmlEl)) continue;
+  for (const c of el.elements()) {
     if (named.has(c.tag)) {
       after = c.tag;
       onNamed(c);
     } else {
-      extra.children.push(after === undefined ? { node: toPlain(c), loc: c.loc } : { after, node: toPlain(c), loc: c.loc });
+      children.push(after === undefined ? { node: toPlain(c), loc: c.loc } : { after, node: toPlain(c), loc: c.loc });
     }
   }
-  return extra;
+  const attrs = extraAttrs(el, namedAttrs);
+  if (!children.length && attrs === NO_EXTRA.attrs) return NO_EXTRA;
+  return { attrs, children: children.slice() };
 }

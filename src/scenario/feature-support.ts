@@ -7,7 +7,9 @@
 import type { SourceLocation } from '../common/errors.ts';
 import type { Extra, Scenario, Vm, XmlElement, XmlNode } from './model.ts';
 import { inSeq } from './sequences.ts';
-import { isHostLocalNet } from './reserved-nets.ts';
+import { isHostLocalNet, LOOPBACK_NET, MGMT_NET } from './reserved-nets.ts';
+import { escaped, quote } from './quote.ts';
+import { ROUTER_PORT } from './values.ts';
 
 /** One thing the scenario asks that ediv does not apply; JSON as printed by validate, plan and deploy. */
 export interface ScenarioWarning {
@@ -56,6 +58,12 @@ export const FEATURES = {
     appliedBy: ['netns', 'container'],
     effect: 'the link has no bandwidth limit, delay or loss',
     howApplied: 'the netns and container drivers apply it with tc: bw always, delay and loss where the host has netem',
+  },
+  'if-name': {
+    title: '`<if name="e0/0">` (a router\'s port name: not a Linux interface name)',
+    appliedBy: [],
+    status: 'is refused by the host agents',
+    effect: 'the deploy fails before anything is made: remove the name (the interface is then eth<id>) or give a Linux name (at most 15 letters, digits, \'_\', \'-\', \'.\')',
   },
   'net-dscp': {
     title: '`dscp` on `<net>` and `<if>` (DSCP marking)',
@@ -213,12 +221,17 @@ function text(node: XmlElement): string {
   return node.children.map(all).join('').trim();
 }
 
-/** `<tag a="b">text</tag>` shortened, as the user wrote it. */
+/** `name="value"` as a warning shows it (escaped, cut short: the value is the scenario's text). */
+function attr(name: string, value: string): string {
+  return `${escaped(name)}=${quote(value, 60)}`;
+}
+
+/** `<tag a="b">text</tag>` shortened, as the user wrote it (escaped). */
 function show(node: XmlElement, withText = true): string {
-  const attrs = Object.entries(node.attrs).map(([k, v]) => ` ${k}="${v}"`).join('');
+  const attrs = Object.entries(node.attrs).map(([k, v]) => ` ${attr(k, v)}`).join('');
   const body = withText ? text(node) : '';
-  const shown = body.length > 60 ? `${body.slice(0, 57)}...` : body;
-  return `<${node.tag}${attrs}>${shown ? ` ${shown}` : ''}`;
+  const shown = escaped(body, 57);
+  return `<${escaped(node.tag)}${attrs}>${shown ? ` ${shown}` : ''}`;
 }
 
 function children(extra: Extra, tag: string): Extra['children'] {
@@ -249,7 +262,7 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     const f: Feature = FEATURES[feature];
     const missing = f.appliedBy.length ? [...new Set(drivers)].filter((d) => !f.appliedBy.includes(d)) : [];
     if (f.appliedBy.length && missing.length === 0) return;
-    const who = subject.vm !== undefined ? `vm ${subject.vm}: ` : subject.net !== undefined ? `net ${subject.net}: ` : '';
+    const who = subject.vm !== undefined ? `vm ${escaped(subject.vm)}: ` : subject.net !== undefined ? `net ${escaped(subject.net)}: ` : '';
     out.push({ ...subject, feature, message: `${who}${what} ${treatment(f, missing, plural)}`, loc });
   };
 
@@ -282,13 +295,13 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
   for (const n of s.nets) {
     const subject = { net: n.name };
     const loc = at(n.loc);
-    const shaping = SHAPING.filter((a) => n.extra.attrs[a] !== undefined).map((a) => `${a}="${n.extra.attrs[a]}"`);
+    const shaping = SHAPING.filter((a) => n.extra.attrs[a] !== undefined).map((a) => attr(a, n.extra.attrs[a]!));
     if (shaping.length) warn('net-shaping', subject, shaping.join(' '), loc, netDrivers(n.name));
     for (const c of children(n.extra, 'bw')) warn('net-shaping', subject, show(c.node), at(c.loc, loc), netDrivers(n.name));
-    if (n.extra.attrs.dscp !== undefined) warn('net-dscp', subject, `dscp="${n.extra.attrs.dscp}"`, loc);
-    if (n.external) warn('net-external', subject, `external="${n.external}"`, loc);
+    if (n.extra.attrs.dscp !== undefined) warn('net-dscp', subject, attr('dscp', n.extra.attrs.dscp), loc);
+    if (n.external) warn('net-external', subject, attr('external', n.external), loc);
     if (n.vlan !== undefined) warn('net-vlan', subject, `vlan="${n.vlan}"`, loc);
-    if (n.extra.attrs.mtu !== undefined) warn('net-mtu', subject, `mtu="${n.extra.attrs.mtu}"`, loc);
+    if (n.extra.attrs.mtu !== undefined) warn('net-mtu', subject, attr('mtu', n.extra.attrs.mtu), loc);
     if (isHostLocalNet(n)) warn('net-unmanaged', subject, 'managed="no"', loc, netDrivers(n.name));
     for (const c of children(n.extra, 'connection')) warn('net-connection', subject, show(c.node, false), at(c.loc, loc), netDrivers(n.name));
   }
@@ -305,7 +318,7 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     if (consoles.length) warn('console', subject, consoleText(consoles.map((c) => c.node)), at(consoles[0]!.loc, loc), [], consoles.length > 1);
     for (const c of children(vm.extra, 'shareddir')) warn('shareddir', subject, show(c.node), at(c.loc, loc));
     for (const c of children(vm.extra, 'user')) warn('user', subject, show(c.node, false), at(c.loc, loc));
-    if (vm.extra.attrs.order?.trim()) warn('order', subject, `order="${vm.extra.attrs.order}"`, loc);
+    if (vm.extra.attrs.order?.trim()) warn('order', subject, attr('order', vm.extra.attrs.order), loc);
     const onBoot = [...vm.execs, ...vm.filetrees].filter((x) => inSeq(x, 'on_boot'));
     if (onBoot.length) {
       const n = onBoot.length;
@@ -314,9 +327,13 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
     for (const i of vm.ifaces) {
       const ifSubject = { vm: vm.name, net: i.net };
       const ifLoc = at(i.loc, loc);
-      const shaping = SHAPING.filter((a) => i.extra.attrs[a] !== undefined).map((a) => `${a}="${i.extra.attrs[a]}"`);
+      const shaping = SHAPING.filter((a) => i.extra.attrs[a] !== undefined).map((a) => attr(a, i.extra.attrs[a]!));
       if (shaping.length) warn('net-shaping', ifSubject, `<if id="${i.id}"> ${shaping.join(' ')}`, ifLoc, drivers);
-      if (i.extra.attrs.dscp !== undefined) warn('net-dscp', ifSubject, `<if id="${i.id}"> dscp="${i.extra.attrs.dscp}"`, ifLoc);
+      if (i.extra.attrs.dscp !== undefined) warn('net-dscp', ifSubject, `<if id="${i.id}"> ${attr('dscp', i.extra.attrs.dscp)}`, ifLoc);
+      // Interfaces on lo and vm_mgmt are not made under their names: theirs may be anything.
+      if (i.name !== undefined && ROUTER_PORT.test(i.name) && i.net !== LOOPBACK_NET && i.net !== MGMT_NET) {
+        warn('if-name', ifSubject, `<if id="${i.id}" ${attr('name', i.name)}>`, ifLoc);
+      }
       for (const c of children(i.extra, 'vlan')) warn('if-vlan', ifSubject, `<if id="${i.id}"> <vlan>`, at(c.loc, ifLoc));
       for (const c of children(i.extra, 'dns')) warn('dns', ifSubject, `<if id="${i.id}"> ${show(c.node)}`, at(c.loc, ifLoc));
     }
@@ -330,7 +347,7 @@ export function featureWarnings(s: Scenario, driversOf: DriversOf): ScenarioWarn
   // <host>: built by the driver of the host that holds it (one of the VMs' drivers); its execs are not run.
   if (s.host) {
     const h = s.host;
-    for (const hi of h.ifaces) warn('host', { net: hi.net }, `<hostif net="${hi.net}"> of the <host> section`, at(hi.loc, h.loc), allDrivers);
+    for (const hi of h.ifaces) warn('host', { net: hi.net }, `<hostif ${attr('net', hi.net)}> of the <host> section`, at(hi.loc, h.loc), allDrivers);
     const rest = [h.routes.length ? `${h.routes.length} <route>${h.routes.length > 1 ? 's' : ''}` : '', h.forwarding ? '<forwarding>' : ''].filter(Boolean);
     if (rest.length) warn('host', {}, `the <host> section's ${list(rest)}`, at(h.loc), allDrivers, rest.length > 1 || h.routes.length > 1);
     if (h.execs.length) {

@@ -2,43 +2,54 @@
 // (with every semantic check), write a Scenario back as VNUML/VNX, check a Scenario.
 import { InputError, type InputProblem } from '../common/errors.ts';
 import type { Scenario } from './model.ts';
-import { checkScenario } from './checks.ts';
+import { checkScenario, deployProblems } from './checks.ts';
 import { parseVnxDocument } from './vnx-parse.ts';
 import { readXml, readXmlFile, type XmlDocument } from './xml.ts';
 import { ovfFromXml } from './ovf.ts';
+import { escaped } from './quote.ts';
 
-export { checkScenario } from './checks.ts';
+export { checkScenario, deployProblems } from './checks.ts';
 export { writeScenario } from './vnx-write.ts';
 
-/** Reads, parses and checks a scenario file; throws InputError listing every problem. */
-export async function parseScenarioFile(path: string): Promise<Scenario> {
-  return fromDocument(await readXmlFile(path));
+/**
+ * Which checks a parse runs. `deployable`: also deployProblems, what the host agents refuse at
+ * apply (checks.ts): a user's scenario (parseScenarioFile: validate, plan, deploy) gets them; a
+ * fragment a host agent re-reads to exec a lab it applied does not.
+ */
+export interface ParseOptions {
+  deployable?: boolean;
+}
+
+/** Reads, parses and checks a scenario file (deployable by default); throws InputError listing every problem. */
+export async function parseScenarioFile(path: string, opts: ParseOptions = { deployable: true }): Promise<Scenario> {
+  return fromDocument(await readXmlFile(path), opts);
 }
 
 /** Parses and checks scenario text (`file` names it in messages); throws InputError. */
-export function parseScenarioText(text: string, file: string): Scenario {
-  return fromDocument(readXml(text, file));
+export function parseScenarioText(text: string, file: string, opts: ParseOptions = {}): Scenario {
+  return fromDocument(readXml(text, file), opts);
 }
 
 /** Dispatches on the root element: <vnx>/<vnuml> here, an OVF <Envelope> to ovf.ts. */
-function fromDocument(doc: XmlDocument): Scenario {
+function fromDocument(doc: XmlDocument, opts: ParseOptions): Scenario {
   const root = doc.root;
-  if (root.localName === 'Envelope') return checked(ovfFromXml(doc));
+  if (root.localName === 'Envelope') return checked(ovfFromXml(doc), opts);
   if (root.tag !== 'vnx' && root.tag !== 'vnuml') {
     throw InputError.at(
       doc.file,
       root.line,
       root.column,
-      `<${root.tag}> is not a scenario: expected a VNX (<vnx>), VNUML (<vnuml>) or OVF (<Envelope>) document`,
+      `<${escaped(root.tag)}> is not a scenario: expected a VNX (<vnx>), VNUML (<vnuml>) or OVF (<Envelope>) document`,
     );
   }
-  const { scenario, problems } = parseVnxDocument(doc);
-  return checked(scenario, problems);
+  // The document is this function's own: the reader may let go of it as it goes.
+  const { scenario, problems } = parseVnxDocument(doc, { release: true });
+  return checked(scenario, opts, problems);
 }
 
 /** Runs the semantic checks; throws one InputError with all problems, sorted by position. */
-function checked(s: Scenario, earlier: InputProblem[] = []): Scenario {
-  const problems = [...earlier, ...checkScenario(s)];
+function checked(s: Scenario, opts: ParseOptions, earlier: InputProblem[] = []): Scenario {
+  const problems = [...earlier, ...checkScenario(s), ...(opts.deployable ? deployProblems(s) : [])];
   if (problems.length) throw new InputError(sortProblems(problems));
   return s;
 }

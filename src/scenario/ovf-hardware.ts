@@ -4,6 +4,7 @@
 // spells InstanceID as InstanceId).
 import { InputError } from '../common/errors.ts';
 import type { XmlEl } from './xml.ts';
+import { quote } from './quote.ts';
 
 export const RESOURCE = { cpu: 3, memory: 4, ethernet: 10, disk: 17, logicalDisk: 31 } as const;
 
@@ -26,7 +27,7 @@ export function wholeNumber(item: XmlEl, name: string, min: number): number | un
   const v = field(item, name);
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) {
-    throw InputError.at(el!.file, el!.line, el!.column, `${name} must be a whole number >= ${min}, found ${JSON.stringify(v)}`);
+    throw InputError.at(el!.file, el!.line, el!.column, `${name} must be a whole number >= ${min}, found ${quote(v, 40)}`);
   }
   return Number(v);
 }

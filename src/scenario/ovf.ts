@@ -18,12 +18,15 @@ import { RESOURCE, applicableItems, defaultConfiguration, field, resourceType, w
 import { SafeNamer } from './ovf-names.ts';
 import { UNIT_FORMS, toMegabytes } from './ovf-units.ts';
 import { readXml, type XmlDocument, type XmlEl } from './xml.ts';
+import { escaped, quote } from './quote.ts';
+import { memProblem, parseMac } from './values.ts';
 
-const ENVELOPE_VERSIONS: Record<string, string> = {
-  'http://schemas.dmtf.org/ovf/envelope/1': '1.x',
-  'http://schemas.dmtf.org/ovf/envelope/2': '2.x',
-  'http://www.vmware.com/schema/ovf/1/envelope': '0.9',
-};
+/** Envelope namespace → OVF version (a Map: an xmlns="constructor" names no version). */
+const ENVELOPE_VERSIONS = new Map([
+  ['http://schemas.dmtf.org/ovf/envelope/1', '1.x'],
+  ['http://schemas.dmtf.org/ovf/envelope/2', '2.x'],
+  ['http://www.vmware.com/schema/ovf/1/envelope', '0.9'],
+]);
 
 /**
  * The VNX type of every OVF VM. VNX 2.0 requires a type on <vm>; an OVF virtual system is a
@@ -45,7 +48,7 @@ const COLLECTION = 'VirtualSystemCollection';
 function envelopeVersion(env: XmlEl): string {
   const declared = env.attr('version')?.trim() ?? '';
   if (declared.startsWith('0.')) return '0.9';
-  const byNs = env.ns !== undefined ? ENVELOPE_VERSIONS[env.ns] : undefined;
+  const byNs = env.ns !== undefined ? ENVELOPE_VERSIONS.get(env.ns) : undefined;
   if (byNs) return byNs;
   return declared.startsWith('2') ? '2.x' : '1.x';
 }
@@ -68,10 +71,17 @@ function childOfKind(el: XmlEl, kind: string): XmlEl | undefined {
   return el.elements().find((c) => kindOf(c) === kind);
 }
 
-function normalizeMac(text: string | undefined): string | undefined {
-  const hex = text?.replace(/[:-]/g, '').toLowerCase();
-  if (!hex || !/^[0-9a-f]{12}$/.test(hex) || !/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/.test(text!)) return undefined;
-  return hex.match(/../g)!.join(':');
+/**
+ * A NIC's MAC address (its Address field), as parseMac keeps it; OVF files also write it without
+ * separators (005056aabbcc). A value that is no unicast MAC is refused at its element.
+ */
+function nicMac(item: XmlEl): string | undefined {
+  const el = item.child('Address');
+  const text = field(item, 'Address');
+  if (!el || text === undefined) return undefined;
+  const m = parseMac(/^[0-9A-Fa-f]{12}$/.test(text) ? text.match(/../g)!.join(':') : text);
+  if (!m.ok) throw InputError.at(el.file, el.line, el.column, m.message);
+  return m.mac;
 }
 
 /** A VirtualSystem and how many VMs it becomes. */
@@ -94,7 +104,7 @@ function virtualSystems(el: XmlEl): System[] {
   }
   // What is left names no VirtualSystem of `el`.
   for (const [id, { at }] of scaled) {
-    throw InputError.at(at.file, at.line, at.column, `ScaleOutSection ovf:id="${id}" names no VirtualSystem of this collection`);
+    throw InputError.at(at.file, at.line, at.column, `ScaleOutSection ovf:id=${quote(id)} names no VirtualSystem of this collection`);
   }
   return out;
 }
@@ -106,7 +116,7 @@ function scaleOut(collection: XmlEl): Map<string, { count: number; at: XmlEl }> 
     const id = so.attr('id')?.trim();
     if (!id) throw InputError.at(so.file, so.line, so.column, 'ScaleOutSection needs an ovf:id naming a VirtualSystem of its collection');
     const earlier = counts.get(id)?.at;
-    if (earlier) throw InputError.at(so.file, so.line, so.column, `a second ScaleOutSection for "${id}" (the first is at line ${earlier.line})`);
+    if (earlier) throw InputError.at(so.file, so.line, so.column, `a second ScaleOutSection for ${quote(id)} (the first is at line ${earlier.line})`);
     counts.set(id, { count: instanceCount(so), at: so });
   }
   return counts;
@@ -118,7 +128,7 @@ function instanceCount(section: XmlEl): number {
   const v = el?.attr('default')?.trim();
   if (el === undefined || v === undefined) return 1;
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_INSTANCES) {
-    throw InputError.at(el.file, el.line, el.column, `InstanceCount ovf:default must be a whole number from 1 to ${MAX_INSTANCES}, found ${JSON.stringify(v)}`);
+    throw InputError.at(el.file, el.line, el.column, `InstanceCount ovf:default must be a whole number from 1 to ${MAX_INSTANCES}, found ${quote(v, 40)}`);
   }
   return Number(v);
 }
@@ -255,7 +265,12 @@ class OvfReader {
     const mb = toMegabytes(quantity, units);
     if (mb === undefined) {
       const el = item.child('AllocationUnits')!;
-      throw InputError.at(el.file, el.line, el.column, `memory AllocationUnits ${JSON.stringify(units)} is not a byte unit (expected e.g. ${UNIT_FORMS})`);
+      throw InputError.at(el.file, el.line, el.column, `memory AllocationUnits ${quote(units ?? '', 60)} is not a byte unit (expected e.g. ${UNIT_FORMS})`);
+    }
+    const why = memProblem(mb);
+    if (why) {
+      const el = item.child('VirtualQuantity')!;
+      throw InputError.at(el.file, el.line, el.column, `${why} (VirtualQuantity ${quantity} × ${quote(units ?? 'MB', 40)})`);
     }
     return mb;
   }
@@ -275,7 +290,7 @@ class OvfReader {
       loc: item.loc,
       extra: emptyExtra(),
     };
-    const mac = withMac ? normalizeMac(field(item, 'Address')) : undefined;
+    const mac = withMac ? nicMac(item) : undefined;
     if (mac) iface.mac = mac;
     vm.ifaces.push(iface);
   }
@@ -291,7 +306,7 @@ class OvfReader {
 export function ovfFromXml(doc: XmlDocument): Scenario {
   const env = doc.root;
   if (env.localName !== 'Envelope') {
-    throw InputError.at(doc.file, env.line, env.column, `the root element is <${env.tag}>: an OVF descriptor is an <Envelope>`);
+    throw InputError.at(doc.file, env.line, env.column, `the root element is <${escaped(env.tag)}>: an OVF descriptor is an <Envelope>`);
   }
   return new OvfReader(env).read(doc.file);
 }

@@ -1,6 +1,7 @@
 // Command sequences: VNX `<cmd-seq seq="a">b,c</cmd-seq>` makes `a` run `b` then `c`. The table
 // is a Map, so a sequence named `constructor` or `__proto__` is just a name.
 import { InputError, type SourceLocation } from '../common/errors.ts';
+import { escaped } from './quote.ts';
 
 export type CmdSeqs = Map<string, string[]>;
 
@@ -26,7 +27,7 @@ export function inSeq(x: { seq: string }, name: string): boolean {
  * a cycle is an error.
  */
 export function expandSeq(seq: string, cmdSeqs: CmdSeqs, where: SourceLocation = { file: 'scenario' }, trail: string[] = []): string[] {
-  if (trail.includes(seq)) throw new InputError({ loc: where, message: `cmd-seq cycle: ${[...trail, seq].join(' -> ')}` });
+  if (trail.includes(seq)) throw new InputError({ loc: where, message: `cmd-seq cycle: ${[...trail, seq].map((q) => escaped(q)).join(' -> ')}` });
   const parts = cmdSeqs.get(seq);
   if (!parts) return [seq];
   return parts.flatMap((p) => expandSeq(p.trim(), cmdSeqs, where, [...trail, seq]));

@@ -19,6 +19,7 @@
 // from <mgmt_net>) is not built: the host agent refuses it before making anything.
 import type { SourceLocation } from '../common/errors.ts';
 import type { GlobalSection, Scenario, Vm, XmlElement } from './model.ts';
+import { quote } from './quote.ts';
 
 export interface VmMgmt {
   type: string;
@@ -73,11 +74,11 @@ export function intToIpv4(n: number): string {
 /** What is wrong with a private <vm_mgmt> for `vmCount` VMs (VNX's checks), or undefined. */
 export function vmMgmtProblem(m: VmMgmt, vmCount: number): string | undefined {
   const net = ipv4ToInt(m.network);
-  if (net === undefined) return `<vm_mgmt> network="${m.network}" is not an IPv4 address`;
-  if (!Number.isInteger(m.mask) || m.mask < 8 || m.mask > 30) return `<vm_mgmt> mask="${m.node.attrs.mask}" must be a prefix length from 8 to 30`;
+  if (net === undefined) return `<vm_mgmt> network=${quote(m.network, 40)} is not an IPv4 address`;
+  if (!Number.isInteger(m.mask) || m.mask < 8 || m.mask > 30) return `<vm_mgmt> mask=${quote(m.node.attrs.mask ?? '', 40)} must be a prefix length from 8 to 30`;
   const size = 2 ** (32 - m.mask);
-  if (net % size !== 0) return `<vm_mgmt> network="${m.network}" is not the network address of a /${m.mask}`;
-  if (!Number.isInteger(m.offset)) return `<vm_mgmt> offset="${m.node.attrs.offset}" must be a whole number`;
+  if (net % size !== 0) return `<vm_mgmt> network=${quote(m.network, 40)} is not the network address of a /${m.mask}`;
+  if (!Number.isInteger(m.offset)) return `<vm_mgmt> offset=${quote(m.node.attrs.offset ?? '', 40)} must be a whole number`;
   if (m.offset % 4 !== 0) return `<vm_mgmt> offset="${m.offset}" must be a multiple of 4 for private management (each VM gets a /30)`;
   if (m.offset + 4 * vmCount > size) {
     return `<vm_mgmt> ${m.network}/${m.mask} with offset ${m.offset} has room for ${Math.max(0, Math.floor((size - m.offset) / 4))} VM(s), not ${vmCount}: use a shorter mask or a smaller offset`;

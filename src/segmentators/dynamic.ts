@@ -11,17 +11,18 @@ import { roundRobin } from './round-robin.ts';
 export const IDLE_LOAD = 0.05;
 const MIN_FREE = 0.05;
 
+/** The host's idle fraction in [MIN_FREE, 1] (a host's facts are its own report: a negative or absurd load is clamped). */
 export function idleFraction(h: HostFacts): number | undefined {
   if (h.loadAvg === undefined || !Number.isFinite(h.loadAvg)) return undefined;
-  const cpus = h.cpus && h.cpus > 0 ? h.cpus : 1;
-  return Math.max(MIN_FREE, 1 - h.loadAvg / cpus);
+  const cpus = h.cpus !== undefined && Number.isFinite(h.cpus) && h.cpus > 0 ? h.cpus : 1;
+  return Math.min(1, Math.max(MIN_FREE, 1 - h.loadAvg / cpus));
 }
 
 export function dynamicWeights(hosts: HostFacts[]): number[] | undefined {
   const idle = hosts.map(idleFraction);
   const allIdle = idle.every((f) => f === undefined || f >= 1 - IDLE_LOAD);
   if (allIdle) return undefined;
-  const cpu = cpuWeights(hosts);
+  const cpu = cpuWeights(hosts); // normalised: the products stay in [MIN_RELATIVE_WEIGHT × MIN_FREE, 1]
   return hosts.map((_h, i) => cpu[i] * (idle[i] ?? 1));
 }
 

@@ -4,7 +4,7 @@
 // nowhere (anti-affinity or capacity painted the greedy loop into a corner) the complete
 // search takes over, so restrictions hold with every segmentator.
 import type { Mapping, SegmentInput } from './api.ts';
-import { Placement, buildProblem, checkRestrictionNames, type Problem } from './problem.ts';
+import { Placement, buildProblem, checkRestrictionNames, checkRestrictionSize, type Problem } from './problem.ts';
 import { solveOrExplain } from './solver.ts';
 
 /** Picks one of `feasible` (non-empty, ascending host indices) for group g. */
@@ -13,6 +13,7 @@ export type HostChooser = (g: number, feasible: number[], pl: Placement) => numb
 /** Checks names and builds the problem, or throws the InputError naming the conflict. */
 export function prepare(input: SegmentInput): Problem {
   checkRestrictionNames(input);
+  checkRestrictionSize(input);
   const p = buildProblem(input);
   if (!p) solveOrExplain(input, p); // throws, naming the conflicting rules
   return p!;

@@ -19,6 +19,15 @@ export type Rule =
   | { kind: 'net_deploy_together'; nets: string[] }
   | { kind: 'capacity'; host: string; maxVMs?: number; memMB?: number };
 
+/** Names shown in one message list at most; the rest are counted, so a 10 000-VM rule stays one line. */
+export const MAX_LISTED = 10;
+
+/** "a, b, c and 7 more": the first `max` items, then how many more. */
+export function listed(items: readonly string[], max = MAX_LISTED, separator = ', '): string {
+  const shown = items.slice(0, max).join(separator);
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}
+
 export function describeRule(r: Rule): string {
   switch (r.kind) {
     case 'vm_deploy_at':
@@ -26,11 +35,11 @@ export function describeRule(r: Rule): string {
     case 'net_deploy_at':
       return `net_deploy_at ${r.net} → ${r.host}`;
     case 'affinity':
-      return `affinity {${r.vms.join(', ')}}`;
+      return `affinity {${listed(r.vms)}}`;
     case 'antiaffinity':
-      return `antiaffinity {${r.vms.join(', ')}}`;
+      return `antiaffinity {${listed(r.vms)}}`;
     case 'net_deploy_together':
-      return `net_deploy_together {${r.nets.join(', ')}}`;
+      return `net_deploy_together {${listed(r.nets)}}`;
     case 'capacity': {
       const parts: string[] = [];
       if (r.maxVMs) parts.push(`at most ${r.maxVMs} VMs`);
@@ -162,7 +171,158 @@ export function checkRestrictionNames(input: SegmentInput): void {
         break;
     }
   }
-  if (problems.length) throw new InputError(problems.map((message) => ({ loc: { file }, message })));
+  if (problems.length) {
+    const shown = problems.slice(0, MAX_LISTED);
+    if (problems.length > MAX_LISTED) shown.push(`and ${problems.length - MAX_LISTED} more unknown name(s)`);
+    throw new InputError(shown.map((message) => ({ loc: { file }, message })));
+  }
+}
+
+/**
+ * Most pairs of VMs the anti-affinity rules may keep apart, summed over the rules (a rule of s
+ * VMs holds s(s − 1)/2): placement checks them pair by pair, so a few huge rules would cost
+ * seconds and hundreds of MB. One rule over 1 400 VMs still fits.
+ */
+export const MAX_APART_PAIRS = 1_000_000;
+
+/** Refuses anti-affinity rules that hold more than MAX_APART_PAIRS pairs, before any is built. */
+export function checkRestrictionSize(input: SegmentInput): void {
+  let pairs = 0;
+  for (const rule of input.restrictions.antiAffinity) pairs += (rule.vms.length * (rule.vms.length - 1)) / 2;
+  if (pairs > MAX_APART_PAIRS) {
+    throw new InputError({
+      loc: { file: restrictionsFile(input) },
+      message: `the <antiaffinity> rules keep ${pairs} pairs of VMs apart; at most ${MAX_APART_PAIRS} are supported`,
+    });
+  }
+}
+
+/** Two VMs put on one host by rule `rule` (affinity, net_deploy_together, net_deploy_at). */
+interface Join {
+  a: number;
+  b: number;
+  rule: number;
+}
+
+/** The enabled rules, as VM indices: what joins VMs, pins them, keeps them apart, and host capacity. */
+interface RuleEffects {
+  joins: Join[];
+  pins: { vm: number; host: number; rule: number }[];
+  antis: { vms: number[]; rule: number }[];
+  maxVMs: number[];
+  memMB: number[];
+}
+
+/** Translates the enabled rules (all when `enabled` is omitted) into RuleEffects. Names must have been checked. */
+function ruleEffects(input: SegmentInput, enabled?: Set<number>): RuleEffects {
+  const { scenario, hosts } = input;
+  const vmIndex = new Map(scenario.vms.map((v, i) => [v.name, i]));
+  const hostIndex = new Map(hosts.map((h, i) => [h.name, i]));
+  const byNet = vmsByNet(input);
+  const fx: RuleEffects = { joins: [], pins: [], antis: [], maxVMs: hosts.map(() => Infinity), memMB: hosts.map(() => Infinity) };
+  // Every VM of a set joined to the set's first: a star, so a set of s VMs costs s joins.
+  const joinAll = (vms: number[], rule: number) => {
+    for (const v of vms) if (v !== vms[0]) fx.joins.push({ a: vms[0]!, b: v, rule });
+  };
+  rulesOf(input).forEach((rule, i) => {
+    if (enabled && !enabled.has(i)) return;
+    switch (rule.kind) {
+      case 'vm_deploy_at':
+        fx.pins.push({ vm: vmIndex.get(rule.vm)!, host: hostIndex.get(rule.host)!, rule: i });
+        break;
+      case 'net_deploy_at': {
+        const list = byNet.get(rule.net) ?? [];
+        for (const v of list) fx.pins.push({ vm: v, host: hostIndex.get(rule.host)!, rule: i });
+        joinAll(list, i);
+        break;
+      }
+      case 'affinity':
+        joinAll(rule.vms.map((v) => vmIndex.get(v)!), i);
+        break;
+      case 'net_deploy_together':
+        joinAll(rule.nets.flatMap((net) => byNet.get(net) ?? []), i);
+        break;
+      case 'antiaffinity':
+        fx.antis.push({ vms: rule.vms.map((v) => vmIndex.get(v)!), rule: i });
+        break;
+      case 'capacity': {
+        const h = hostIndex.get(rule.host)!;
+        if (rule.maxVMs) fx.maxVMs[h] = rule.maxVMs;
+        if (rule.memMB !== undefined) fx.memMB[h] = rule.memMB;
+        break;
+      }
+    }
+  });
+  return fx;
+}
+
+function unionAll(n: number, joins: Join[]): UnionFind {
+  const uf = new UnionFind(n);
+  for (const j of joins) uf.union(j.a, j.b);
+  return uf;
+}
+
+/** The rules along a shortest chain of joins from VM `from` to VM `to` (breadth-first; empty when equal). */
+function joinPath(n: number, joins: Join[], from: number, to: number): number[] {
+  if (from === to) return [];
+  const adj: { to: number; rule: number }[][] = Array.from({ length: n }, () => []);
+  for (const j of joins) {
+    adj[j.a]!.push({ to: j.b, rule: j.rule });
+    adj[j.b]!.push({ to: j.a, rule: j.rule });
+  }
+  const via = new Map<number, { from: number; rule: number }>([[from, { from: -1, rule: -1 }]]);
+  const queue = [from];
+  for (let q = 0; q < queue.length && !via.has(to); q++) {
+    for (const e of adj[queue[q]!]!) {
+      if (via.has(e.to)) continue;
+      via.set(e.to, { from: queue[q]!, rule: e.rule });
+      queue.push(e.to);
+    }
+  }
+  const rules: number[] = [];
+  for (let v = to; v !== from && via.has(v); v = via.get(v)!.from) rules.push(via.get(v)!.rule);
+  return rules;
+}
+
+/**
+ * A small set of rules that contradict each other without any placement being tried — a group
+ * pinned to two hosts, two anti-affine VMs joined into one group, or two anti-affine groups
+ * pinned to one host — found in near-linear time (union-find, then one pass over the pins and
+ * the anti-affinity rules, then one breadth-first search for the joins involved). Rule indices
+ * are those of rulesOf(input); undefined when there is no such contradiction.
+ */
+export function structuralConflict(input: SegmentInput): number[] | undefined {
+  const n = input.scenario.vms.length;
+  const fx = ruleEffects(input);
+  const uf = unionAll(n, fx.joins);
+  const pinOf = new Map<number, { vm: number; host: number; rule: number }>();
+  const witness = (...parts: number[][]) => [...new Set(parts.flat())].sort((a, b) => a - b);
+  for (const p of fx.pins) {
+    const root = uf.find(p.vm);
+    const earlier = pinOf.get(root);
+    if (!earlier) pinOf.set(root, p);
+    else if (earlier.host !== p.host) return witness([earlier.rule, p.rule], joinPath(n, fx.joins, earlier.vm, p.vm));
+  }
+  for (const anti of fx.antis) {
+    const byRoot = new Map<number, number>();
+    const byPinnedHost = new Map<number, number>();
+    for (const v of anti.vms) {
+      const root = uf.find(v);
+      const mate = byRoot.get(root);
+      if (mate === v) continue; // a VM listed twice is not kept apart from itself
+      if (mate !== undefined) return witness([anti.rule], joinPath(n, fx.joins, mate, v));
+      byRoot.set(root, v);
+      const pin = pinOf.get(root);
+      if (!pin) continue;
+      const other = byPinnedHost.get(pin.host);
+      if (other !== undefined) {
+        const otherPin = pinOf.get(uf.find(other))!;
+        return witness([anti.rule, pin.rule, otherPin.rule], joinPath(n, fx.joins, v, pin.vm), joinPath(n, fx.joins, other, otherPin.vm));
+      }
+      byPinnedHost.set(pin.host, v);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -174,53 +334,8 @@ export function checkRestrictionNames(input: SegmentInput): void {
 export function buildProblem(input: SegmentInput, enabled?: Set<number>): Problem | null {
   const { scenario, hosts } = input;
   const n = scenario.vms.length;
-  const vmIndex = new Map(scenario.vms.map((v, i) => [v.name, i]));
-  const hostIndex = new Map(hosts.map((h, i) => [h.name, i]));
-  const byNet = vmsByNet(input);
-  const rules = rulesOf(input);
-  const on = (i: number) => !enabled || enabled.has(i);
-
-  const uf = new UnionFind(n);
-  const pins: { vm: number; host: number }[] = [];
-  const maxVMs = hosts.map(() => Infinity);
-  const memMB = hosts.map(() => Infinity);
-  const antis: number[][] = [];
-  rules.forEach((rule, i) => {
-    if (!on(i)) return;
-    switch (rule.kind) {
-      case 'vm_deploy_at':
-        pins.push({ vm: vmIndex.get(rule.vm)!, host: hostIndex.get(rule.host)! });
-        break;
-      case 'net_deploy_at': {
-        const h = hostIndex.get(rule.host)!;
-        const list = byNet.get(rule.net) ?? [];
-        for (const v of list) {
-          pins.push({ vm: v, host: h });
-          uf.union(list[0], v);
-        }
-        break;
-      }
-      case 'affinity': {
-        const idx = rule.vms.map((v) => vmIndex.get(v)!);
-        for (const v of idx) uf.union(idx[0], v);
-        break;
-      }
-      case 'net_deploy_together': {
-        const idx = rule.nets.flatMap((net) => byNet.get(net) ?? []);
-        for (const v of idx) uf.union(idx[0], v);
-        break;
-      }
-      case 'antiaffinity':
-        antis.push(rule.vms.map((v) => vmIndex.get(v)!));
-        break;
-      case 'capacity': {
-        const h = hostIndex.get(rule.host)!;
-        if (rule.maxVMs) maxVMs[h] = rule.maxVMs;
-        if (rule.memMB !== undefined) memMB[h] = rule.memMB;
-        break;
-      }
-    }
-  });
+  const fx = ruleEffects(input, enabled);
+  const uf = unionAll(n, fx.joins);
 
   const groups: Group[] = [];
   const groupOf = new Int32Array(n);
@@ -239,22 +354,24 @@ export function buildProblem(input: SegmentInput, enabled?: Set<number>): Proble
     grp.memMB += scenario.vms[v].memMB ?? 0;
     groupOf[v] = g;
   }
-  for (const p of pins) {
+  for (const p of fx.pins) {
     const grp = groups[groupOf[p.vm]];
     if (grp.pin !== -1 && grp.pin !== p.host) return null;
     grp.pin = p.host;
   }
-  const apart: number[][] = groups.map(() => []);
-  for (const anti of antis) {
-    const gs = [...new Set(anti.map((v) => groupOf[v]))];
-    if (gs.length !== new Set(anti).size) return null; // two anti-affine VMs share a group
-    for (const a of gs) for (const b of gs) if (a !== b && !apart[a].includes(b)) apart[a].push(b);
+  // Sets, so that a pair named by many rules costs one check, not a scan of the list.
+  const apartSets = groups.map(() => new Set<number>());
+  for (const anti of fx.antis) {
+    const gs = [...new Set(anti.vms.map((v) => groupOf[v]))];
+    if (gs.length !== new Set(anti.vms).size) return null; // two anti-affine VMs share a group
+    for (const a of gs) for (const b of gs) if (a !== b) apartSets[a].add(b);
   }
+  const apart = apartSets.map((set) => [...set]);
   for (let g = 0; g < groups.length; g++) {
     const pin = groups[g].pin;
     if (pin !== -1 && apart[g].some((o) => groups[o].pin === pin)) return null;
   }
-  return { vmNames: scenario.vms.map((v) => v.name), hosts, groups, groupOf, apart, maxVMs, memMB };
+  return { vmNames: scenario.vms.map((v) => v.name), hosts, groups, groupOf, apart, maxVMs: fx.maxVMs, memMB: fx.memMB };
 }
 
 /** Placement state: which host each group is on, and the load of every host. */
@@ -298,14 +415,25 @@ export class Placement {
   }
 
   mapping(): Mapping {
-    const m: Mapping = {};
+    // No prototype: a VM named like an Object.prototype member is just a key.
+    const m: Mapping = Object.create(null) as Mapping;
     const { groupOf, vmNames, hosts } = this.p;
     for (let v = 0; v < vmNames.length; v++) m[vmNames[v]] = hosts[this.hostOf[groupOf[v]]].name;
     return m;
   }
 }
 
-/** Host weights from cpu (relative speed); hosts without a usable cpu count as 1. */
-export function cpuWeights(hosts: HostFacts[]): number[] {
-  return hosts.map((h) => (Number.isFinite(h.cpu) && h.cpu > 0 ? h.cpu : 1));
+/** The smallest weight, relative to the largest (the cluster file's cpu bounds give at most 10^9 between them). */
+export const MIN_RELATIVE_WEIGHT = 1e-9;
+
+/**
+ * Host weights from cpu (relative speed), normalised: the fastest host weighs 1, none less than
+ * MIN_RELATIVE_WEIGHT. Sums and shares then stay finite and non-zero whatever the cpu values
+ * (1.79e308 on two hosts overflowed a sum to Infinity; 5e-324 made every share Infinity). Hosts
+ * without a usable cpu count as cpu 1.
+ */
+export function cpuWeights(hosts: Pick<HostFacts, 'cpu'>[]): number[] {
+  const raw = hosts.map((h) => (Number.isFinite(h.cpu) && h.cpu > 0 ? h.cpu : 1));
+  const max = raw.reduce((a, b) => Math.max(a, b), 0);
+  return raw.map((w) => Math.max(w / max, MIN_RELATIVE_WEIGHT));
 }

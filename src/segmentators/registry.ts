@@ -1,10 +1,19 @@
-// The segmentator registry: built-ins by name or EDIV alias (case-insensitive), and external
-// plugins loaded by path (./my-algorithm.js, .mjs, .ts — relative to the working directory)
-// or by package name. A plugin module exports its Segmentator as default or as `segmentator`.
-// Plugins are wrapped: a throw or a bad mapping becomes a clear error naming the plugin.
+// The segmentator registry: built-ins by name or EDIV alias (case-insensitive), and plugins.
+//
+// A plugin is code, run with ediv's privileges (root on the controller), so it comes from one
+// place only: an explicit --segmentator on the command line (resolveSegmentator). A cluster
+// file — which may come from anyone — can only name a built-in (clusterSegmentator; the cluster
+// loader refuses anything else at its line). A plugin is a file path (./my-algorithm.mjs, .js,
+// .ts, .mts — relative to the working directory) or the name of a package installed with
+// ediv (resolved from ediv's own node_modules, never from the working directory). URLs (data:,
+// http:, https:, file:, node:, ...) are refused. A plugin module exports its Segmentator as
+// default or as `segmentator`; it is wrapped, so that a throw or a bad mapping becomes a clear
+// error naming the plugin.
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, OperationError } from '../common/errors.ts';
+import type { Cluster } from '../protocol/cluster.ts';
 import type { Mapping, SegmentInput, Segmentator } from './api.ts';
 import { constraints } from './constraints.ts';
 import { dynamic } from './dynamic.ts';
@@ -31,30 +40,83 @@ export function findBuiltin(name: string): Segmentator | undefined {
   return builtinSegmentators.find((s) => s.name === key || (s.aliases ?? []).some((a) => a.toLowerCase() === key));
 }
 
-function looksLikePath(spec: string): boolean {
-  return spec.startsWith('.') || path.isAbsolute(spec) || /\.(m?js|ts|mts)$/.test(spec);
+/**
+ * The segmentator a cluster names as its default: a built-in, never a module. loadCluster has
+ * already refused anything else at its line; this guards Cluster objects made elsewhere
+ * (state records, code).
+ */
+export function clusterSegmentator(cluster: Pick<Cluster, 'segmentator' | 'source'>): Segmentator {
+  const builtin = findBuiltin(cluster.segmentator);
+  if (builtin) return builtin;
+  throw InputError.at(
+    cluster.source.path,
+    undefined,
+    undefined,
+    `segmentator ${JSON.stringify(cluster.segmentator.slice(0, 60))} is not a built-in (${builtinNames()}); a cluster file names built-ins only: plugins load only from --segmentator`,
+  );
 }
 
-/** Built-in by name/alias, else a plugin module by path or package name. */
-export async function resolveSegmentator(nameOrPath: string): Promise<Segmentator> {
-  const builtin = findBuiltin(nameOrPath);
+function builtinNames(): string {
+  return listSegmentators().map((s) => s.name).join(', ');
+}
+
+/** Plugin files ediv imports: ES modules, JavaScript or TypeScript. */
+const PLUGIN_FILE = /\.(m?js|m?ts)$/;
+/** A URL scheme ("data:", "https:", "node:"): two letters at least, so no Windows drive letter. */
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]+:/;
+/** An npm package name (optionally @scope/), optionally with a subpath: no dots first, no '..' parts. */
+const PACKAGE = /^(?:@[a-z0-9~][\w.~-]*\/)?[a-z0-9~][\w.~-]*(?:\/[\w~-][\w.~-]*)*$/i;
+
+function looksLikePath(spec: string): boolean {
+  return spec.startsWith('.') || path.isAbsolute(spec) || PLUGIN_FILE.test(spec);
+}
+
+function refusePlugin(spec: string, why: string): never {
+  throw InputError.commandLine('--segmentator', `${JSON.stringify(spec.slice(0, 200))}: ${why}`);
+}
+
+/**
+ * What `import()` is given for a --segmentator value that is no built-in: a file: URL of the
+ * path (resolved against the working directory), or a package name (resolved by Node from
+ * ediv's own node_modules). Anything else is refused before any import.
+ */
+export function pluginSpecifier(spec: string): string {
+  if (spec.trim() === '' || /[\u0000-\u001f\u007f]/.test(spec)) refusePlugin(spec, 'not a file path or package name');
+  if (URL_SCHEME.test(spec)) {
+    refusePlugin(spec, 'URLs (data:, http:, https:, file:, node:, ...) are refused: name a plugin file by its path (./my-algorithm.mjs) or an installed package');
+  }
+  if (looksLikePath(spec)) {
+    if (!PLUGIN_FILE.test(spec)) refusePlugin(spec, 'a plugin file is an ES module ending in .js, .mjs, .ts or .mts');
+    return pathToFileURL(path.resolve(process.cwd(), spec)).href;
+  }
+  if (isBuiltin(spec)) refusePlugin(spec, "that is a Node.js module, not a segmentator plugin");
+  if (!PACKAGE.test(spec) || spec.split('/').includes('..')) {
+    refusePlugin(spec, `not a built-in segmentator (${builtinNames()}), a plugin file path (./my-algorithm.mjs) or a package name`);
+  }
+  return spec;
+}
+
+/**
+ * A --segmentator value: a built-in by name/alias, else a plugin module by path or package
+ * name (the only way plugin code is loaded). Never give it a cluster file's value.
+ */
+export async function resolveSegmentator(spec: string): Promise<Segmentator> {
+  const builtin = findBuiltin(spec);
   if (builtin) return builtin;
-  const isPath = looksLikePath(nameOrPath);
-  const specifier = isPath ? pathToFileURL(path.resolve(process.cwd(), nameOrPath)).href : nameOrPath;
+  const specifier = pluginSpecifier(spec);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(specifier)) as Record<string, unknown>;
   } catch (err) {
-    const known = listSegmentators().map((s) => s.name).join(', ');
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw InputError.commandLine('--segmentator', `segmentator ${JSON.stringify(nameOrPath)} is neither a built-in (${known}) nor a loadable module: ${why}`);
+    throw InputError.commandLine('--segmentator', `segmentator ${JSON.stringify(spec)} is neither a built-in (${builtinNames()}) nor a loadable module: ${why}`);
   }
   const candidate = (mod.default && typeof mod.default === 'object' ? mod.default : undefined) ?? mod.segmentator;
   const shapeProblem = segmentatorShapeProblem(candidate);
   if (shapeProblem) {
-    throw InputError.commandLine('--segmentator', `segmentator plugin ${JSON.stringify(nameOrPath)}: ${shapeProblem}`);
+    throw InputError.commandLine('--segmentator', `segmentator plugin ${JSON.stringify(spec)}: ${shapeProblem}`);
   }
-  return checkedPlugin(candidate as Segmentator, nameOrPath);
+  return checkedPlugin(candidate as Segmentator, spec);
 }
 
 /** Why `x` is not a Segmentator, or undefined when it is one. */

@@ -7,7 +7,7 @@
 // must fit in the remaining capacity.
 import { InputError } from '../common/errors.ts';
 import type { Mapping, SegmentInput } from './api.ts';
-import { Placement, buildProblem, cpuWeights, describeRule, rulesOf, type Problem, type Rule } from './problem.ts';
+import { Placement, buildProblem, cpuWeights, describeRule, listed, rulesOf, structuralConflict, type Problem, type Rule } from './problem.ts';
 
 export type SolveResult = { ok: true; placement: Placement } | { ok: false; gaveUp: boolean };
 
@@ -93,15 +93,23 @@ function satisfiable(input: SegmentInput, enabled: Set<number>): 'sat' | 'unsat'
   return r.ok ? 'sat' : r.gaveUp ? 'unknown' : 'unsat';
 }
 
+/** Rule sets up to this size are made minimal by the deletion filter (each step is a search). */
+const MINIMISE_UP_TO = 300;
+/** Rules named in one conflict message at most. */
+const MAX_RULES_SHOWN = 20;
+
 /**
- * A minimal set of rules that cannot hold together (deletion filter: drop each rule in
- * turn, keep it dropped while the rest stays unsatisfiable).
+ * A minimal set of rules that cannot hold together. A structural contradiction (pins, joins,
+ * anti-affinity; see structuralConflict) is found directly, in near-linear time; otherwise the
+ * deletion filter drops each rule in turn and keeps it dropped while the rest stays
+ * unsatisfiable (for up to MINIMISE_UP_TO rules; beyond, every rule is returned).
  */
 export function conflictingRules(input: SegmentInput): Rule[] {
   const rules = rulesOf(input);
-  const enabled = new Set(rules.keys());
-  if (rules.length <= 300) {
-    for (let i = 0; i < rules.length; i++) {
+  const candidates = structuralConflict(input) ?? [...rules.keys()];
+  const enabled = new Set(candidates);
+  if (candidates.length <= MINIMISE_UP_TO) {
+    for (const i of candidates) {
       enabled.delete(i);
       if (satisfiable(input, enabled) !== 'unsat') enabled.add(i);
     }
@@ -122,7 +130,7 @@ export function conflictError(input: SegmentInput, gaveUp = false): InputError {
   const rules = conflictingRules(input);
   const total = input.scenario.vms.length;
   const what = rules.length
-    ? rules.map(describeRule).join('; ')
+    ? listed(rules.map(describeRule), MAX_RULES_SHOWN, '; ')
     : `the hosts' capacity cannot hold the scenario's ${total} VMs`;
   return new InputError({ loc: { file }, message: `restrictions cannot all be met; these rules conflict: ${what}` });
 }

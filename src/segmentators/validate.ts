@@ -2,9 +2,7 @@
 // active hosts, every restriction, and capacity (maxVMs, memory when both figures are known).
 // Built-ins are held to it in tests; plugins at run time (see registry.ts).
 import type { Mapping, SegmentInput } from './api.ts';
-import { describeRule, rulesOf, vmsByNet } from './problem.ts';
-
-const MAX_LISTED = 10;
+import { describeRule, listed as list, rulesOf, vmsByNet } from './problem.ts';
 
 /** Every way `mapping` breaks the input's rules (empty when it is valid). */
 export function mappingProblems(input: SegmentInput, mapping: unknown): string[] {
@@ -52,9 +50,4 @@ export function mappingProblems(input: SegmentInput, mapping: unknown): string[]
     if (broken) problems.push(`${describeRule(rule)} is not honoured`);
   }
   return problems;
-}
-
-function list(items: string[]): string {
-  const shown = items.slice(0, MAX_LISTED).join(', ');
-  return items.length > MAX_LISTED ? `${shown} and ${items.length - MAX_LISTED} more` : shown;
 }

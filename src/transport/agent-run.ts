@@ -1,9 +1,12 @@
 // The part of running a command that is the same over SSH and locally: feed stdin, collect
 // output, enforce the time limit, and for the agent, read its JSON lines (DESIGN.md protocol).
+// A host may be broken or hostile, so everything kept of its output is bounded and read in
+// linear time (docs/transport.md, "Output bounds").
 import type { Readable, Writable } from 'node:stream';
 import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
-import type { AgentLine, AgentOp, ProgressEvent, ResultLine } from '../protocol/agent.ts';
+import type { AgentOp, ProgressEvent, ResultLine } from '../protocol/agent.ts';
+import { printable } from '../common/printable.ts';
 import type { ExecResult } from './types.ts';
 
 /** A started command, whatever carries it (an SSH channel or a child process). */
@@ -13,7 +16,7 @@ export interface Started {
   stderr: Readable;
   /** Settles when the command has exited and its output is read. */
   exited: Promise<{ exitCode: number | null; signal?: string }>;
-  /** Ends the command early (timeout, abort). */
+  /** Ends the command early (timeout, abort, output over a bound). */
   kill(): void;
 }
 
@@ -25,11 +28,136 @@ export function agentArgv(host: ClusterHost, op: AgentOp, trace = false): string
   return argv;
 }
 
-const MAX_KEEP = 64 * 1024; // stderr / stray output kept for error messages
+const MB = 1024 * 1024;
+
+/**
+ * How much of a command's stdout the controller holds. Past a bound the call fails and the
+ * command is killed: a result cut short is not a result.
+ */
+export const OUTPUT_LIMITS = {
+  /** One line of an agent's JSON-lines output (a result line can be large: facts, status). */
+  lineBytes: 64 * MB,
+  /** All the stdout of an exec call. */
+  stdoutBytes: 64 * MB,
+};
+
+/** Characters of stderr (its tail) and of stray agent output (its head) kept for messages. */
+export const MAX_KEEP = 64 * 1024;
+
+/**
+ * Splits a byte stream into lines, calling `onLine` with each (UTF-8 decoded, without the
+ * newline). Only the newest chunk is searched, from the end of the last line found in it, and
+ * the pieces of a line are joined once when its newline arrives, so every byte is scanned and
+ * copied a bounded number of times however long the line is. (Appending to one string and
+ * searching it from the start made a 300 MB line cost minutes and gigabytes.)
+ */
+export class LineSplitter {
+  private readonly maxLine: number;
+  private readonly onLine: (line: string) => void;
+  private parts: Buffer[] = [];
+  private held = 0;
+
+  constructor(maxLine: number, onLine: (line: string) => void) {
+    this.maxLine = maxLine;
+    this.onLine = onLine;
+  }
+
+  /** Takes the next chunk; false when a line has grown over `maxLine` bytes (nothing more is taken). */
+  push(chunk: Buffer): boolean {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      if (!this.hold(chunk.subarray(from, nl))) return false;
+      this.emit();
+      from = nl + 1;
+    }
+    return this.hold(chunk.subarray(from));
+  }
+
+  /** At end of output: the last line, if it had no newline. */
+  end(): void {
+    if (this.held > 0) this.emit();
+  }
+
+  private hold(piece: Buffer): boolean {
+    if (this.held + piece.length > this.maxLine) return false;
+    if (piece.length) this.parts.push(piece);
+    this.held += piece.length;
+    return true;
+  }
+
+  private emit(): void {
+    // Splitting bytes at 0x0a is safe for UTF-8: no multi-byte sequence contains that byte.
+    const line = Buffer.concat(this.parts, this.held).toString('utf8');
+    this.parts = [];
+    this.held = 0;
+    this.onLine(line);
+  }
+}
+
+/** Collects a byte stream up to `max` bytes. */
+export class ByteCollector {
+  private readonly max: number;
+  private readonly parts: Buffer[] = [];
+  private held = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** False when the output has gone over `max` bytes (the chunk is not kept). */
+  push(chunk: Buffer): boolean {
+    if (this.held + chunk.length > this.max) return false;
+    this.parts.push(chunk);
+    this.held += chunk.length;
+    return true;
+  }
+
+  text(): string {
+    // Decoded once at the end, so a character split between chunks is decoded whole.
+    return Buffer.concat(this.parts, this.held).toString('utf8');
+  }
+}
+
+/**
+ * Keeps the last `max` characters of a text stream. When some were dropped, text() starts
+ * with a line saying how many, so a reader knows the start is missing.
+ */
+export class TailText {
+  private readonly max: number;
+  private kept = '';
+  private dropped = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  push(s: string): void {
+    this.kept += s;
+    // Cut only when twice the bound is reached, so each character is copied O(1) times.
+    if (this.kept.length > 2 * this.max) this.cut();
+  }
+
+  text(): string {
+    this.cut();
+    return this.dropped ? `[ediv: ${this.dropped} earlier characters not kept]\n${this.kept}` : this.kept;
+  }
+
+  private cut(): void {
+    const over = this.kept.length - this.max;
+    if (over <= 0) return;
+    this.kept = this.kept.slice(over);
+    this.dropped += over;
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round(bytes / MB)} MB`;
+}
 
 /**
  * Waits for a started command with a time limit and abort signal; calls `onStdoutLine` per
- * line when given (then stdout is not collected).
+ * line when given (then stdout is not collected). Output over OUTPUT_LIMITS, a timeout or an
+ * abort kill the command and reject with an OperationError; so does an `onStdoutLine` that throws.
  */
 export async function finish(
   p: Started,
@@ -37,57 +165,74 @@ export async function finish(
   host: string,
   o: { input?: string; timeoutMs: number; signal?: AbortSignal; onStdoutLine?: (line: string) => void },
 ): Promise<ExecResult> {
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  p.stdout.setEncoding('utf8');
+  let done = false;
+  let rejectCall: (err: OperationError) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (rejectCall = reject));
+  /** Kills the command and fails the call; the first reason wins, and none once it has settled. */
+  const stop = (message: string, cause?: unknown) => {
+    if (done) return;
+    done = true;
+    // Rejected before the kill: a command that exits at once on it must not win the race.
+    rejectCall(new OperationError(`${host}: ${message}`, { host, cause }));
+    p.kill();
+  };
+
+  const lines = o.onStdoutLine ? new LineSplitter(OUTPUT_LIMITS.lineBytes, o.onStdoutLine) : undefined;
+  const stdout = new ByteCollector(OUTPUT_LIMITS.stdoutBytes);
+  const stderr = new TailText(MAX_KEEP);
+  p.stdout.on('data', (chunk: Buffer | string) => {
+    if (done) return; // stopped: the rest is read (so the stream drains) and dropped
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    try {
+      if (lines && !lines.push(bytes)) {
+        stop(`${what}: output line over ${megabytes(OUTPUT_LIMITS.lineBytes)}: truncated; the command was killed`);
+      } else if (!lines && !stdout.push(bytes)) {
+        stop(`${what}: output over ${megabytes(OUTPUT_LIMITS.stdoutBytes)}: truncated; the command was killed`);
+      }
+    } catch (err) {
+      // A throwing line handler would otherwise escape from the stream's event and crash the process.
+      stop(`${what}: reading its output failed: ${(err as Error).message}`, err);
+    }
+  });
   p.stderr.setEncoding('utf8');
-  p.stdout.on('data', (chunk: string) => {
-    if (!o.onStdoutLine) {
-      stdout += chunk;
-      return;
-    }
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      o.onStdoutLine(line);
-    }
-  });
-  p.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-    if (stderr.length > 4 * MAX_KEEP) stderr = stderr.slice(-MAX_KEEP);
-  });
+  p.stderr.on('data', (chunk: string) => stderr.push(chunk));
   p.stdin.on('error', () => {}); // the command may exit without reading its stdin
   p.stdin.end(o.input ?? '');
 
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const limits = new Promise<never>((_, reject) => {
-    if (o.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        p.kill();
-        reject(new OperationError(`${host}: ${what} timed out after ${Math.round(o.timeoutMs / 1000)} s`, { host }));
-      }, o.timeoutMs);
-    }
-    if (o.signal) {
-      onAbort = () => {
-        p.kill();
-        reject(new OperationError(`${host}: ${what} was cancelled`, { host }));
-      };
-      if (o.signal.aborted) onAbort();
-      else o.signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
+  const timer = o.timeoutMs > 0 ? setTimeout(() => stop(`${what} timed out after ${Math.round(o.timeoutMs / 1000)} s`), o.timeoutMs) : undefined;
+  const onAbort = () => stop(`${what} was cancelled`);
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const r = await Promise.race([p.exited, limits]);
-    if (o.onStdoutLine && pending) o.onStdoutLine(pending);
-    return { stdout, stderr, ...r };
+    const r = await Promise.race([p.exited, stopped]);
+    lines?.end();
+    return { stdout: stdout.text(), stderr: stderr.text(), ...r };
   } finally {
+    done = true;
     clearTimeout(timer);
-    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
+    o.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Whether a parsed line is a progress event of the protocol's shape (only those reach onProgress). */
+function isProgressEvent(m: Record<string, unknown>): m is ProgressEvent & Record<string, unknown> {
+  const optional = (v: unknown, type: string) => v === undefined || typeof v === type;
+  return m.type === 'progress' && typeof m.step === 'string' && optional(m.message, 'string') && optional(m.done, 'number') && optional(m.total, 'number');
+}
+
+/** Parses one agent output line: a progress event, a result line, or stray output (undefined). */
+function parseAgentLine(line: string): ProgressEvent | ResultLine | undefined {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return undefined;
+  const m = msg as Record<string, unknown>;
+  if (isProgressEvent(m)) return m;
+  if (m.type === 'result' && typeof m.ok === 'boolean') return m as unknown as ResultLine;
+  return undefined;
 }
 
 /** Runs an agent op over a started command: parses its JSON lines into progress and the result. */
@@ -107,30 +252,24 @@ export async function agentOutcome<T>(
     onStdoutLine: (line) => {
       const l = line.trim();
       if (!l) return;
-      let msg: AgentLine | undefined;
-      try {
-        msg = JSON.parse(l) as AgentLine;
-      } catch {
-        if (stray.length < MAX_KEEP) stray += l + '\n';
-        return;
-      }
+      const msg = parseAgentLine(l);
       if (msg?.type === 'progress') onProgress?.(msg);
       else if (msg?.type === 'result') result = msg as ResultLine<T>;
-      else if (stray.length < MAX_KEEP) stray += l + '\n';
+      else if (stray.length < MAX_KEEP) stray += l.slice(0, MAX_KEEP - stray.length) + '\n';
     },
   });
   if (result?.ok && r.exitCode === 0) return result.result as T;
   if (result && !result.ok) {
-    throw new OperationError(`${hostName}: agent ${op} failed: ${result.error?.message ?? 'unknown error'}`, {
+    throw new OperationError(`${hostName}: agent ${op} failed: ${printable(String(result.error?.message ?? 'unknown error'))}`, {
       host: hostName,
       details: result.error,
     });
   }
-  const tail = (r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n');
-  const how = r.signal ? `was killed by signal ${r.signal}` : `exited with status ${r.exitCode}`;
+  const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
+  const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
   const hint = r.exitCode === 127 ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)' : '';
   throw new OperationError(
     `${hostName}: agent ${op} ${how} without ${result ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,
-    { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr.slice(-MAX_KEEP) } },
+    { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr } },
   );
 }

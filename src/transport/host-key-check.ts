@@ -1,35 +1,65 @@
 // Deciding whether to trust the key an SSH server presents, and saying clearly why not.
+//
+// The decision is made when ssh2 shows the key, which is BEFORE the server has proved it holds
+// the key (the key exchange signature is checked after the verifier returns). So a new key
+// accepted under acceptNewHostKeys is only recorded by recordHostKey, which the transport calls
+// once the connection is established and authenticated: a man in the middle that cannot
+// complete the handshake gets nothing written.
 import type { ClusterHost } from '../protocol/cluster.ts';
+import { knownHostsProblem } from './file-safety.ts';
 import { addKnownHost, checkHostKey, fingerprint, keyBlobType, knownHostName, knownKeyTypes, readKnownHostsFile } from './known-hosts.ts';
-import type { HostKeyVerdict } from './known-hosts.ts';
+import type { HostKeyVerdict, KnownHostEntry } from './known-hosts.ts';
 import type { SshTarget } from './ssh-target.ts';
+
+export type KnownHostFileEntry = KnownHostEntry & { file: string };
 
 export interface HostKeyDecision {
   accept: boolean;
   verdict: HostKeyVerdict;
   /** The key presented. */
   key: Buffer;
-  /** Set when an unknown key was accepted and recorded (acceptNewHostKeys). */
-  addedTo?: string;
+  /** An unknown key accepted (acceptNewHostKeys): the file to record it in once the connection is up. */
+  recordTo?: string;
   /** Files whose entries were checked, and what they say, for messages. */
   files: string[];
 }
 
-export function verifyHostKey(t: SshTarget, key: Buffer, acceptNew: boolean): HostKeyDecision {
-  const entries = t.knownHosts.flatMap((f) => readKnownHostsFile(f).map((e) => ({ ...e, file: f })));
-  const verdict = checkHostKey(entries, t.hostName, t.port, key);
-  if (verdict.status === 'ok') return { accept: true, verdict, key, files: t.knownHosts };
-  if (verdict.status === 'unknown' && acceptNew) {
-    const file = t.knownHosts[0]!;
-    addKnownHost(file, t.hostName, t.port, key);
-    return { accept: true, verdict, key, addedTo: file, files: t.knownHosts };
+/**
+ * The entries of the target's known_hosts files, each with its file. Throws an Error naming the
+ * file when one cannot be trusted (file-safety.ts).
+ */
+export function loadKnownHosts(t: SshTarget): KnownHostFileEntry[] {
+  for (const f of t.knownHosts) {
+    const problem = knownHostsProblem(f);
+    if (problem) throw new Error(`known_hosts file ${f} is not used: ${problem}`);
   }
-  return { accept: false, verdict, key, files: t.knownHosts };
+  return t.knownHosts.flatMap((f) => readKnownHostsFile(f).map((e) => ({ ...e, file: f })));
+}
+
+/** Whether to go on with the key presented; records nothing (see recordHostKey). */
+export function verifyHostKey(t: SshTarget, entries: KnownHostFileEntry[], key: Buffer, acceptNew: boolean): HostKeyDecision {
+  const verdict = checkHostKey(entries, t.keyHost, t.keyPort, key);
+  const d = { verdict, key, files: t.knownHosts };
+  if (verdict.status === 'ok') return { ...d, accept: true };
+  if (verdict.status === 'unknown' && acceptNew) return { ...d, accept: true, recordTo: t.knownHosts[0]! };
+  return { ...d, accept: false };
+}
+
+/**
+ * Records an accepted new key, once the server has proved it holds it. The files are read again
+ * first: another ediv may have recorded a key for the host meanwhile. Returns the decision on
+ * the files as they are now, refusing when they now hold a different key.
+ */
+export function recordHostKey(t: SshTarget, d: HostKeyDecision): HostKeyDecision {
+  if (!d.recordTo) return d;
+  const now = verifyHostKey(t, loadKnownHosts(t), d.key, true);
+  if (now.recordTo) addKnownHost(now.recordTo, t.keyHost, t.keyPort, d.key);
+  return now;
 }
 
 /** The message for a refused host key: what was presented, what is known, and what to do. */
 export function hostKeyRefusal(host: ClusterHost, t: SshTarget, d: HostKeyDecision): string {
-  const name = knownHostName(t.hostName, t.port);
+  const name = knownHostName(t.keyHost, t.keyPort);
   const presented = `${keyBlobType(d.key)} ${fingerprint(d.key)}`;
   const file = t.knownHosts[0]!;
   const v = d.verdict;
@@ -67,9 +97,8 @@ const SSH2_DEFAULT_ORDER = [
 ];
 
 /** Host key algorithms to offer: the types known_hosts holds for this host first (as OpenSSH does). */
-export function serverHostKeyOrder(t: SshTarget): string[] {
-  const entries = t.knownHosts.flatMap((f) => readKnownHostsFile(f));
-  const known = knownKeyTypes(entries, t.hostName, t.port).flatMap((k) => ALGORITHMS_OF[k] ?? [k]);
+export function serverHostKeyOrder(t: SshTarget, entries: KnownHostEntry[]): string[] {
+  const known = knownKeyTypes(entries, t.keyHost, t.keyPort).flatMap((k) => ALGORITHMS_OF[k] ?? [k]);
   const first = known.filter((a) => SSH2_DEFAULT_ORDER.includes(a));
   return [...new Set([...first, ...SSH2_DEFAULT_ORDER])];
 }

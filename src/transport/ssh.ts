@@ -1,7 +1,7 @@
 // The SSH transport: ONE ssh2 connection per cluster host, reused by every operation of a
 // command (each operation is a channel multiplexed over it, at most `maxChannels` at once).
 // Host keys are verified against known_hosts; unknown keys are refused unless
-// acceptNewHostKeys (then recorded), changed keys always.
+// acceptNewHostKeys (then recorded once the connection is authenticated), changed keys always.
 import { existsSync, readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
@@ -10,8 +10,11 @@ import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentOutcome, finish } from './agent-run.ts';
 import type { Started } from './agent-run.ts';
-import { hostKeyRefusal, serverHostKeyOrder, verifyHostKey } from './host-key-check.ts';
-import type { HostKeyDecision } from './host-key-check.ts';
+import { privateKeyProblem } from './file-safety.ts';
+import { hostKeyRefusal, loadKnownHosts, recordHostKey, serverHostKeyOrder, verifyHostKey } from './host-key-check.ts';
+import type { HostKeyDecision, KnownHostFileEntry } from './host-key-check.ts';
+import { sameKey } from './key-identity.ts';
+import { printable } from '../common/printable.ts';
 import { shQuoteArgv } from './ssh-quote.ts';
 import { resolveTarget } from './ssh-target.ts';
 import type { SshTarget } from './ssh-target.ts';
@@ -21,6 +24,19 @@ import type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
+
+/** How long a killed command's channel may take to close before its slot is given back anyway. */
+const KILL_GRACE_MS = 5000;
+
+type ExitStatus = { exitCode: number | null; signal?: string };
+
+/** An open channel, watched from the moment it opened. */
+interface OpenChannel {
+  channel: ClientChannel;
+  exited: Promise<ExitStatus>;
+  /** Settles `exited` early (a killed command whose close never comes). */
+  settle(s: ExitStatus): void;
+}
 
 /** A counting semaphore: bounds the channels open at once on one connection. */
 class Slots {
@@ -76,62 +92,110 @@ export class SshTransport implements HostTransport {
   private async open(): Promise<SshClient> {
     const t = this.target;
     const where = `${t.user}@${t.hostName}:${t.port}`;
-    const cfg = this.connectConfig();
+    if (t.unsupported) throw this.fail(`cannot connect to ${where}: ${t.unsupported}`);
+    let entries: KnownHostFileEntry[];
+    try {
+      entries = loadKnownHosts(t);
+    } catch (err) {
+      throw this.fail((err as Error).message, err);
+    }
+    const cfg = this.connectConfig(entries);
     const client = new Client();
     let decision: HostKeyDecision | undefined;
     cfg.hostVerifier = (key: Buffer) => {
-      decision = verifyHostKey(t, key, Boolean(this.opts.acceptNewHostKeys));
+      // ssh2 asks again at every re-key: only the key of the first exchange may follow.
+      if (decision) return decision.accept && sameKey(decision.key, key);
+      decision = verifyHostKey(t, entries, key, Boolean(this.opts.acceptNewHostKeys));
       return decision.accept;
     };
     countConnection(this.host.name);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error & { level?: string; code?: string }) => {
-        client.removeListener('ready', onReady);
-        client.end();
-        if (decision && !decision.accept) reject(this.fail(hostKeyRefusal(this.host, t, decision), err));
-        else if (err.level === 'client-authentication') {
-          const tried = [...cfg.privateKey ? ['key ' + cfg.privateKeyFile] : [], ...(cfg.agent ? ['the SSH agent'] : [])];
-          reject(this.fail(`SSH authentication as ${where} failed (tried ${tried.join(' and ') || 'no key: none configured and no SSH agent'})`, err));
-        } else if (err.level === 'client-timeout') {
-          reject(this.fail(`SSH connection to ${where} timed out after ${Math.round((cfg.readyTimeout ?? 0) / 1000)} s`, err));
-        } else reject(this.fail(`cannot connect to ${where}: ${err.message}`, err));
-      };
-      const onReady = () => {
-        client.removeListener('error', onError);
-        resolve();
-      };
-      client.once('ready', onReady);
-      client.once('error', onError);
-      client.connect(cfg);
-    });
+    // Listening from the start: ssh2 can emit an error in the same read as 'ready' (a server
+    // sending garbage behind its authentication success), and an 'error' without a listener
+    // would crash the process. `lost` ignores the client until it is the transport's.
     const lost = (why: string) => {
       if (this.client !== client) return;
       this.client = undefined;
-      const err = this.fail(`SSH connection to ${where} lost${why ? `: ${why}` : ''}`);
+      const err = this.fail(`SSH connection to ${where} lost${why ? `: ${printable(why)}` : ''}`);
       for (const reject of [...this.inFlight]) reject(err);
     };
     client.on('error', (err) => lost(err.message));
     client.on('close', () => lost(''));
-    this.client = client;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error & { level?: string; code?: string }) => {
+        client.removeListener('ready', onReady);
+        client.removeListener('error', onError);
+        client.removeListener('close', onClose);
+        client.end();
+        const why = printable(err.message);
+        if (decision && !decision.accept) reject(this.fail(hostKeyRefusal(this.host, t, decision), err));
+        else if (err.level === 'client-authentication') {
+          const tried = [...(cfg.privateKey ? ['key ' + cfg.privateKeyFile] : []), ...(cfg.agent ? ['the SSH agent'] : [])];
+          const skipped = cfg.skippedKeys.map((s) => `; skipped ${s}`).join('');
+          reject(this.fail(`SSH authentication as ${where} failed (tried ${tried.join(' and ') || 'no key: none configured and no SSH agent'}${skipped})`, err));
+        } else if (err.level === 'client-timeout') {
+          reject(this.fail(`SSH connection to ${where} timed out after ${Math.round((cfg.readyTimeout ?? 0) / 1000)} s`, err));
+        } else reject(this.fail(`cannot connect to ${where}: ${why}`, err));
+      };
+      // A server may end the connection without an SSH error (after the key exchange, say);
+      // ssh2 then only emits 'close', and without this the connect would wait forever.
+      const onClose = () => onError(Object.assign(new Error('the server closed the connection before authentication completed'), { level: 'closed' }));
+      const onReady = () => {
+        client.removeListener('error', onError);
+        client.removeListener('close', onClose);
+        // Authenticated: the server has proved it holds the key, so a new one may be recorded now.
+        const refusal = decision && this.recordAcceptedKey(decision);
+        if (refusal) {
+          client.end();
+          reject(refusal);
+        } else {
+          this.client = client; // at once: an error in the same read is then a lost connection
+          resolve();
+        }
+      };
+      client.once('ready', onReady);
+      client.once('error', onError);
+      client.once('close', onClose);
+      client.connect(cfg);
+    });
     return client;
   }
 
-  private connectConfig(): ConnectConfig & { privateKeyFile?: string } {
+  /** Records a new host key accepted for this connection; the error to fail with, if any. */
+  private recordAcceptedKey(d: HostKeyDecision): OperationError | undefined {
+    if (!d.recordTo) return undefined;
+    try {
+      const now = recordHostKey(this.target, d);
+      return now.accept ? undefined : this.fail(hostKeyRefusal(this.host, this.target, now));
+    } catch (err) {
+      return this.fail(`cannot record the host key in ${d.recordTo}: ${(err as Error).message}`, err);
+    }
+  }
+
+  private connectConfig(entries: KnownHostFileEntry[]): ConnectConfig & { privateKeyFile?: string; skippedKeys: string[] } {
     const t = this.target;
-    const cfg: ConnectConfig & { privateKeyFile?: string } = {
+    const cfg: ConnectConfig & { privateKeyFile?: string; skippedKeys: string[] } = {
       host: t.hostName,
       port: t.port,
       username: t.user,
       readyTimeout: this.opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       keepaliveInterval: this.opts.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
       keepaliveCountMax: 3,
-      algorithms: { serverHostKey: serverHostKeyOrder(t) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      algorithms: { serverHostKey: serverHostKeyOrder(t, entries) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      skippedKeys: [],
     };
     const sock = this.opts.agentSocket === false ? undefined : (this.opts.agentSocket ?? process.env.SSH_AUTH_SOCK);
     if (sock) cfg.agent = sock;
     for (const id of t.identities) {
       if (!existsSync(id.file)) {
         if (id.explicit) throw this.fail(`identity file ${id.file} (from the cluster file) does not exist`);
+        continue;
+      }
+      // As OpenSSH: a key others can read is refused (it may be known to them); an explicit
+      // one fails the connection, one found by default or in ssh config is skipped.
+      const problem = privateKeyProblem(id.file);
+      if (problem) {
+        if (id.explicit) throw this.fail(`identity file ${id.file} (from the cluster file) is not used: ${problem}`);
+        cfg.skippedKeys.push(`${id.file}: ${problem}`);
         continue;
       }
       const text = readFileSync(id.file);
@@ -152,35 +216,82 @@ export class SshTransport implements HostTransport {
     return cfg;
   }
 
-  /** Opens a channel running `command` (on a pty when asked); the slot is given back when the channel closes. */
-  private async start(command: string, pty?: InteractiveIo['pty']): Promise<Started & { channel: ClientChannel }> {
-    const client = await this.connect();
-    await this.slots.take();
-    let channel: ClientChannel;
-    try {
-      channel = await new Promise<ClientChannel>((resolve, reject) =>
-        client.exec(command, pty ? { pty: { rows: pty.rows, cols: pty.cols, term: pty.term } } : {}, (err, ch) =>
-          err ? reject(this.fail(`cannot open an SSH channel: ${err.message}`, err)) : resolve(ch),
-        ),
-      );
-    } catch (err) {
-      this.slots.give();
-      throw err;
-    }
-    let status: { exitCode: number | null; signal?: string } = { exitCode: null };
+  /**
+   * Opens a channel running `command` (on a pty when asked). A server that never answers the
+   * request would otherwise hold the call (and a channel slot) forever, keepalives or not, so
+   * the wait is bounded by connectTimeoutMs and the call's abort signal.
+   */
+  private openChannel(client: SshClient, command: string, what: string, pty?: InteractiveIo['pty'], signal?: AbortSignal): Promise<OpenChannel> {
+    const limitMs = this.opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+    return new Promise<OpenChannel>((resolve, reject) => {
+      let waiting = true;
+      const giveUp = (message: string) => {
+        if (!waiting) return;
+        waiting = false;
+        cleanup();
+        reject(this.fail(message));
+      };
+      const timer = limitMs > 0 ? setTimeout(() => giveUp(`${what}: no answer to opening an SSH channel after ${Math.round(limitMs / 1000)} s`), limitMs) : undefined;
+      const onAbort = () => giveUp(`${what} was cancelled`);
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const opened = (err: Error | undefined, ch?: ClientChannel) => {
+        if (!waiting) {
+          if (ch) ch.close(); // answered after we gave up: nobody will use it
+          return;
+        }
+        waiting = false;
+        cleanup();
+        // Watched here, synchronously: the exit status and close can arrive in the same read as
+        // the confirmation, before an awaiting caller would run, and would be missed.
+        if (err || !ch) reject(this.fail(`cannot open an SSH channel: ${printable(err?.message ?? 'no channel')}`, err));
+        else resolve({ channel: ch, ...this.watch(ch) });
+      };
+      try {
+        client.exec(command, pty ? { pty: { rows: pty.rows, cols: pty.cols, term: pty.term } } : {}, (err, ch) => opened(err, ch));
+      } catch (err) {
+        opened(err as Error); // ssh2 throws when the connection has just gone ("Not connected")
+      }
+    });
+  }
+
+  /** Follows a channel to its close; the slot is given back then (or when the connection drops). */
+  private watch(channel: ClientChannel): Omit<OpenChannel, 'channel'> {
+    let status: ExitStatus = { exitCode: null };
     channel.on('exit', (code: number | null, signal?: string) => {
       status = signal ? { exitCode: null, signal } : { exitCode: code };
     });
-    let dropReject: ((err: Error) => void) | undefined;
-    const exited = new Promise<{ exitCode: number | null; signal?: string }>((resolve, reject) => {
+    let settle: (s: ExitStatus) => void = () => {};
+    let dropReject: (err: Error) => void = () => {};
+    const exited = new Promise<ExitStatus>((resolve, reject) => {
+      settle = resolve;
       dropReject = reject;
       this.inFlight.add(reject);
       channel.on('close', () => resolve(status));
     }).finally(() => {
-      this.inFlight.delete(dropReject!);
+      this.inFlight.delete(dropReject);
       this.slots.give();
     });
     exited.catch(() => {});
+    return { exited, settle };
+  }
+
+  /** Starts `command` on a channel, once a slot is free. */
+  private async start(command: string, what: string, o?: { pty?: InteractiveIo['pty']; signal?: AbortSignal }): Promise<Started & { channel: ClientChannel }> {
+    const client = await this.connect();
+    await this.slots.take();
+    let open: OpenChannel;
+    try {
+      open = await this.openChannel(client, command, what, o?.pty, o?.signal);
+    } catch (err) {
+      this.slots.give();
+      throw err;
+    }
+    const { channel, exited, settle } = open;
     return {
       channel,
       stdin: channel,
@@ -194,6 +305,9 @@ export class SshTransport implements HostTransport {
           /* not supported: closing is enough */
         }
         channel.close();
+        // ssh2 reports the close only when the server confirms it; a server that never does
+        // must not keep the slot (after maxChannels such kills, every operation would queue forever).
+        setTimeout(() => settle({ exitCode: null, signal: 'KILL' }), KILL_GRACE_MS).unref();
       },
     };
   }
@@ -203,17 +317,17 @@ export class SshTransport implements HostTransport {
   }
 
   async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
-    const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)));
+    const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
 
   async exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {
-    const p = await this.start(shQuoteArgv(argv));
+    const p = await this.start(shQuoteArgv(argv), argv[0]!, { signal: o?.signal });
     return finish(p, argv[0]!, this.host.name, { input: o?.input, timeoutMs: this.timeout(o), signal: o?.signal });
   }
 
   async interactive(argv: string[], io: InteractiveIo): Promise<{ exitCode: number | null; signal?: string }> {
-    const p = await this.start(shQuoteArgv(argv), io.pty);
+    const p = await this.start(shQuoteArgv(argv), argv[0]!, { pty: io.pty });
     io.stdin.pipe(p.channel);
     p.channel.pipe(io.stdout, { end: false });
     p.channel.stderr.pipe(io.stderr, { end: false });

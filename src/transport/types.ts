@@ -3,7 +3,7 @@ import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 
 export interface TransportOptions {
-  /** SSH connect + handshake + authentication timeout. Default 15 s. */
+  /** SSH connect + handshake + authentication timeout; also bounds the wait for each channel to open. Default 15 s. */
   connectTimeoutMs?: number;
   /** Default time limit for one operation (agent op or exec). Default 30 min; 0 = none. */
   operationTimeoutMs?: number;
@@ -11,7 +11,10 @@ export interface TransportOptions {
   trace?: boolean;
   /** SSH keepalive interval; the connection is dropped after 3 unanswered. Default 10 s. */
   keepaliveIntervalMs?: number;
-  /** Like OpenSSH's StrictHostKeyChecking=accept-new: add UNKNOWN host keys to known_hosts. Changed keys are always refused. */
+  /**
+   * Like OpenSSH's StrictHostKeyChecking=accept-new: add UNKNOWN host keys to known_hosts, once the
+   * connection is established and authenticated. Changed keys are always refused.
+   */
   acceptNewHostKeys?: boolean;
   /** ssh config file consulted for Host aliases; false to ignore. Default ~/.ssh/config. */
   sshConfig?: string | false;
@@ -34,7 +37,9 @@ export interface ExecOptions extends CallOptions {
 }
 
 export interface ExecResult {
+  /** All of stdout (over 64 MB fails the call: docs/transport.md, "Output bounds"). */
   stdout: string;
+  /** The last 64 Ki characters of stderr, after a "[ediv: N earlier characters not kept]" line when more came. */
   stderr: string;
   /** Exit status, or null when the command was ended by a signal. */
   exitCode: number | null;

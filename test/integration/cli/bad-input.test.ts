@@ -79,6 +79,8 @@ export const scenarioCases: BadInputCase[] = [
   {
     name: 'a binary file',
     make: scenario('binary.xml', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xff, 0xfe])),
+    line: 1,
+    column: 8,
     message: /binary file \(NUL byte at offset 7\)/,
   },
   {

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
-import { loadRestrictions, parseRestrictionsText } from '../../../src/controller/restrictions.ts';
+import { MAX_PROBLEMS } from '../../../src/controller/cluster-schema-errors.ts';
+import { MAX_CONFLICTS_SHOWN, MAX_RESTRICTION_FILE_BYTES, loadRestrictions, parseRestrictionsText } from '../../../src/controller/restrictions.ts';
 import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -119,6 +122,60 @@ describe('EDIV restriction files', () => {
         { line: 7, message: /keeps 3 VMs apart but the cluster has only 2 host\(s\)/ },
       );
       expect(problems).to.have.length(3);
+    });
+
+    it('VMs kept together through a chain of <affinity> rules and apart by an <antiaffinity>', () => {
+      const text = `<deployment_restrictions>
+  <affinity><vm>R1</vm><vm>R2</vm></affinity>
+  <affinity><vm>R2</vm><vm>R3</vm></affinity>
+  <antiaffinity><vm>R1</vm><vm>R3</vm></antiaffinity>
+</deployment_restrictions>`;
+      const problems = expectInputError(() => parseRestrictionsText(text, 'r.xml', bgp), {
+        line: 4,
+        column: 17,
+        message: /^VMs "R1" and "R3" must be apart \(this <antiaffinity>\) and together \(<affinity> at lines 2 and 3\)$/,
+      });
+      expect(problems).to.have.length(1);
+    });
+
+    it('400 <affinity> and 400 overlapping <antiaffinity> groups: refused in well under 2 s, with a few short messages', () => {
+      const vms: Record<string, string[]> = {};
+      for (let i = 0; i < 400; i++) vms[`v${i}`] = ['Net0'];
+      const big = scenario('big', vms);
+      const group = (tag: string, i: number) => `<${tag}>${Array.from({ length: 250 }, (_, j) => `<vm>v${(i * 7 + j) % 400}</vm>`).join('')}</${tag}>`;
+      const lines = [...Array.from({ length: 400 }, (_, i) => group('affinity', i)), ...Array.from({ length: 400 }, (_, i) => group('antiaffinity', i))];
+      const text = `<deployment_restrictions>\n${lines.join('\n')}\n</deployment_restrictions>\n`;
+      expect(text.length).to.be.above(2_500_000);
+      const t0 = performance.now();
+      const problems = expectInputError(
+        () => parseRestrictionsText(text, 'r.xml', big),
+        { line: 402, column: 15, message: /^VMs "v0", "v1", "v2", "v3", "v4" and 245 more must be apart \(this <antiaffinity>\) and together \(<affinity> at lines 2, 3, 4, 5, 6 and 395 more\)$/ },
+        { line: 412, column: 15, message: /^and 390 more <antiaffinity> group\(s\) of VMs that <affinity> keeps together, from here on$/ },
+      );
+      expect(performance.now() - t0).to.be.below(2000);
+      expect(problems).to.have.length(MAX_CONFLICTS_SHOWN + 1);
+      expect(problems.map((p) => p.message).join('\n').length).to.be.below(5000);
+    });
+
+    it('thousands of unknown VMs: the first problems, then how many more', () => {
+      const text = `<deployment_restrictions>\n${Array.from({ length: 3000 }, (_, i) => `<affinity><vm>x${i}</vm></affinity>`).join('\n')}\n</deployment_restrictions>`;
+      const problems = expectInputError(
+        () => parseRestrictionsText(text, 'r.xml', bgp),
+        { line: 2, column: 11, message: /^VM "x0" is not in scenario "bgp" \(its VMs: R1, R2, R3, R4, R5, R6\)$/ },
+        { line: 2 + MAX_PROBLEMS, message: /^and 2950 more problem\(s\) from here on$/ },
+      );
+      expect(problems).to.have.length(MAX_PROBLEMS + 1);
+    });
+
+    it('a restriction file over 4 MB is refused unread', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-restr-'));
+      try {
+        const file = path.join(dir, 'big.xml');
+        writeFileSync(file, `<deployment_restrictions>${' '.repeat(MAX_RESTRICTION_FILE_BYTES)}</deployment_restrictions>`);
+        await expectInputErrorAsync(() => loadRestrictions(file, bgp), { file, message: /too large \(4\.0 MB; the limit is 4\.0 MB\)/ });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('malformed rules: unknown element, missing attribute, empty or short groups, duplicates, wrong root', () => {

@@ -1,6 +1,9 @@
 // The VM advertiser's services file: validation with located errors, safe argv expansion.
 import { expect } from 'chai';
 import { parseServicesText, expandCommand } from '../../../src/discovery/services-file.ts';
+import { ownerService } from '../../../src/discovery/advertiser.ts';
+import { checkArgs } from '../../../src/discovery/device-server.ts';
+import { UpnpError } from '../../../src/discovery/types.ts';
 import { InputError } from '../../../src/common/errors.ts';
 
 const ok = {
@@ -54,5 +57,47 @@ describe('discovery: services file', () => {
   it('expands arguments inside argv elements only (no shell, no splitting)', () => {
     const argv = expandCommand(['/bin/echo', 'a={A}', '{B}'], { A: 'x y; rm -rf /', B: '$(id)' });
     expect(argv).to.deep.equal(['/bin/echo', 'a=x y; rm -rf /', '$(id)']);
+  });
+
+  it('placeholders name the caller\'s own arguments only: never constructor, __proto__ or toString of Object', () => {
+    const args = { A: 'x' } as Record<string, string>;
+    expect(expandCommand(['/bin/echo', '{constructor}', '{__proto__}', '{toString}', '{A}'], args)).to.deep.equal(['/bin/echo', '{constructor}', '{__proto__}', '{toString}', 'x']);
+    expect(expandCommand(['/bin/echo', 'c={constructor}'], { constructor: 'mine' })).to.deep.equal(['/bin/echo', 'c=mine']);
+    // An argument named like an Object property is not "given" unless the caller gave it.
+    const spec = { name: 'Go', arguments: [{ name: 'constructor', direction: 'in' as const, relatedStateVariable: 'V' }] };
+    expect(() => checkArgs(spec, [], {})).to.throw(UpnpError, /missing constructor/);
+  });
+
+  it('a value that would start an argv element with "-" is refused (600), unless a "--" came before', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as UpnpError).code;
+      }
+      return 0;
+    };
+    expect(code(() => expandCommand(['/usr/bin/web', '{Mode}'], { Mode: '--output=/etc/passwd' }))).to.equal(600);
+    expect(code(() => expandCommand(['/bin/rm', '{Path}'], { Path: '-rf' }))).to.equal(600);
+    expect(expandCommand(['/usr/bin/web', '--mode={Mode}'], { Mode: '-x' })).to.deep.equal(['/usr/bin/web', '--mode=-x']);
+    expect(expandCommand(['/bin/rm', '--', '{Path}'], { Path: '-rf' })).to.deep.equal(['/bin/rm', '--', '-rf']);
+  });
+
+  it('the advertiser answers such a value with fault 600 and runs nothing', async () => {
+    let ran = 0;
+    const svc = ownerService({ serviceType: 'urn:x-org:service:Web:1', actions: [{ name: 'Go', arguments: [{ name: 'P' }], command: ['/bin/ls', '{P}'] }] }, 0, async () => {
+      ran++;
+      return { stdout: '', stderr: '', code: 0 };
+    });
+    const err = await svc.invoke('Go', { P: '--help' }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(UpnpError);
+    expect((err as UpnpError).code).to.equal(600);
+    expect(ran).to.equal(0);
+  });
+
+  it('the program (first element) cannot be an argument', () => {
+    const bad = structuredClone(ok) as any;
+    bad.services[0].actions[0].command = ['{Mode}', 'x'];
+    expect(problems(JSON.stringify(bad)).map((p) => p.message)).to.include('the program (first element) cannot hold an argument');
   });
 });

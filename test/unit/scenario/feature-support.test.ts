@@ -197,6 +197,27 @@ describe('scenario feature support (warnings)', () => {
     expect(ws.map((w) => w.loc.line)).to.deep.equal([2, 4, 5]);
   });
 
+  it('<if name="e0/0">: a router port name validates (real scenarios have them), warned: the host agents refuse it', () => {
+    const text = vnx(`${NET}\n<vm name="r" type="dynamips"><if id="0" net="vm_mgmt" name="e0/0"/>\n  <if id="1" net="n" name="s1/0"/></vm>`);
+    const ws = only(warningsOf(text, 'container'), 'if-name');
+    expect(ws).to.deep.equal([
+      {
+        vm: 'r',
+        net: 'n',
+        feature: 'if-name',
+        message: 'vm r: <if id="1" name="s1/0"> is refused by the host agents: the deploy fails before anything is made: ' +
+          "remove the name (the interface is then eth<id>) or give a Linux name (at most 15 letters, digits, '_', '-', '.')",
+        loc: { file: FILE, line: 5, column: 3 },
+      },
+    ]);
+  });
+
+  it('warnings show the scenario\'s text escaped: no raw control or bidi characters', () => {
+    const ws = warningsOf(vnx(`<net name="n" mode="virtual_bridge" dscp="a\u202Eb\u0085"/>`));
+    expect(ws[0]!.message).to.include('dscp="a\\u202Eb\\u0085"');
+    expect(ws[0]!.message).to.not.match(/[\u0080-\u009F\u202A-\u202E]/);
+  });
+
   it('every warning has the JSON shape {vm?, net?, feature, message, loc: {file, line, column}}', () => {
     const ws = warningsOf(
       vnx('<net name="n" mode="virtual_bridge" dscp="1"/>\n<vm name="a" type="lxc"><mem>1G</mem><if id="1" net="n" dscp="1"/></vm>', '<ssh_key>k</ssh_key>'),

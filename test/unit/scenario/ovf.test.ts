@@ -396,3 +396,23 @@ describe('OVF envelopes', () => {
     });
   });
 });
+
+describe('OVF lookups by name', () => {
+  it('an Envelope namespace named like a prototype member is just an unknown one', () => {
+    const s = parseOvfText(
+      '<Envelope xmlns="toString" xmlns:ovf="constructor"><VirtualSystem ovf:id="v"><Info>x</Info></VirtualSystem></Envelope>',
+      'p.ovf',
+    );
+    expect(s.source.version).to.equal('1.x');
+  });
+
+  it('refuses a NIC MAC that is not a unicast one, at its element; reads the form without separators', () => {
+    const nic = (mac: string) =>
+      envelope(
+        '<NetworkSection><Info>n</Info><Network ovf:name="lan"/></NetworkSection>' +
+          system('v', item(10, `<rasd:Connection>lan</rasd:Connection>\n<rasd:Address>${mac}</rasd:Address>`)),
+      );
+    expect(parseOvfText(nic('00505600AABB'), 'm.ovf').vms[0]!.ifaces[0]!.mac).to.equal('00:50:56:00:aa:bb');
+    expectInputError(() => parseOvfText(nic('01:00:5e:00:00:01'), 'm.ovf'), { file: 'm.ovf', line: 4, column: 1, message: /multicast/ });
+  });
+});

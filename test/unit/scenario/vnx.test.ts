@@ -197,7 +197,7 @@ describe('VNUML/VNX scenarios', () => {
       [7, /interface id 1 is used twice/],
       [7, /netmask 255\.0\.255\.0 is not contiguous/],
       [7, /prefix length \/129 is out of range 0-128/],
-      [8, /route gateway "2001:db8::1" is not a valid ipv4 address/],
+      [8, /route gateway "2001:db8::1" is not a valid IPv4 address/],
       [9, /invalid prefix length/],
       [12, /VM name "a" is used twice \(first at line 5\)/],
       [13, /VM name "b;rm -rf \/" is not allowed/],
@@ -229,6 +229,47 @@ describe('VNUML/VNX scenarios', () => {
       'x.ovf: vm v: MAC address "zz" is not of the form 02:fd:00:00:01:01',
       'x.ovf: vm v: 10.0.0.1/33: prefix length must be 0-32',
     ]);
+  });
+
+  it('keeps MACs in the one form ip reads: "-" and upper case normalized, multicast refused', () => {
+    const s = parseScenarioText(vnx('<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n"><mac>02-AB-cd-00-00-01</mac></if></vm>'), 't');
+    expect(s.vms[0]!.ifaces[0]!.mac).to.equal('02:ab:cd:00:00:01');
+    expect(writeScenario(s)).to.include('<mac>02:ab:cd:00:00:01</mac>');
+    const [p] = problemsOf(() => parseScenarioText(vnx('<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n">\n<mac>03:00:00:00:00:01</mac></if></vm>'), 't'));
+    expect(p).to.deep.include({ line: 4, column: 1 });
+    expect(p!.message).to.match(/multicast/);
+  });
+
+  it('refuses interface names Linux does not take, and accepts router port names (warned apart)', () => {
+    const ok = parseScenarioText(vnx('<net name="n" mode="virtual_bridge"/><vm type="dynamips" name="r"><if id="1" net="n" name="s1/0"/><if id="2" net="n" name="fa0/1"/></vm>'), 't');
+    expect(ok.vms[0]!.ifaces.map((i) => i.name)).to.deep.equal(['s1/0', 'fa0/1']);
+    for (const name of ['a/b', 'e0/0/0/0/0', 'a:b', '-x', 'x y', 'é']) {
+      const ps = problemsOf(() => parseScenarioText(vnx(`<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n" name="${name}"/></vm>`), 't'));
+      expect(ps.map((x) => x.message).join(), name).to.match(/is not a Linux interface name/);
+    }
+    // An interface on lo or vm_mgmt is not made under its name: a shared name is no clash.
+    parseScenarioText(vnx('<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="lo" name="x"/><if id="2" net="n" name="x"/></vm>'), 't');
+  });
+
+  it('routes: a network address, a decimal prefix, no zone id; the gateway no zone id', () => {
+    const route = (dest: string, gw = '10.0.0.1', type = 'ipv4') =>
+      problemsOf(() => parseScenarioText(vnx(`<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n"/><route type="${type}" gw="${gw}">${dest}</route></vm>`), 't'))
+        .map((p) => p.message)
+        .join('\n');
+    expect(route('10.1.2.3/24')).to.match(/is not a network address: write 10\.1\.2\.0\/24/);
+    expect(route('10.1.0.0/016')).to.match(/no leading zeros/);
+    expect(route('2001:db8::1/64', '2001:db8::ff', 'ipv6')).to.match(/write 2001:db8::\/64/);
+    expect(route('2001:db8::/64', 'fe80::1%eth0', 'ipv6')).to.match(/route gateway "fe80::1%eth0" has a zone id/);
+    expect(() => parseScenarioText(vnx('<net name="n" mode="virtual_bridge"/><vm type="lxc" name="a"><if id="1" net="n"/><route type="ipv6" gw="2001:db8::1">2001:db8:0:1::/64</route><route type="ipv4" gw="10.0.0.1">0.0.0.0/0</route></vm>'), 't')).to.not.throw();
+  });
+
+  it('deploy checks run for a user\'s file, not when a host agent re-reads the fragment it applied', () => {
+    const text = vnx('<net name="n" mode="virtual_bridge" bw="fast"/><vm type="lxc" name="a"><if id="1" net="n"/><exec seq="my seq" type="verbatim">x</exec></vm>');
+    expect(parseScenarioText(text, 'fragment of lab').vms).to.have.length(1);
+    const ps = problemsOf(() => parseScenarioText(text, 't', { deployable: true })).map((p) => p.message);
+    expect(ps).to.have.length(2);
+    expect(ps[0]).to.match(/net n: bw "fast" is not a rate/);
+    expect(ps[1]).to.match(/sequence name "my seq" is not allowed/);
   });
 
   it('refuses a document that is not a scenario', () => {

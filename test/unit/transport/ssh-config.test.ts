@@ -55,4 +55,23 @@ describe('ssh config', () => {
     const r = resolveSshConfig('host "q1"\n  HOSTNAME "10.9.9.9"\n', 'q1');
     expect(r).to.deep.include({ matched: true, hostName: '10.9.9.9' });
   });
+
+  it('reads HostKeyAlias and UserKnownHostsFile (expanded), the first value winning', () => {
+    const r = resolveSshConfig('Host lab\n  HostKeyAlias lab-key\n  UserKnownHostsFile ~/kh_%h /etc/kh2\nHost *\n  HostKeyAlias other\n', 'lab');
+    expect(r.hostKeyAlias).to.equal('lab-key');
+    expect(r.userKnownHostsFiles).to.deep.equal([path.join(os.homedir(), 'kh_lab'), '/etc/kh2']);
+    expect(r.unsupported).to.equal(undefined);
+  });
+
+  it('reports what it cannot follow: ProxyJump, ProxyCommand, a bad Port, no known_hosts file', () => {
+    const un = (text: string) => resolveSshConfig(`Host lab\n${text}\n`, 'lab').unsupported;
+    expect(un('  ProxyJump bastion')).to.match(/^ProxyJump bastion \(ediv does not support it/);
+    expect(un('  ProxyCommand nc %h %p')).to.match(/^ProxyCommand nc %h %p /);
+    expect(un('  ProxyJump none\n  ProxyCommand nc %h %p')).to.equal(undefined); // one setting: the first wins
+    expect(un('  Port 99999')).to.match(/^Port 99999 \(not a port number\)/);
+    expect(un('  Port 0')).to.match(/^Port 0 /);
+    expect(un('  UserKnownHostsFile /dev/null')).to.match(/^UserKnownHostsFile \/dev\/null \(ediv always verifies/);
+    expect(un('  UserKnownHostsFile none')).to.match(/^UserKnownHostsFile none /);
+    expect(resolveSshConfig('Host lab\n  Port 99999\n', 'lab').port).to.equal(undefined);
+  });
 });

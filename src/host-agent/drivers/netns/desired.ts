@@ -10,7 +10,8 @@ import { InputError, type InputProblem } from '../../../common/errors.ts';
 import { MAX_IFNAME, NameAllocator, netnsName, readableLinkName, stableMac, vmIfaceName } from '../../naming.ts';
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
-import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, vmMgmtProblem, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
+import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
+import { vmMgmtProblems } from '../../../scenario/checks.ts';
 import { LOOPBACK_NET, MGMT_NET, UNCONNECTED_NET, isHostLocalNet, netIfaces } from '../../../scenario/reserved-nets.ts';
 import { netConnections } from '../../../scenario/net-connections.ts';
 import { hostSectionProblems, hostSpec, type HostSpec } from './host-section.ts';
@@ -141,29 +142,16 @@ export function networkProblems(s: Scenario): InputProblem[] {
   const file = s.source.path;
   const out: InputProblem[] = [...shapingProblems(s.nets, s.vms, file), ...hostSectionProblems(s)];
   const m = vmMgmtOf(s);
-  const loc = m?.loc ?? s.global.loc ?? { file };
   if (m?.type === 'net') {
     out.push({
-      loc,
+      loc: m.loc ?? s.global.loc ?? { file },
       message:
         '<vm_mgmt type="net"> (one management bridge shared by the host and the VMs) is not built by ediv: ' +
         'use type="private" (a point-to-point management link per VM) or type="none"',
     });
-  } else if (m?.type === 'private') {
-    const why = vmMgmtProblem(m, s.vms.length);
-    if (why) out.push({ loc, message: why });
-    for (const vm of s.vms) {
-      if (mgmtDisabled(vm, s)) continue;
-      const clash = vm.ifaces.find((i) => vmIfaceName(i) === MGMT_IFACE);
-      if (clash) {
-        out.push({
-          loc: clash.loc ?? vm.loc ?? loc,
-          message: `vm ${vm.name}: interface ${clash.id} is ${MGMT_IFACE}, the name of its management interface (<vm_mgmt type="private">): give it another id or name, or add <mng_if>no</mng_if> to the VM`,
-        });
-      }
-    }
   }
-  return out;
+  // A private one: the same checks as `ediv validate` (src/scenario/checks.ts).
+  return [...out, ...vmMgmtProblems(s)];
 }
 
 function cidr(a: { address: string; prefix: number }): string {
