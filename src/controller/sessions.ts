@@ -2,6 +2,7 @@
 // The connector is the transport (src/transport) in the product, a fake in orchestration tests.
 import { OperationError } from '../common/errors.ts';
 import { RUN_STEP, type AgentOp, type ProgressEvent } from '../protocol/agent.ts';
+import { printable } from '../common/printable.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 
@@ -60,11 +61,13 @@ export class HostSessions {
       const ch = await this.channel(host);
       return await ch.runAgent<T>(op, request, (e) => {
         // A host's warning (a feature it cannot apply, say) is the command's, not a step of the host.
-        if (e.step === 'warning') progress?.warn(`${host.name}: ${e.message ?? ''}`);
+        // What a host says reaches the user's terminal: its control characters are shown escaped.
+        const message = e.message === undefined ? undefined : printable(e.message);
+        if (e.step === 'warning') progress?.warn(`${host.name}: ${message ?? ''}`);
         else if (e.step === RUN_STEP) {
-          if (this.verbose) progress?.info(indentAfterFirst(`${host.name}: $ ${e.message ?? ''}`));
+          if (this.verbose) progress?.info(indentAfterFirst(`${host.name}: $ ${message ?? ''}`));
         }
-        else progress?.host(host.name, e.step || op, { message: e.message, done: e.done, total: e.total });
+        else progress?.host(host.name, printable(e.step || op), { message, done: e.done, total: e.total });
       });
     } catch (err) {
       if (err instanceof OperationError && err.host) throw err;

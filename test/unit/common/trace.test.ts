@@ -39,6 +39,23 @@ describe('command tracing (-v)', () => {
     expect(agentArgv(host, 'apply', true)).to.deep.equal(['ediv', 'agent', 'apply', '--trace']);
   });
 
+  it("a host's progress messages reach the terminal with their control characters escaped", async () => {
+    const seen: string[] = [];
+    const progress: Progress = { host: (_h, step, d) => seen.push(`${step}|${d?.message}`), info() {}, warn: (m) => seen.push(m), done() {} };
+    const channel: AgentChannel = {
+      runAgent: async <T>(_op: string, _req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
+        onProgress?.({ type: 'progress', step: 'warning', message: 'disk \x1b]52;c;cm0gLXJm\x07 full' });
+        onProgress?.({ type: 'progress', step: 'vms\x1b[2J', message: 'ok\u202e' });
+        return {} as T;
+      },
+      close() {},
+    };
+    await new HostSessions(async () => channel).run(testCluster(1).hosts[0]!, 'apply', {}, progress);
+    expect(seen).to.include('host1: disk \\x1b]52;c;cm0gLXJm\\x07 full');
+    expect(seen).to.include('vms\\x1b[2J|ok\\u202e');
+    expect(seen.join('')).to.not.match(/[\x1b\x07\u202e]/);
+  });
+
   it('a verbose session shows each op sent and each command the agent reports, under the host name', async () => {
     const lines: string[] = [];
     const progress: Progress = { host() {}, info: (m) => lines.push(m), warn() {}, done() {} };
