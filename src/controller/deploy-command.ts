@@ -25,6 +25,8 @@ export interface DeployCommand extends CommonOptions, TargetFilter {
   keepOnFailure?: boolean;
   /** The lab's name (default: the scenario's): one scenario deployed several times side by side. */
   name?: string;
+  /** `file` already parsed (deploy --reconfigure reads it once). */
+  parsed?: Scenario;
 }
 
 /** The scenario under the lab name asked for: `--name` must be a safe name (it names host-side resources). */
@@ -60,7 +62,7 @@ export type DeployCommandReport = DeployReport & { connections: ReturnType<typeo
 export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSource): Promise<DeployCommandReport> {
   // Bad input is refused before anything is touched: the scenario, then the restrictions
   // (read once; checked against the scenario now, against the cluster once it is known).
-  const scenario = asLab(await parseScenarioFile(cmd.file), cmd.name);
+  const scenario = asLab(cmd.parsed ?? (await parseScenarioFile(cmd.file)), cmd.name);
   const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
   if (restrictionsDoc) restrictionsFromXml(restrictionsDoc, scenario);
   return withContext(cmd, async (ctx) => {

@@ -4,6 +4,7 @@
 // --cluster names another.
 import path from 'node:path';
 import { parseScenarioFile } from '../scenario/index.ts';
+import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
 import { loadCluster } from './cluster.ts';
 import { stateDirOf, withContext, type CommonOptions } from './command-context.ts';
@@ -21,13 +22,15 @@ export interface RedeployCommand extends CommonOptions {
   segmentator?: string;
   restrictions?: string;
   dryRun?: boolean;
+  /** `file` already parsed (deploy --reconfigure reads it once). */
+  parsed?: Scenario;
 }
 
 export async function redeployCommand(cmd: RedeployCommand, interrupts?: InterruptSource): Promise<RedeployReport> {
   return withContext(cmd, async (ctx) => {
     const rec = ctx.store.requireScenario(cmd.lab);
     const file = cmd.file ?? rec.sourcePath;
-    const scenario = asLab(await parseScenarioFile(file), cmd.lab);
+    const scenario = asLab(cmd.parsed ?? (await parseScenarioFile(file)), cmd.lab);
     const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
     const cluster = cmd.cluster ? await loadCluster(cmd.cluster) : ctx.store.cluster(cmd.lab);
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
@@ -61,14 +64,15 @@ export async function reconfigureCommand(
   interrupts: { deploy?: InterruptSource; redeploy?: InterruptSource } = {},
 ): Promise<ReconfigureReport> {
   if (cmd.vms || cmd.hosts) throw InputError.commandLine('--reconfigure', 'applies the whole scenario: it cannot be combined with --vm or --host');
-  const lab = cmd.name ?? (await parseScenarioFile(cmd.file)).name;
+  const parsed = await parseScenarioFile(cmd.file); // once: the lab's name, then the deploy or redeploy
+  const lab = cmd.name ?? parsed.name;
   const store = StateStore.open(stateDirOf(cmd));
   const recorded = store.getScenario(lab) !== undefined;
   store.close();
   if (recorded) {
     const { name: _name, keepOnFailure: _keep, ...rest } = cmd;
-    return { kind: 'redeploy', report: await redeployCommand({ ...rest, lab }, interrupts.redeploy) };
+    return { kind: 'redeploy', report: await redeployCommand({ ...rest, lab, parsed }, interrupts.redeploy) };
   }
   if (cmd.dryRun) throw InputError.commandLine('--dry-run', `lab ${lab} is not deployed, so there is nothing to reconfigure: 'ediv plan ${cmd.file}' previews a deploy`);
-  return { kind: 'deploy', report: await deployCommand(cmd, interrupts.deploy) };
+  return { kind: 'deploy', report: await deployCommand({ ...cmd, parsed }, interrupts.deploy) };
 }

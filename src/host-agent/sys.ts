@@ -61,8 +61,9 @@ export async function nsBatches(
   try {
     for (const it of items) {
       const file = path.join(dir, `${it.netns}.batch`);
-      fs.writeFileSync(file, it.lines.join('\n') + '\n');
-      traceCommand(['nsenter', `--net=${NETNS_DIR}/${it.netns}`, program, '-batch', file], it.lines.join('\n'));
+      const text = it.lines.join('\n');
+      fs.writeFileSync(file, text + '\n');
+      traceCommand(['nsenter', `--net=${NETNS_DIR}/${it.netns}`, program, '-batch', file], text);
     }
     const slices = Array.from({ length: Math.min(workers, items.length) }, (_, w) => items.filter((_, i) => i % workers === w));
     const results = await Promise.all(slices.map((slice) => run('sh', ['-c', NS_LOOP, 'ediv-ns-batch', dir, program, ...slice.map((s) => s.netns)])));

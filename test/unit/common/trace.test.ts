@@ -8,6 +8,17 @@ import type { Progress } from '../../../src/controller/progress.ts';
 import type { ProgressEvent } from '../../../src/protocol/agent.ts';
 import { testCluster } from '../../helpers/test-cluster.ts';
 
+/** A host channel whose agent sends these progress events, then an empty result. */
+function channelSending(events: ProgressEvent[]): AgentChannel {
+  return {
+    runAgent: async <T>(_op: string, _req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
+      for (const e of events) onProgress?.(e);
+      return {} as T;
+    },
+    close() {},
+  };
+}
+
 describe('command tracing (-v)', () => {
   afterEach(() => traceCommands(undefined));
 
@@ -42,14 +53,10 @@ describe('command tracing (-v)', () => {
   it("a host's progress messages reach the terminal with their control characters escaped", async () => {
     const seen: string[] = [];
     const progress: Progress = { host: (_h, step, d) => seen.push(`${step}|${d?.message}`), info() {}, warn: (m) => seen.push(m), done() {} };
-    const channel: AgentChannel = {
-      runAgent: async <T>(_op: string, _req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
-        onProgress?.({ type: 'progress', step: 'warning', message: 'disk \x1b]52;c;cm0gLXJm\x07 full' });
-        onProgress?.({ type: 'progress', step: 'vms\x1b[2J', message: 'ok\u202e' });
-        return {} as T;
-      },
-      close() {},
-    };
+    const channel = channelSending([
+      { type: 'progress', step: 'warning', message: 'disk \x1b]52;c;cm0gLXJm\x07 full' },
+      { type: 'progress', step: 'vms\x1b[2J', message: 'ok\u202e' },
+    ]);
     await new HostSessions(async () => channel).run(testCluster(1).hosts[0]!, 'apply', {}, progress);
     expect(seen).to.include('host1: disk \\x1b]52;c;cm0gLXJm\\x07 full');
     expect(seen).to.include('vms\\x1b[2J|ok\\u202e');
@@ -59,14 +66,10 @@ describe('command tracing (-v)', () => {
   it('a verbose session shows each op sent and each command the agent reports, under the host name', async () => {
     const lines: string[] = [];
     const progress: Progress = { host() {}, info: (m) => lines.push(m), warn() {}, done() {} };
-    const channel: AgentChannel = {
-      runAgent: async <T>(_op: string, _req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
-        onProgress?.({ type: 'progress', step: 'run', message: 'ip -batch - <<\nlink add a\nlink add b' });
-        onProgress?.({ type: 'progress', step: 'vms', message: 'configuring 2 VM namespace(s)' });
-        return {} as T;
-      },
-      close() {},
-    };
+    const channel = channelSending([
+      { type: 'progress', step: 'run', message: 'ip -batch - <<\nlink add a\nlink add b' },
+      { type: 'progress', step: 'vms', message: 'configuring 2 VM namespace(s)' },
+    ]);
     const host = testCluster(1).hosts[0]!;
     await new HostSessions(async () => channel, { verbose: true }).run(host, 'apply', { deployment: 'lab' }, progress);
     expect(lines).to.deep.equal(['host1: ediv agent apply (request 20 B)', 'host1: $ ip -batch - <<\n    link add a\n    link add b']);
