@@ -1,7 +1,8 @@
 // Import rules of ediv's layers (docs/architecture.md), checked by `npm test`.
 // Each layer may import itself and the layers listed for it; nothing imports cli; no cycles.
 const MAY_IMPORT = {
-  controller: ['segmentators', 'transport', 'scenario', 'protocol', 'common', 'emulated'],
+  controller: ['segmentators', 'transport', 'state', 'scenario', 'protocol', 'common', 'emulated'],
+  state: ['protocol', 'common'],
   emulated: ['transport', 'protocol', 'common'],
   segmentators: ['scenario', 'protocol', 'common'],
   transport: ['protocol', 'common'],

@@ -1,11 +1,11 @@
 // Runs the benchmarks, one after another, each printing its own figures:
 //   npm run bench                  all of them
-//   npm run bench -- plan deploy   only those (plan, host-apply, deploy, redeploy, discovery)
+//   npm run bench -- plan deploy   only those (plan, host-apply, deploy, redeploy, shared-cluster, discovery)
 // Options after `--` that start with "--" are passed to every benchmark run.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const ALL = ['plan', 'host-apply', 'deploy', 'redeploy', 'discovery'];
+const ALL = ['plan', 'host-apply', 'deploy', 'redeploy', 'shared-cluster', 'discovery'];
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const passed = args.filter((a) => a.startsWith('--'));

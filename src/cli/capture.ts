@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { captureCommand } from '../controller/capture-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { action } from './output.ts';
-import { addConnectionOptions } from './controller-options.ts';
+import { addConnectionOptions, addForceOption, addStoreOption } from './controller-options.ts';
 import { intOption } from './option-values.ts';
 
 interface CaptureOptions extends CommonOptions {
@@ -14,7 +14,7 @@ interface CaptureOptions extends CommonOptions {
 }
 
 export function register(program: Command): void {
-  addConnectionOptions(program.command('capture'))
+  addForceOption(addStoreOption(addConnectionOptions(program.command('capture'))))
     .description(
       "The packets of one net of a deployed scenario, from one host (tcpdump on the net's bridge\n" +
         "there), streamed back as pcap: to a file (-w), or to stdout for a pipe. Ctrl-C ends it.\n" +

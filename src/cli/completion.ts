@@ -35,9 +35,9 @@ interface CompletionOptions {
 }
 
 /** One value a line; nothing at all on any error (a TAB must never print noise). */
-function printList(opts: CompletionOptions & { list: CompletionList }): void {
+async function printList(opts: CompletionOptions & { list: CompletionList }): Promise<void> {
   try {
-    const values = completionValues(path.resolve(opts.state ?? defaultStateDir()), opts.list, opts.lab);
+    const values = await completionValues(path.resolve(opts.state ?? defaultStateDir()), opts.list, opts.lab);
     process.stdout.write(values.map((v) => `${v}\n`).join(''));
   } catch {
     // Nothing to offer.

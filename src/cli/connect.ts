@@ -4,10 +4,10 @@ import { connectCommand } from '../controller/connect-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import type { InteractiveIo } from '../transport/index.ts';
 import { action } from './output.ts';
-import { addConnectionOptions } from './controller-options.ts';
+import { addConnectionOptions, addForceOption, addStoreOption } from './controller-options.ts';
 
 export function register(program: Command): void {
-  addConnectionOptions(program.command('connect'))
+  addForceOption(addStoreOption(addConnectionOptions(program.command('connect'))))
     .description(
       'A shell inside a VM of a deployed scenario (its login shell: bash, else sh), or, after --,\n' +
         'one command (one word is shell text for the VM\'s sh -c, several are argv), wherever the\n' +

@@ -17,6 +17,19 @@ export function addConnectionOptions(cmd: Command, stateHelp = 'controller state
     );
 }
 
+/** --cluster for the commands that act on a recorded lab: the cluster file names the state store that records it. */
+export function addStoreOption(cmd: Command): Command {
+  return cmd.option(
+    '--cluster <file>',
+    "the cluster file whose state store (its state:) records the lab; default $EDIV_CLUSTER, else /etc/ediv/cluster.conf, else this machine's own store",
+  );
+}
+
+/** --force: an administrator acting on a lab the hosts record as another owner's. */
+export function addForceOption(cmd: Command): Command {
+  return cmd.option('--force', "act even where a host records the lab as another owner's (an administrator taking over or cleaning up; every host logs it)");
+}
+
 /** EDIV's -M / -H filters: --vm and --host, comma-separated, repeatable. */
 export function addTargetOptions(cmd: Command): Command {
   return cmd

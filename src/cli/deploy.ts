@@ -5,7 +5,7 @@ import { InputError } from '../common/errors.ts';
 import { deployCommand } from '../controller/deploy-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { action, printReport } from './output.ts';
-import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
+import { addConnectionOptions, addTargetOptions, targetFilter, addForceOption } from './controller-options.ts';
 import { renderDeploy } from './render/deploy.ts';
 import { stoppingInterrupts } from './signals.ts';
 import { reconfigureCommand } from '../controller/redeploy-command.ts';
@@ -27,7 +27,7 @@ interface DeployOptions extends CommonOptions {
 const rollingBack = stoppingInterrupts('rolling back');
 
 export function register(program: Command): void {
-  addConnectionOptions(addTargetOptions(program.command('deploy')))
+  addForceOption(addConnectionOptions(addTargetOptions(program.command('deploy'))))
     .description(
       'Deploy a scenario across the cluster: facts from every host, plan, record, then apply\n' +
         'every host\'s part in parallel (backplane, then VMs). If a host fails, everything made\n' +

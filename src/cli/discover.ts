@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { InputError } from '../common/errors.ts';
 import { defaultStateDir } from '../common/paths.ts';
 import { controlKeyFile, discoveryRecord, readControlKey } from '../controller/discovery-hooks.ts';
+import { storeLocationOf } from '../controller/command-context.ts';
 import { emulatedInstance } from '../emulated/layout.ts';
 import { browseTree, callAction, watchTree, type ActionCallResult, type BrowseOptions } from '../discovery/browse.ts';
 import type { DiscoveryTree } from '../discovery/control-point.ts';
@@ -36,11 +37,11 @@ type ControllerSide = Pick<BrowseOptions, 'record' | 'controlKey' | 'controlKeyF
  * What the controller's state directory offers discovery: the lab record and, for `call`, the
  * control key (each when there). A broken key file is an error: acting unsigned would hide it.
  */
-function controllerSide(opts: DiscoverOpts, withKey: boolean): ControllerSide {
+async function controllerSide(opts: DiscoverOpts, withKey: boolean): Promise<ControllerSide> {
   const dir = path.resolve(opts.state ?? defaultStateDir());
   const out: ControllerSide = { controlKeyFile: controlKeyFile(dir) };
   try {
-    out.record = discoveryRecord(dir);
+    out.record = await discoveryRecord((await storeLocationOf({ state: dir })).location);
   } catch (err) {
     warn(`no lab record (nothing can be verified): ${(err as Error).message}`);
   }
@@ -50,13 +51,13 @@ function controllerSide(opts: DiscoverOpts, withKey: boolean): ControllerSide {
 }
 
 /** --interface (default: the emulated cluster's bridge) and --mx, plus the controller's side. */
-function browseOptions(opts: DiscoverOpts, withKey = false): BrowseOptions {
+async function browseOptions(opts: DiscoverOpts, withKey = false): Promise<BrowseOptions> {
   return {
     interface: opts.interface,
     fallbackInterface: emulatedInstance(0).bridge,
     mx: secondsOption('--mx', opts.mx ?? '1', 1, 5),
     log: warn,
-    ...controllerSide(opts, withKey),
+    ...(await controllerSide(opts, withKey)),
   };
 }
 
@@ -78,7 +79,7 @@ function writeJson(value: unknown, indent?: number): void {
 async function discover(opts: DiscoverOpts): Promise<number> {
   const timeoutMs = secondsOption('--timeout', opts.timeout ?? '3', 0.1, 3600) * 1000;
   if (!opts.watch) {
-    const tree = await browseTree({ ...browseOptions(opts), timeoutMs });
+    const tree = await browseTree({ ...(await browseOptions(opts)), timeoutMs });
     if (opts.json) writeJson(tree, 2);
     else process.stdout.write(renderTree(textView(tree)));
     return 0;
@@ -86,7 +87,7 @@ async function discover(opts: DiscoverOpts): Promise<number> {
   const stop = abortOnInterrupt();
   try {
     await watchTree(
-      browseOptions(opts),
+      await browseOptions(opts),
       (tree) => {
         const time = new Date().toISOString();
         if (opts.json) writeJson({ type: 'tree', time, tree });
@@ -112,7 +113,7 @@ function parseArgs(args: string[]): [string, string][] {
 async function call(vm: string, actionName: string, rawArgs: string[], opts: DiscoverOpts & { service?: string }): Promise<number> {
   const args = parseArgs(rawArgs);
   const timeoutMs = secondsOption('--timeout', opts.timeout ?? '5', 0.1, 3600) * 1000;
-  const result: ActionCallResult = await callAction(browseOptions(opts, true), { vm, action: actionName, args, service: opts.service, timeoutMs });
+  const result: ActionCallResult = await callAction(await browseOptions(opts, true), { vm, action: actionName, args, service: opts.service, timeoutMs });
   // A failed call throws (printed by action()), so this is the whole successful report.
   if (opts.json) writeJson(result, 2);
   else process.stdout.write(renderActionResult(terminalSafeDeep(result)));
@@ -136,7 +137,7 @@ export function register(program: Command): void {
   cmd
     .command('call')
     .description('Invoke a UPnP action of a discovered VM, e.g. `ediv discover call r1 Stop` or `call lab/r1 GetStatus`')
-    .argument('<vm>', 'VM name, deployment/vm, or UDN (uuid:…)')
+    .argument('<vm>', 'VM name, lab/vm, deployment-key/vm (lab.uid/vm), or UDN (uuid:…)')
     .argument('<action>', 'action name (Start, Stop, Suspend, Resume, GetStatus, or a VM-defined one)')
     .argument('[args...]', 'in-arguments as Name=value')
     .option('-i, --interface <name>', 'management interface (default: edivbr0)')

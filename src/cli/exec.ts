@@ -5,11 +5,11 @@ import { InputError } from '../common/errors.ts';
 import { execCommand } from '../controller/exec-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { action, printReport } from './output.ts';
-import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
+import { addConnectionOptions, addTargetOptions, targetFilter, addForceOption, addStoreOption } from './controller-options.ts';
 import { renderExec } from './render/exec.ts';
 
 export function register(program: Command): void {
-  addConnectionOptions(addTargetOptions(program.command('exec')))
+  addForceOption(addStoreOption(addConnectionOptions(addTargetOptions(program.command('exec')))))
     .description(
       'Run a command sequence (<exec seq=...>, or a <cmd-seq> expanded) of a deployed scenario,\n' +
         'only on the hosts whose part has it; or, after --, a one-off command in every VM (or\n' +

@@ -21,6 +21,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   undeploy: () => import('./undeploy.ts'),
   status: () => import('./status.ts'),
   cluster: () => import('./cluster.ts'),
+  state: () => import('./state.ts'),
   discover: () => import('./discover.ts'),
   'vm-advertise': () => import('./vm-advertise.ts'),
   agent: () => import('./agent.ts'),

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { redeployCommand } from '../controller/redeploy-command.ts';
 import { action, printReport } from './output.ts';
-import { addConnectionOptions } from './controller-options.ts';
+import { addConnectionOptions, addForceOption } from './controller-options.ts';
 import { renderRedeploy } from './render/redeploy.ts';
 import { stoppingInterrupts } from './signals.ts';
 
@@ -19,7 +19,7 @@ interface RedeployOptions extends CommonOptions {
 export const leavingPartlyUpdated = stoppingInterrupts('leaving the lab partly updated (recorded as failed)');
 
 export function register(program: Command): void {
-  addConnectionOptions(program.command('redeploy'))
+  addForceOption(addConnectionOptions(program.command('redeploy')))
     .description(
       'Apply an edited scenario to a deployed lab. VMs still in the scenario stay on their host;\n' +
         'those whose definition is unchanged keep running (same processes), changed ones are\n' +

@@ -5,7 +5,7 @@ import type { CommonOptions } from '../controller/command-context.ts';
 import type { StatusReport } from '../controller/status.ts';
 import { statusCommand } from '../controller/status-watch.ts';
 import { action, printJson } from './output.ts';
-import { addConnectionOptions } from './controller-options.ts';
+import { addConnectionOptions, addStoreOption } from './controller-options.ts';
 import { renderError } from './render/error.ts';
 import { renderStatus } from './render/status.ts';
 import { abortOnInterrupt } from './signals.ts';
@@ -32,17 +32,18 @@ function show(report: StatusReport, opts: { json?: boolean }, one: boolean, inte
 }
 
 export function register(program: Command): void {
-  addConnectionOptions(program.command('status'))
+  addStoreOption(addConnectionOptions(program.command('status')))
     .description(
       'Show deployed scenarios: status, hosts with their load, VMs with their host and the\n' +
         'live state the agents report. --watch redraws (or, with --json, prints one JSON line)\n' +
         'every few seconds until interrupted.',
     )
     .argument('[scenario-name]', 'only this scenario (with per-VM detail)')
+    .option('--all', "every lab on the cluster with its owner (an administrator sees all; others their own) and what the cluster's hosts hold that this state store does not record")
     .option('--watch [seconds]', 'keep refreshing (default every 2 s)')
     .option('--json', 'print one JSON document {scenarios, hosts}')
     .action(
-      action(async (name: string | undefined, opts: CommonOptions & { watch?: string | boolean }) => {
+      action(async (name: string | undefined, opts: CommonOptions & { watch?: string | boolean; all?: boolean }) => {
         const interval = watchInterval(opts.watch);
         const stop = interval ? abortOnInterrupt() : undefined;
         try {

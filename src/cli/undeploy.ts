@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { undeployCommand } from '../controller/undeploy-command.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { action, printReport } from './output.ts';
-import { addConnectionOptions, addTargetOptions, targetFilter } from './controller-options.ts';
+import { addConnectionOptions, addTargetOptions, targetFilter, addForceOption, addStoreOption } from './controller-options.ts';
 import { renderUndeploy } from './render/undeploy.ts';
 
 export function register(program: Command): void {
-  addConnectionOptions(addTargetOptions(program.command('undeploy')))
+  addForceOption(addStoreOption(addConnectionOptions(addTargetOptions(program.command('undeploy')))))
     .description(
       'Destroy a deployed scenario on every host, free its backplane ids and remove its record.\n' +
         'A host that does not answer is reported and its part of the record kept, so running\n' +

@@ -4,7 +4,7 @@ import { VM_LIFE_ACTIONS, type VmLifeAction } from '../protocol/agent.ts';
 import type { CommonOptions } from '../controller/command-context.ts';
 import { vmActionCommand } from '../controller/vm-action.ts';
 import { action, printReport } from './output.ts';
-import { addConnectionOptions } from './controller-options.ts';
+import { addConnectionOptions, addForceOption, addStoreOption } from './controller-options.ts';
 import { renderVmAction } from './render/vm-action.ts';
 
 const WHAT: Record<VmLifeAction, string> = {
@@ -24,7 +24,7 @@ export function register(program: Command): void {
         'Examples:\n  ediv vm stop tutorial r1\n  ediv vm restart tutorial h1 h2 --json',
     );
   for (const a of VM_LIFE_ACTIONS) {
-    addConnectionOptions(vm.command(a))
+    addForceOption(addStoreOption(addConnectionOptions(vm.command(a))))
       .description(`${WHAT[a]}. Exit: 0 done on every VM, 1 a VM or host failed, 2 bad input.`)
       .argument('<scenario-name>', 'name of a deployed scenario')
       .argument('<vm...>', 'VM names')

@@ -4,7 +4,7 @@
 // (one route per destination, one owner per address): such a deploy is refused up front.
 import type { Scenario } from '../scenario/model.ts';
 import { vmMgmtOf } from '../scenario/vm-mgmt.ts';
-import type { StateStore } from './state.ts';
+import type { StateStore } from '../state/store.ts';
 
 export interface RunningLab {
   name: string;
@@ -35,12 +35,15 @@ export function addressClash(scenario: Pick<Scenario, 'name' | 'global' | 'host'
 }
 
 /** The labs recorded in `store`, as addressClash needs them (their global section, <host> section and hosts). */
-export function runningLabs(store: StateStore): RunningLab[] {
-  return store.listScenarios().flatMap((rec) => {
+export async function runningLabs(store: StateStore): Promise<RunningLab[]> {
+  const labs: RunningLab[] = [];
+  for (const rec of await store.listScenarios()) {
     // A lab still planning (deployed at this moment by another controller) has no plan yet.
-    if (rec.status === 'planning') return [];
-    const fragments = Object.values(store.plan(rec.name).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
-    if (fragments.length === 0) return [];
-    return [{ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts: store.cluster(rec.name).hosts.map((h) => h.address) }];
-  });
+    if (rec.status === 'planning') continue;
+    const fragments = Object.values((await store.plan(rec.name)).hosts).flatMap((hp) => (hp.fragment ? [hp.fragment] : []));
+    if (fragments.length === 0) continue;
+    const hosts = (await store.cluster(rec.name)).hosts.map((h) => h.address);
+    labs.push({ name: rec.name, scenario: { global: fragments[0]!.global, host: fragments.find((f) => f.host)?.host }, hosts });
+  }
+  return labs;
 }

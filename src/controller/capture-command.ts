@@ -23,14 +23,14 @@ export function netHosts(plan: { hosts: Record<string, { host: string; fragment:
 
 /** Captures until the count is reached, the stream's reader goes away or `signal` aborts; resolves with tcpdump's exit status. */
 export async function captureCommand(cmd: CaptureCommand, out: NodeJS.WritableStream, say: (line: string) => void, signal?: AbortSignal): Promise<number> {
-  const host = labHost(cmd, cmd.name, (plan) => {
+  const { host, lab } = await labHost(cmd, cmd.name, (plan) => {
     const carriers = netHosts(plan, cmd.net);
     if (carriers.length === 0) throw InputError.commandLine(undefined, `no net ${cmd.net} in ${cmd.name}`);
     if (cmd.host !== undefined && !carriers.includes(cmd.host)) throw InputError.commandLine('--host', `net ${cmd.net} of ${cmd.name} is on ${carriers.join(', ')}, not ${cmd.host}`);
     if (cmd.host === undefined && carriers.length > 1) say(`capturing ${cmd.net} on ${carriers[0]} (it is on ${carriers.join(', ')}: --host chooses)`);
     return cmd.host ?? carriers[0]!;
   });
-  const request: CaptureRequest = { deployment: cmd.name, host: host.name, net: cmd.net, ...(cmd.count ? { count: cmd.count } : {}) };
+  const request: CaptureRequest = { ...lab, host: host.name, net: cmd.net, ...(cmd.count ? { count: cmd.count } : {}) };
   try {
     const r = await streamOnHost(cmd, host, 'capture', request, { stdin: Readable.from([]), stdout: out, stderr: process.stderr }, signal);
     return signal?.aborted ? 0 : (r.exitCode ?? 0);

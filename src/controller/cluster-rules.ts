@@ -42,6 +42,8 @@ export interface RawCluster {
   backplane?: BackplaneKind;
   management?: { network?: string; interface?: string };
   segmentator?: string;
+  state?: string;
+  admins?: string[];
   driver?: string;
   drivers?: Record<string, string>;
 }
@@ -93,6 +95,28 @@ export function stringProblems(doc: LocatedDoc): InputProblem[] {
     }
   }
   return problems;
+}
+
+/** A login name as `admins:` lists it (and owners record it). */
+const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
+
+/** Why `state:` is not a PostgreSQL URL ediv can use without a password in the file, or undefined. */
+export function stateUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `${JSON.stringify(text.slice(0, 80))} is not a URL: write postgresql://USER@HOST[:PORT]/DATABASE`;
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    return `${url.protocol.replace(/:$/, '')} is not a state store ediv knows: write postgresql://USER@HOST[:PORT]/DATABASE (without state:, each controller keeps its own SQLite file)`;
+  }
+  if (url.password !== '') {
+    return 'the URL holds a password, which everyone who can read this file would see: remove it and set PGPASSWORD or a ~/.pgpass line on each controller';
+  }
+  if (url.pathname.replace(/^\//, '') === '') return 'name the database: postgresql://USER@HOST[:PORT]/DATABASE';
+  if (url.hostname === '' && !url.searchParams.has('host')) return 'name the server: postgresql://USER@HOST[:PORT]/DATABASE (or ?host=/socket/dir)';
+  return undefined;
 }
 
 /** The cluster's default segmentator must be a built-in: a cluster file never names code to run. */
@@ -192,6 +216,13 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
     const badDriver = safeNameProblem('driver', raw.driver);
     if (badDriver) at(['driver'], badDriver);
   }
+  if (raw.state !== undefined) {
+    const badState = stateUrlProblem(raw.state);
+    if (badState) at(['state'], `${doc.describe(['state'])}: ${badState}`);
+  }
+  (raw.admins ?? []).forEach((user, i) => {
+    if (!USER_NAME.test(user)) at(['admins', i], `${doc.describe(['admins', i])}: ${JSON.stringify(user)} is not a user name (letters, digits, '.', '_', '-', '@')`);
+  });
   for (const [type, driver] of Object.entries(raw.drivers ?? {})) {
     if (!VM_TYPE_KEY.test(type)) {
       const message = `drivers: ${JSON.stringify(type)} is not a VM type: write a type (lxc, libvirt, uml, dynamips, ovf, …) or type/subtype (libvirt/kvm)`;

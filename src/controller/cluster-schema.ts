@@ -93,6 +93,18 @@ export const clusterSchema = {
       default: 'round-robin',
       description: 'A built-in segmentator or its EDIV alias; plugins are code and load only from --segmentator.',
     },
+    state: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 2048,
+      description: 'The state store shared by every controller of this cluster: postgresql://USER@HOST[:PORT]/DB (password from PGPASSWORD or ~/.pgpass, never here).',
+    },
+    admins: {
+      type: 'array',
+      maxItems: CLUSTER_BOUNDS.listItems,
+      items: { type: 'string', minLength: 1, maxLength: 64 },
+      description: 'Users who may see and act on every lab (others: only their own).',
+    },
     driver: {
       type: 'string',
       minLength: 1,

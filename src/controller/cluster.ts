@@ -114,6 +114,8 @@ export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster 
     backplane: raw.backplane ?? CLUSTER_DEFAULTS.backplane,
     management,
     segmentator: raw.segmentator ?? CLUSTER_DEFAULTS.segmentator,
+    ...(raw.state !== undefined ? { state: raw.state } : {}),
+    ...(raw.admins !== undefined ? { admins: [...raw.admins] } : {}),
     driver,
     drivers: { ...raw.drivers },
     source: { path: doc.file, format },

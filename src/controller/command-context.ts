@@ -12,7 +12,10 @@ import { clusterUp } from '../emulated/cluster.ts';
 import { localClusterDir } from '../emulated/layout.ts';
 import { progressFor, type Progress, type ProgressMode } from './progress.ts';
 import { HostSessions } from './sessions.ts';
-import { StateStore } from './state.ts';
+import { currentUser, migrationMessage, openStateStore, type StoreLocation } from '../state/open.ts';
+import type { ScenarioRecord, StateStore } from '../state/store.ts';
+import { callerOf, requireAccess } from './owners.ts';
+import type { DeploymentOwner } from '../protocol/agent.ts';
 
 export interface CommonOptions {
   json?: boolean;
@@ -22,11 +25,17 @@ export interface CommonOptions {
   verbose?: boolean;
   /** --progress: how progress is shown on stderr (default: json with --json, live on a terminal, else plain lines). */
   progress?: ProgressMode;
+  /** --cluster: the cluster file (its `state:` names the state store). */
+  cluster?: string;
 }
 
 export interface CommandContext {
   stateDir: string;
   store: StateStore;
+  /** Who this controller acts as: the owner of the labs it records. */
+  owner: DeploymentOwner;
+  /** The cluster file in effect (--cluster, $EDIV_CLUSTER, /etc/ediv/cluster.conf), loaded; undefined: none (emulated). */
+  clusterFile?: Cluster;
   sessions: HostSessions;
   progress: Progress;
   version: string;
@@ -36,20 +45,55 @@ export function stateDirOf(opts: CommonOptions): string {
   return path.resolve(opts.state ?? defaultStateDir());
 }
 
+/**
+ * Where a command's records are: the state store the cluster file in effect names (`state:`),
+ * else the SQLite file in the state directory. Also returns that cluster file, loaded.
+ */
+export async function storeLocationOf(opts: CommonOptions): Promise<{ location: StoreLocation; cluster?: Cluster }> {
+  const file = clusterFileOf(opts.cluster);
+  const cluster = file ? await loadCluster(file) : undefined;
+  const location: StoreLocation = cluster?.state ? { kind: 'postgresql', url: cluster.state } : { kind: 'sqlite', dir: stateDirOf(opts) };
+  return { location, cluster };
+}
+
+/** Opens the state store a command uses (migrating it on first use, said on `progress`). */
+export async function openStoreFor(opts: CommonOptions, progress?: Pick<Progress, 'info'>, extra: { busyTimeoutMs?: number } = {}): Promise<{ store: StateStore; cluster?: Cluster }> {
+  const { location, cluster } = await storeLocationOf(opts);
+  const store = await openStateStore(location, { ...extra, onMigrated: (r, where) => progress?.info(migrationMessage(r, where)) });
+  return { store, cluster };
+}
+
 /** Runs `fn` with a context; always closes every connection and the store. */
 export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
   const stateDir = stateDirOf(opts);
-  const store = StateStore.open(stateDir);
+  const progress = progressFor({ json: opts.json, mode: opts.progress });
+  let opened: Awaited<ReturnType<typeof openStoreFor>>;
+  try {
+    opened = await openStoreFor(opts, progress);
+  } catch (err) {
+    progress.done();
+    throw err;
+  }
+  const { store, cluster } = opened;
   const verbose = Boolean(opts.verbose);
   const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys), trace: verbose }), { verbose });
-  const progress = progressFor({ json: opts.json, mode: opts.progress });
   try {
-    return await fn({ stateDir, store, sessions, progress, version: version() });
+    return await fn({ stateDir, store, owner: { user: currentUser(), store: store.id }, clusterFile: cluster, sessions, progress, version: version() });
   } finally {
     progress.done();
     await sessions.closeAll();
-    store.close();
+    await store.close();
   }
+}
+
+/**
+ * The recorded lab `name`, when the caller may act on it: its owner, or an administrator of
+ * the cluster file in effect (else of the cluster the lab was deployed on).
+ */
+export async function accessibleLab(ctx: Pick<CommandContext, 'store' | 'owner' | 'clusterFile'>, name: string): Promise<ScenarioRecord> {
+  const rec = await ctx.store.requireScenario(name);
+  requireAccess(rec, callerOf(ctx.owner, ctx.clusterFile ?? (await ctx.store.cluster(name))));
+  return rec;
 }
 
 /** EDIV's own place for the cluster file, read when a command names none. */

@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../protocol/plan.ts';
 import { seqNames } from '../scenario/sequences.ts';
-import { STATE_FILE, StateStore } from './state.ts';
+import type { StateStore } from '../state/store.ts';
+import { STATE_FILE } from '../state/sqlite.ts';
+import { openStateStore } from '../state/open.ts';
 
 /** What can be listed; the completion scripts use the same words for the kinds of values. */
 export const COMPLETION_LISTS = ['lab', 'vm', 'host', 'seq'] as const;
@@ -21,14 +23,14 @@ export function planSeqNames(plan: Plan): string[] {
   return [...all];
 }
 
-function namesIn(store: StateStore, list: Exclude<CompletionList, 'lab'>, lab: string): string[] {
+async function namesIn(store: StateStore, list: Exclude<CompletionList, 'lab'>, lab: string): Promise<string[]> {
   switch (list) {
     case 'vm':
-      return store.vms(lab).map((v) => v.vm);
+      return (await store.vms(lab)).map((v) => v.vm);
     case 'host':
-      return store.hosts(lab).map((h) => h.host);
+      return (await store.hosts(lab)).map((h) => h.host);
     case 'seq':
-      return planSeqNames(store.plan(lab));
+      return planSeqNames(await store.plan(lab));
   }
 }
 
@@ -37,15 +39,17 @@ function namesIn(store: StateStore, list: Exclude<CompletionList, 'lab'>, lab: s
  * (of every lab when `lab` is not given; none when it is not recorded). Empty when there is no
  * store in `stateDir`, which is then not created.
  */
-export function completionValues(stateDir: string, list: CompletionList, lab?: string): string[] {
+export async function completionValues(stateDir: string, list: CompletionList, lab?: string): Promise<string[]> {
   if (!existsSync(path.join(stateDir, STATE_FILE))) return [];
-  const store = StateStore.open(stateDir, { busyTimeoutMs: 200 });
+  const store = await openStateStore({ kind: 'sqlite', dir: stateDir }, { busyTimeoutMs: 200 });
   try {
-    const recorded = store.listScenarios().map((r) => r.name);
+    const recorded = (await store.listScenarios()).map((r) => r.name);
     if (list === 'lab') return [...new Set(recorded)].sort();
     const labs = lab === undefined ? recorded : recorded.filter((r) => r === lab);
-    return [...new Set(labs.flatMap((l) => namesIn(store, list, l)))].sort();
+    const names: string[] = [];
+    for (const l of labs) names.push(...(await namesIn(store, list, l)));
+    return [...new Set(names)].sort();
   } finally {
-    store.close();
+    await store.close();
   }
 }

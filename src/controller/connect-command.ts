@@ -12,15 +12,16 @@ export interface ConnectCommand extends CommonOptions {
   vm: string;
   /** A command instead of the VM's login shell (as `exec --`: one word is shell text). */
   command?: string[];
+  force?: boolean;
 }
 
 /** Connects; resolves with the exit status of the VM's program. */
 export async function connectCommand(cmd: ConnectCommand, io: InteractiveIo): Promise<number> {
-  const host = labHost(cmd, cmd.name, ({ mapping }) => {
+  const { host, lab } = await labHost(cmd, cmd.name, ({ mapping }) => {
     const h = mapping[cmd.vm];
     if (h === undefined) throw InputError.commandLine(undefined, `no such VM in ${cmd.name}: ${cmd.vm} (its VMs: ${Object.keys(mapping).sort().join(', ')})`);
     return h;
   });
-  const request = { deployment: cmd.name, host: host.name, vm: cmd.vm, ...(cmd.command ? { command: cmd.command } : {}) };
+  const request = { ...lab, host: host.name, vm: cmd.vm, ...(cmd.command ? { command: cmd.command } : {}) };
   return (await streamOnHost(cmd, host, 'connect', request, io)).exitCode ?? 128;
 }

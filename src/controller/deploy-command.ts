@@ -9,7 +9,7 @@ import { readXmlFile } from '../scenario/xml.ts';
 import { connectionStats } from '../transport/index.ts';
 import { deploy, type DeployDeps, type DeployReport } from './deploy.ts';
 import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
-import { resolveCluster, withContext, type CommandContext, type CommonOptions } from './command-context.ts';
+import { accessibleLab, resolveCluster, withContext, type CommandContext, type CommonOptions } from './command-context.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import { makePlan } from './plan.ts';
 import type { Progress } from './progress.ts';
@@ -23,6 +23,8 @@ export interface DeployCommand extends CommonOptions, TargetFilter {
   segmentator?: string;
   restrictions?: string;
   keepOnFailure?: boolean;
+  /** --force: apply even where a host records another owner's deployment of this lab (logged there). */
+  force?: boolean;
   /** The lab's name (default: the scenario's): one scenario deployed several times side by side. */
   name?: string;
   /** `file` already parsed (deploy --reconfigure reads it once). */
@@ -47,6 +49,7 @@ export type InterruptSource = (scenario: string, progress: Progress) => { signal
 export function deployDeps(ctx: CommandContext, cluster: Cluster): DeployDeps {
   return {
     store: ctx.store,
+    user: ctx.owner.user,
     sessions: ctx.sessions,
     makePlan,
     progress: ctx.progress,
@@ -66,6 +69,7 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
   const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
   if (restrictionsDoc) restrictionsFromXml(restrictionsDoc, scenario);
   return withContext(cmd, async (ctx) => {
+    if (await ctx.store.getScenario(scenario.name)) await accessibleLab(ctx, scenario.name);
     const cluster = await resolveCluster({ cluster: cmd.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true });
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
     const interrupt = interrupts?.(scenario.name, ctx.progress);
@@ -80,6 +84,7 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
           vms: cmd.vms,
           hosts: cmd.hosts,
           keepOnFailure: cmd.keepOnFailure,
+          force: cmd.force,
           signal: interrupt?.signal,
         },
         deployDeps(ctx, cluster),

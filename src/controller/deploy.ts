@@ -20,7 +20,8 @@ import type { HostPlan, Plan, SpanningNet } from '../protocol/plan.ts';
 import type { MakePlanOptions } from './plan.ts';
 import { collectingWarnings, type Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
-import type { StateStore } from './state.ts';
+import type { ScenarioRecord, StateStore } from '../state/store.ts';
+import { idsUsedOnHosts, labFields } from './owners.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { checkTargets } from './target-filter.ts';
 import { recordedDriver } from './drivers.ts';
@@ -42,12 +43,16 @@ export interface DeployRequest {
   /** Only these hosts (EDIV -H). */
   hosts?: string[];
   keepOnFailure?: boolean;
+  /** --force: act on the hosts even where another owner's deployment of this lab is (logged by the agents). */
+  force?: boolean;
   /** Aborted by SIGINT/SIGTERM: stop starting work, then roll back as for a failure. */
   signal?: AbortSignal;
 }
 
 export interface DeployDeps {
   store: StateStore;
+  /** The controller's user: the owner the new lab is recorded with (with the store's id). */
+  user: string;
   sessions: HostSessions;
   makePlan: Planner;
   progress: Progress;
@@ -120,6 +125,26 @@ interface DeployLog {
  * Bad input (InputError) and internal errors are thrown: there is nothing to report.
  */
 export async function deploy(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
+  for (let attempt = 1; ; attempt++) {
+    const report = await deployOnce(req, deps);
+    if (report.ok || attempt === MAX_ID_RACE_ATTEMPTS || !lostIdRace(report, req)) return report;
+    // Another controller's deploy took these ids on a host between our facts and our apply
+    // (its store is not ours): everything was rolled back, so plan again around what the hosts
+    // now report, after a random pause that keeps two losers from meeting again.
+    deps.progress.info(`${req.scenario.name}: a host refused backplane ids another deployment took meanwhile; planning again (attempt ${attempt + 1} of ${MAX_ID_RACE_ATTEMPTS})`);
+    await new Promise((r) => setTimeout(r, 200 + Math.random() * 800 * attempt));
+  }
+}
+
+/** How often a deploy that lost a race for backplane ids on a host is made again. */
+const MAX_ID_RACE_ATTEMPTS = 4;
+
+/** A fresh deploy rolled back completely because hosts refused its ids (and for nothing else). */
+function lostIdRace(report: DeployFailure, req: DeployRequest): boolean {
+  return report.outcome === 'rolled-back' && !req.signal?.aborted && report.failedHosts.length > 0 && report.failedHosts.every((f) => f.agentCode === 'ids-taken');
+}
+
+async function deployOnce(req: DeployRequest, deps: DeployDeps): Promise<DeployReport> {
   const log: DeployLog = { started: Date.now(), warnings: [], excluded: [] };
   try {
     return await deployOrFail(req, deps, log);
@@ -168,10 +193,10 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   // The files the VMs name (exec scripts, filetree sources) travel with the requests: bad input before anything is touched.
   const labFiles = LabFiles.scan(req.scenario, req.scenarioPath);
 
-  const existing = store.getScenario(name);
+  const existing = await store.getScenario(name);
   if (existing && !req.vms && !req.hosts) throw new AlreadyDeployedError(existing);
   if (existing && (existing.status === 'planning' || existing.status === 'undeploying')) throw new AlreadyDeployedError(existing);
-  const clash = addressClash(req.scenario, req.cluster.hosts.map((h) => h.address), runningLabs(store));
+  const clash = addressClash(req.scenario, req.cluster.hosts.map((h) => h.address), await runningLabs(store));
   if (clash) throw new OperationError(`cannot deploy ${name}: ${clash}`);
 
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
@@ -188,14 +213,17 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   //    (a partial deploy of an already recorded scenario reuses its plan).
   let plan: Plan;
   if (existing) {
-    plan = labFiles.checkPlan(store.plan(name));
+    plan = labFiles.checkPlan(await store.plan(name));
   } else {
     if (active.length === 0) {
       throw new HostUnreachableError(undefined, `no host of the cluster is reachable: ${excluded.map((e) => `${e.host} (${e.reason})`).join('; ')}`);
     }
     progress.info(`planning ${name}: ${req.scenario.vms.length} VMs over ${active.length} hosts`);
+    // Ids other controllers' deployments use on these hosts (their stores are not this one).
+    const onHosts = idsUsedOnHosts(active.map((a) => a.raw), req.cluster.backplane).map((u) => u.id);
     plan = await store.createScenario({
       name,
+      user: deps.user,
       sourcePath: req.scenarioPath,
       cluster: req.cluster,
       segmentator: req.segmentator ?? req.cluster.segmentator,
@@ -206,10 +234,11 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
           hosts: active.map((a) => a.facts),
           segmentator: req.segmentator,
           restrictions: req.restrictions,
-          idsInUse,
+          idsInUse: new Set([...idsInUse, ...onHosts]),
         }).then((p) => labFiles.checkPlan(p)), // per-host lab-file limits, before the plan is recorded
     });
   }
+  const rec = existing ?? (await store.requireScenario(name));
 
   log.planWarnings = plan.warnings ?? [];
 
@@ -219,7 +248,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   if (unreachable.length > 0 && existing) {
     throw new HostUnreachableError(unreachable[0], `cannot deploy on ${unreachable.join(', ')}: not reachable`);
   }
-  store.setScenarioStatus(name, 'deploying');
+  await store.setScenarioStatus(name, 'deploying');
   const planDone = Date.now();
   const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
   const applyMs: Record<string, number> = {};
@@ -230,16 +259,16 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
     if (!host) throw new OperationError(`${hostName}: the plan names a host that is not in the cluster`, { host: hostName });
     const hp = plan.hosts[hostName]!;
     const vms = req.vms ? hp.vms.filter((vm) => req.vms!.includes(vm)) : undefined;
-    const request = applyRequest(name, hp, host, labFiles, vms);
-    store.markHostTouched(name, hostName); // committed before the request leaves
+    const request = applyRequest(rec, hp, host, labFiles, vms, req.force);
+    await store.markHostTouched(name, hostName); // committed before the request leaves
     const t0 = Date.now();
     const res = await sessions.run<ApplyResult>(host, 'apply', request, progress);
     applyMs[hostName] = Date.now() - t0;
-    store.setHostStatus(name, hostName, 'applied');
+    await store.setHostStatus(name, hostName, 'applied');
     const reported = res?.vms?.filter((v) => v.state !== 'running').map((v) => v.name) ?? [];
     const wanted = vms ?? hp.vms;
-    store.setVmStatus(name, wanted.filter((vm) => !reported.includes(vm)), 'running');
-    store.setVmStatus(name, reported, 'failed');
+    await store.setVmStatus(name, wanted.filter((vm) => !reported.includes(vm)), 'running');
+    await store.setVmStatus(name, reported, 'failed');
     progress.host(hostName, 'applied', { message: `${(vms ?? hp.vms).length} VMs up` });
     // Discovery starts here rather than after every host: it overlaps the slower hosts' apply.
     if (deps.afterApply) {
@@ -251,7 +280,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   });
 
   const failures = results.flatMap((r) => (r.ok ? [] : [hostFailure(r.item, r.error)]));
-  for (const f of failures) store.setHostStatus(name, f.host, 'failed', f.error);
+  for (const f of failures) await store.setHostStatus(name, f.host, 'failed', f.error);
   const interrupted = req.signal?.aborted ?? false;
   if (failures.length > 0 || interrupted) {
     const isInterrupt = (f: HostFailure): boolean => f.code === 'interrupted';
@@ -268,9 +297,9 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   }
 
 
-  store.setScenarioStatus(name, 'running');
+  await store.setScenarioStatus(name, 'running');
   progress.done();
-  const hostRecords = store.hosts(name);
+  const hostRecords = await store.hosts(name);
   return {
     ok: true,
     scenario: name,
@@ -319,7 +348,7 @@ async function failDeploy(opts: {
   const headline = opts.interrupted
     ? `deploy of ${name} interrupted`
     : `deploy of ${name} failed on ${failedHosts.join(', ')}: ${reason}`;
-  store.setScenarioStatus(name, 'failed', headline);
+  await store.setScenarioStatus(name, 'failed', headline);
   const details = { scenario: name, failedHosts: failures, rolledBack: false as boolean, leftovers: [] as TeardownOutcome['failed'] };
   const fail = (outcome: DeployFailure['outcome'], message: string): DeployFailure => {
     progress.done();
@@ -340,7 +369,7 @@ async function failDeploy(opts: {
     return fail('kept', `${headline}\nleft in place for inspection (recorded as failed); 'ediv undeploy ${name}' removes it`);
   }
   progress.info(`${headline}; rolling back`);
-  const td = await teardown({ store, name, sessions: deps.sessions, progress });
+  const td = await teardown({ store, name, sessions: deps.sessions, progress, force: req.force });
   details.leftovers = td.failed;
   if (deps.afterRollback) {
     const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
@@ -348,7 +377,7 @@ async function failDeploy(opts: {
     await Promise.allSettled(cleaned.map((h) => deps.afterRollback!(byName.get(h)!)));
   }
   if (td.failed.length === 0) {
-    store.deleteScenario(name); // frees the ids
+    await store.deleteScenario(name); // frees the ids
     details.rolledBack = true;
     return fail('rolled-back', `${headline}\nrolled back: nothing is left on any host`);
   }
@@ -415,9 +444,10 @@ function selectHosts(plan: Plan, req: DeployRequest): string[] {
 }
 
 /** The apply a host gets: its fragment and backplane links, the lab files its VMs name, its driver; `vms` for a partial apply. */
-export function applyRequest(deployment: string, hp: HostPlan, host: ClusterHost, labFiles: LabFiles, vms?: string[]): ApplyRequest {
+export function applyRequest(rec: ScenarioRecord, hp: HostPlan, host: ClusterHost, labFiles: LabFiles, vms?: string[], force?: boolean): ApplyRequest {
   return {
-    deployment,
+    ...labFields(rec, force),
+    lab: rec.name,
     host: host.name,
     fragmentXml: hp.fragmentXml,
     files: labFiles.read(host.name),

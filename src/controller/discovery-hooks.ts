@@ -12,7 +12,8 @@ import { defaultStateDir } from '../common/paths.ts';
 import type { StatusResult } from '../protocol/agent.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import type { HostSessions } from './sessions.ts';
-import { STATE_FILE, StateStore } from './state.ts';
+import { STATE_FILE } from '../state/sqlite.ts';
+import { openStateStore, type StoreLocation } from '../state/open.ts';
 
 /**
  * Where the host's daemon listens: its management address when the cluster file gives an IPv4
@@ -109,21 +110,22 @@ export interface DiscoveryRecord {
  * undefined when the directory holds no state (nothing is created to find that out). Hosts
  * named by DNS have no address to compare a LOCATION with, so their VMs stay unverifiable.
  */
-export function discoveryRecord(stateDir: string): DiscoveryRecord | undefined {
-  if (!fs.existsSync(path.join(stateDir, STATE_FILE))) return undefined;
-  const store = StateStore.open(stateDir, { busyTimeoutMs: 2000 });
+export async function discoveryRecord(location: StoreLocation): Promise<DiscoveryRecord | undefined> {
+  if (location.kind === 'sqlite' && !fs.existsSync(path.join(location.dir, STATE_FILE))) return undefined;
+  const store = await openStateStore(location, { busyTimeoutMs: 2000 });
   try {
     const rec: DiscoveryRecord = { hosts: new Map(), vms: new Map() };
-    for (const scenario of store.listScenarios()) {
-      const addresses = new Map(store.cluster(scenario.name).hosts.filter((h) => isIPv4(h.address)).map((h) => [h.name, h.address]));
+    for (const scenario of await store.listScenarios()) {
+      const addresses = new Map((await store.cluster(scenario.name)).hosts.filter((h) => isIPv4(h.address)).map((h) => [h.name, h.address]));
       for (const [name, address] of addresses) rec.hosts.set(name, [...new Set([...(rec.hosts.get(name) ?? []), address])]);
-      for (const vm of store.vms(scenario.name)) {
+      for (const vm of await store.vms(scenario.name)) {
         const address = addresses.get(vm.host);
-        if (address && vm.status !== 'destroyed') rec.vms.set(`${scenario.name}/${vm.vm}`, { host: vm.host, address });
+        // Keyed as the hosts advertise it: by the lab's key (deployment-key.ts).
+        if (address && vm.status !== 'destroyed') rec.vms.set(`${scenario.key}/${vm.vm}`, { host: vm.host, address });
       }
     }
     return rec;
   } finally {
-    store.close();
+    await store.close();
   }
 }

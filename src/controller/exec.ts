@@ -9,7 +9,8 @@ import type { Plan } from '../protocol/plan.ts';
 import type { Progress } from './progress.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { settleAll, type HostSessions } from './sessions.ts';
-import type { StateStore } from './state.ts';
+import type { StateStore } from '../state/store.ts';
+import { labFields } from './owners.ts';
 import { checkTargets } from './target-filter.ts';
 import { expandSeq, mergeCmdSeqs, seqNames, type CmdSeqs } from '../scenario/sequences.ts';
 
@@ -20,6 +21,8 @@ export interface ExecRequest {
   command?: string[];
   vms?: string[];
   hosts?: string[];
+  /** --force: run even where a host records another owner's deployment (logged there). */
+  force?: boolean;
 }
 
 export interface ExecReport {
@@ -89,17 +92,17 @@ export async function execScenario(
   deps: { store: StateStore; sessions: HostSessions; progress: Progress },
 ): Promise<ExecReport> {
   const { store, sessions, progress } = deps;
-  const rec = store.requireScenario(req.name);
+  const rec = await store.requireScenario(req.name);
   if (rec.status !== 'running') {
     throw new OperationError(`scenario ${req.name} is ${rec.status}, not running`);
   }
-  const plan = store.plan(req.name);
+  const plan = await store.plan(req.name);
   checkTargets({ vms: req.vms }, { vms: Object.keys(plan.mapping), unknownVm: `no such VM in ${req.name}` });
   const targets = execTargets(plan, req);
-  const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
+  const byName = new Map((await store.cluster(req.name)).hosts.map((h) => [h.name, h]));
   const results = await settleAll([...targets], async ([host, vms]) => {
     const what = req.command ? { command: req.command } : { seq: req.seq };
-    const res = await sessions.run<AgentExecResult>(byName.get(host)!, 'exec', { deployment: req.name, host, ...what, vms }, progress);
+    const res = await sessions.run<AgentExecResult>(byName.get(host)!, 'exec', { ...labFields(rec, req.force), host, ...what, vms }, progress);
     progress.host(host, 'done');
     return res;
   });

@@ -7,7 +7,9 @@ import { defaultStateDir } from '../common/paths.ts';
 import type { Plan } from '../protocol/plan.ts';
 import { graphOfPlan, type LabGraph } from './graph.ts';
 import { planPreview, type PlanPreviewRequest } from './plan-preview.ts';
-import { STATE_FILE, StateStore } from './state.ts';
+import { STATE_FILE } from '../state/sqlite.ts';
+import { openStateStore, type StoreLocation } from '../state/open.ts';
+import { storeLocationOf } from './command-context.ts';
 
 export type GraphRequest = Omit<PlanPreviewRequest, 'file' | 'out'> & {
   /** A scenario file, or the name of a deployed lab. */
@@ -23,7 +25,8 @@ export function isScenarioFile(target: string): boolean {
 export async function labGraph(req: GraphRequest): Promise<LabGraph> {
   if (isScenarioFile(req.target)) return graphOfPlan(await planPreview({ ...req, file: req.target }));
   const stateDir = path.resolve(req.state ?? defaultStateDir());
-  const plan = recordedPlan(req.target, stateDir);
+  const { location } = await storeLocationOf({ state: stateDir, cluster: req.cluster });
+  const plan = await recordedPlan(req.target, location);
   if (!plan) {
     throw InputError.commandLine(
       undefined,
@@ -35,12 +38,12 @@ export async function labGraph(req: GraphRequest): Promise<LabGraph> {
 }
 
 /** The plan recorded for a deployed lab, if there is one (never creates a state store to find it empty). */
-export function recordedPlan(name: string, stateDir: string): Plan | undefined {
-  if (!existsSync(path.join(stateDir, STATE_FILE))) return undefined;
-  const store = StateStore.open(stateDir);
+export async function recordedPlan(name: string, location: StoreLocation): Promise<Plan | undefined> {
+  if (location.kind === 'sqlite' && !existsSync(path.join(location.dir, STATE_FILE))) return undefined;
+  const store = await openStateStore(location);
   try {
-    return store.getScenario(name) ? store.plan(name) : undefined;
+    return (await store.getScenario(name)) ? await store.plan(name) : undefined;
   } finally {
-    store.close();
+    await store.close();
   }
 }

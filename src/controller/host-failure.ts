@@ -8,8 +8,11 @@ export interface HostFailure {
   error: string;
   /** The error's code (src/common/errors.ts): 'interrupted', 'operation-failed', ... */
   code: string;
+  /** The code of the agent's own error, when the agent refused ('ids-taken', 'not-owner', ...). */
+  agentCode?: string;
 }
 
 export function hostFailure(host: string, err: unknown): HostFailure {
-  return { host, error: errorMessage(err), code: errorCodeOf(err) };
+  const agentCode = (err as { details?: { code?: unknown } } | undefined)?.details?.code;
+  return { host, error: errorMessage(err), code: errorCodeOf(err), ...(typeof agentCode === 'string' ? { agentCode } : {}) };
 }

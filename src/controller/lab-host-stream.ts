@@ -7,19 +7,27 @@ import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Plan } from '../protocol/plan.ts';
 import { agentArgv } from '../transport/agent-run.ts';
 import { openTransport, type InteractiveIo } from '../transport/index.ts';
-import { stateDirOf, type CommonOptions } from './command-context.ts';
-import { StateStore } from './state.ts';
+import { accessibleLab, openStoreFor, type CommonOptions } from './command-context.ts';
+import { labFields } from './owners.ts';
+import { currentUser } from '../state/open.ts';
 
-/** The host `pick` chooses (by name) in the plan of running lab `name`. */
-export function labHost(opts: CommonOptions, name: string, pick: (plan: Plan) => string): ClusterHost {
-  const store = StateStore.open(stateDirOf(opts));
+/**
+ * The host `pick` chooses (by name) in the plan of running lab `name`, and what a request
+ * there says of the lab (its key, its owner, --force).
+ */
+export async function labHost(
+  opts: CommonOptions & { force?: boolean },
+  name: string,
+  pick: (plan: Plan) => string,
+): Promise<{ host: ClusterHost; lab: ReturnType<typeof labFields> }> {
+  const { store, cluster } = await openStoreFor(opts);
   try {
-    const rec = store.requireScenario(name);
+    const rec = await accessibleLab({ store, owner: { user: currentUser(), store: store.id }, clusterFile: cluster }, name);
     if (rec.status !== 'running') throw new OperationError(`scenario ${name} is ${rec.status}, not running`);
-    const hostName = pick(store.plan(name));
-    return store.cluster(name).hosts.find((h) => h.name === hostName)!;
+    const hostName = pick(await store.plan(name));
+    return { host: (await store.cluster(name)).hosts.find((h) => h.name === hostName)!, lab: labFields(rec, opts.force) };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

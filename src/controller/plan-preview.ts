@@ -15,7 +15,9 @@ import { loadCluster } from './cluster.ts';
 import { clusterFileOf } from './command-context.ts';
 import { makePlan } from './plan.ts';
 import { loadRestrictions } from './restrictions.ts';
-import { STATE_FILE, StateStore, idPoolKey } from './state.ts';
+import { idPoolKey } from '../state/store.ts';
+import { STATE_FILE } from '../state/sqlite.ts';
+import { openStateStore } from '../state/open.ts';
 
 export interface PlanPreviewRequest {
   /** The scenario file. */
@@ -35,7 +37,7 @@ export async function planPreview(req: PlanPreviewRequest): Promise<Plan> {
   const clusterFile = clusterFileOf(req.cluster);
   const cluster = clusterFile ? await loadCluster(clusterFile) : emulatedCluster(req.localHosts, localClusterDir(stateDir));
   const restrictions = req.restrictions ? await loadRestrictions(req.restrictions, scenario, cluster) : undefined;
-  const plan = await makePlan({ scenario, cluster, segmentator: req.segmentator, restrictions, idsInUse: idsInUse(stateDir, cluster) });
+  const plan = await makePlan({ scenario, cluster, segmentator: req.segmentator, restrictions, idsInUse: await idsInUse(stateDir, cluster) });
   if (req.out) writeFragments(plan, req.out, path.dirname(path.resolve(req.file)));
   return plan;
 }
@@ -63,13 +65,13 @@ function writeFragments(plan: Plan, dir: string, scenarioDir: string): void {
   }
 }
 
-/** Ids in use by deployed scenarios, when this machine has a state store (never creates one). */
-function idsInUse(dir: string, cluster: Cluster): Set<number> {
-  if (!existsSync(path.join(dir, STATE_FILE))) return new Set();
-  const store = StateStore.open(dir);
+/** Ids in use by deployed labs: in the cluster's shared store, else in this machine's (never created to find it empty). */
+async function idsInUse(dir: string, cluster: Cluster): Promise<Set<number>> {
+  if (!cluster.state && !existsSync(path.join(dir, STATE_FILE))) return new Set();
+  const store = await openStateStore(cluster.state ? { kind: 'postgresql', url: cluster.state } : { kind: 'sqlite', dir });
   try {
-    return store.idsInUse(idPoolKey(cluster));
+    return await store.idsInUse(idPoolKey(cluster));
   } finally {
-    store.close();
+    await store.close();
   }
 }

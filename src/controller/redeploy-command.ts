@@ -7,11 +7,10 @@ import { parseScenarioFile } from '../scenario/index.ts';
 import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
 import { loadCluster } from './cluster.ts';
-import { stateDirOf, withContext, type CommonOptions } from './command-context.ts';
+import { accessibleLab, openStoreFor, withContext, type CommonOptions } from './command-context.ts';
 import { asLab, deployCommand, deployDeps, type DeployCommand, type DeployCommandReport, type InterruptSource } from './deploy-command.ts';
 import { redeploy, type RedeployReport } from './redeploy.ts';
 import { restrictionsFromXml } from './restrictions.ts';
-import { StateStore } from './state.ts';
 import { InputError } from '../common/errors.ts';
 
 export interface RedeployCommand extends CommonOptions {
@@ -22,17 +21,18 @@ export interface RedeployCommand extends CommonOptions {
   segmentator?: string;
   restrictions?: string;
   dryRun?: boolean;
+  force?: boolean;
   /** `file` already parsed (deploy --reconfigure reads it once). */
   parsed?: Scenario;
 }
 
 export async function redeployCommand(cmd: RedeployCommand, interrupts?: InterruptSource): Promise<RedeployReport> {
   return withContext(cmd, async (ctx) => {
-    const rec = ctx.store.requireScenario(cmd.lab);
+    const rec = await accessibleLab(ctx, cmd.lab);
     const file = cmd.file ?? rec.sourcePath;
     const scenario = asLab(cmd.parsed ?? (await parseScenarioFile(file)), cmd.lab);
     const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
-    const cluster = cmd.cluster ? await loadCluster(cmd.cluster) : ctx.store.cluster(cmd.lab);
+    const cluster = cmd.cluster ? await loadCluster(cmd.cluster) : await ctx.store.cluster(cmd.lab);
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
     const { afterRollback: leftHost, ...deps } = deployDeps(ctx, cluster);
     const interrupt = cmd.dryRun ? undefined : interrupts?.(cmd.lab, ctx.progress);
@@ -45,6 +45,7 @@ export async function redeployCommand(cmd: RedeployCommand, interrupts?: Interru
           restrictions,
           segmentator: cmd.segmentator,
           dryRun: cmd.dryRun,
+          force: cmd.force,
           signal: interrupt?.signal,
         },
         // A host the lab leaves gets what a rolled-back host gets: its discovery daemon brought in step.
@@ -66,9 +67,9 @@ export async function reconfigureCommand(
   if (cmd.vms || cmd.hosts) throw InputError.commandLine('--reconfigure', 'applies the whole scenario: it cannot be combined with --vm or --host');
   const parsed = await parseScenarioFile(cmd.file); // once: the lab's name, then the deploy or redeploy
   const lab = cmd.name ?? parsed.name;
-  const store = StateStore.open(stateDirOf(cmd));
-  const recorded = store.getScenario(lab) !== undefined;
-  store.close();
+  const { store } = await openStoreFor(cmd);
+  const recorded = (await store.getScenario(lab)) !== undefined;
+  await store.close();
   if (recorded) {
     const { name: _name, keepOnFailure: _keep, ...rest } = cmd;
     return { kind: 'redeploy', report: await redeployCommand({ ...rest, lab, parsed }, interrupts.redeploy) };

@@ -19,7 +19,8 @@ import { LabFiles } from './lab-files.ts';
 import { collectingWarnings } from './progress.ts';
 import { redeployChanges, type RedeployChanges } from './redeploy-changes.ts';
 import { errorMessage, settleAll } from './sessions.ts';
-import { idPoolKey } from './state.ts';
+import { idPoolKey } from '../state/store.ts';
+import { idsUsedOnHosts, labFields } from './owners.ts';
 import { findBuiltin } from '../segmentators/registry.ts';
 
 export interface RedeployRequest {
@@ -33,6 +34,8 @@ export interface RedeployRequest {
   segmentator?: string;
   /** Plan and report the changes; touch nothing. */
   dryRun?: boolean;
+  /** --force: hosts act even where another owner's deployment of the lab is recorded (logged there). */
+  force?: boolean;
   signal?: AbortSignal;
 }
 
@@ -74,14 +77,14 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
   const progress = collectingWarnings(deps.progress, (m) => warnings.push(m));
   const warn = (m: string): void => progress.warn(m);
 
-  const rec = store.requireScenario(name);
+  const rec = await store.requireScenario(name);
   if (rec.status !== 'running' && rec.status !== 'failed') {
     throw new OperationError(`cannot redeploy ${name}: it is ${rec.status} (another ediv is working on it)`);
   }
-  const before = store.plan(name);
-  const cluster = req.cluster ?? store.cluster(name);
+  const before = await store.plan(name);
+  const cluster = req.cluster ?? (await store.cluster(name));
   const labFiles = LabFiles.scan(req.scenario, req.scenarioPath);
-  const clash = addressClash(req.scenario, cluster.hosts.map((h) => h.address), runningLabs(store));
+  const clash = addressClash(req.scenario, cluster.hosts.map((h) => h.address), await runningLabs(store));
   if (clash) throw new OperationError(`cannot redeploy ${name}: ${clash}`);
 
   // Every host the lab is on or may go to must answer before anything is changed.
@@ -104,14 +107,15 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
         // The lab's own segmentator when it is a built-in; a plugin is loaded only when --segmentator names it again.
         segmentator: req.segmentator ?? (findBuiltin(rec.segmentator) ? rec.segmentator : undefined),
         restrictions,
-        idsInUse,
+        // Ids other controllers' deployments use on these hosts count as taken (this lab's own do not).
+        idsInUse: new Set([...idsInUse, ...idsUsedOnHosts(active.map((a) => a.raw), cluster.backplane, rec.key).map((u) => u.id)]),
         keepIds,
       })
       .then((p) => labFiles.checkPlan(p));
 
   progress.info(`planning ${name}: ${req.scenario.vms.length} VMs, ${Object.keys(before.mapping).length} recorded`);
   if (req.dryRun) {
-    const plan = await planWith(store.idsInUse(idPoolKey(cluster)));
+    const plan = await planWith(await store.idsInUse(idPoolKey(cluster)));
     progress.done();
     const changes = redeployChanges(before, plan);
     return report({ ok: true, dryRun: true, plan, changes, hosts: plannedHosts(plan, changes), freedIds: [] });
@@ -127,7 +131,7 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
 
   // Apply the new plan everywhere, and clean the hosts it no longer uses, all in parallel.
   const applyTo = Object.keys(plan.hosts).sort();
-  const cleanUp = store.hosts(name).filter((h) => !plan.hosts[h.host] && h.touched && h.status !== 'destroyed').map((h) => h.host);
+  const cleanUp = (await store.hosts(name)).filter((h) => !plan.hosts[h.host] && h.touched && h.status !== 'destroyed').map((h) => h.host);
   const outcome = new Map<string, RedeployHost>();
   const results = await settleAll([...applyTo, ...cleanUp], async (hostName) => {
     throwIfAborted(req.signal);
@@ -135,19 +139,19 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
     const t0 = Date.now();
     const hp = plan.hosts[hostName];
     if (!hp) {
-      await sessions.run<DestroyResult>(host, 'destroy', { deployment: name, host: hostName }, progress);
-      store.setHostStatus(name, hostName, 'destroyed');
+      await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, req.force), host: hostName }, progress);
+      await store.setHostStatus(name, hostName, 'destroyed');
       outcome.set(hostName, { host: hostName, status: 'destroyed', vms: [], ms: Date.now() - t0 });
       progress.host(hostName, 'cleaned', { message: 'no VM of the lab left here' });
       if (deps.afterDestroy) await deps.afterDestroy(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
       return;
     }
-    store.markHostTouched(name, hostName); // committed before the request leaves
-    const res = await sessions.run<ApplyResult>(host, 'apply', applyRequest(name, hp, host, labFiles), progress);
-    store.setHostStatus(name, hostName, 'applied');
+    await store.markHostTouched(name, hostName); // committed before the request leaves
+    const res = await sessions.run<ApplyResult>(host, 'apply', applyRequest(rec, hp, host, labFiles, undefined, req.force), progress);
+    await store.setHostStatus(name, hostName, 'applied');
     const failedVms = res?.vms?.filter((v) => v.state !== 'running').map((v) => v.name) ?? [];
-    store.setVmStatus(name, hp.vms.filter((vm) => !failedVms.includes(vm)), 'running');
-    store.setVmStatus(name, failedVms, 'failed');
+    await store.setVmStatus(name, hp.vms.filter((vm) => !failedVms.includes(vm)), 'running');
+    await store.setVmStatus(name, failedVms, 'failed');
     outcome.set(hostName, { host: hostName, status: 'applied', vms: hp.vms, made: res?.made, ms: Date.now() - t0 });
     progress.host(hostName, 'applied', { message: res?.made ? `${res.made.length} of ${hp.vms.length} VMs (re)made` : `${hp.vms.length} VMs` });
     if (deps.afterApply) await deps.afterApply(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
@@ -155,7 +159,7 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
 
   const failures: HostFailure[] = results.flatMap((r) => (r.ok ? [] : [hostFailure(r.item, r.error)]));
   for (const f of failures) {
-    store.setHostStatus(name, f.host, 'failed', f.error);
+    await store.setHostStatus(name, f.host, 'failed', f.error);
     outcome.set(f.host, { host: f.host, status: 'failed', vms: plan.hosts[f.host]?.vms ?? [], error: f.error });
   }
   const hosts = [...applyTo, ...cleanUp].map((h) => outcome.get(h)!);
@@ -164,14 +168,14 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
     const headline = interrupted
       ? `redeploy of ${name} interrupted`
       : `redeploy of ${name} failed on ${failures.map((f) => f.host).join(', ')}: ${failures.map((f) => f.error).join('; ')}`;
-    store.setScenarioStatus(name, 'failed', headline);
+    await store.setScenarioStatus(name, 'failed', headline);
     progress.done();
     const message = `${headline}\nthe lab is partly updated (recorded as failed): run 'ediv redeploy ${name}' again once the cause is fixed, or 'ediv undeploy ${name}'`;
     const errorOpts = { host: failures[0]?.host, details: { scenario: name, failedHosts: failures } };
     const error = interrupted ? new InterruptedError(message, errorOpts) : new HostFailedError(message, errorOpts);
     return report({ ok: false, dryRun: false, plan, changes, hosts, freedIds: [], error });
   }
-  const freedIds = store.finishRedeploy(name);
+  const freedIds = await store.finishRedeploy(name);
   progress.done();
   return report({ ok: true, dryRun: false, plan, changes, hosts, freedIds });
 

@@ -1,11 +1,14 @@
 // `ediv status` as one call: the status report once, or (watching) again every interval until
 // the signal aborts. A refresh that fails is passed to onError and the watch goes on.
-import { withContext, type CommonOptions } from './command-context.ts';
+import { accessibleLab, withContext, type CommonOptions } from './command-context.ts';
+import { callerOf } from './owners.ts';
 import { silentProgress } from './progress.ts';
 import { scenarioStatus, type StatusReport } from './status.ts';
 
 export interface StatusCommand extends CommonOptions {
   name?: string;
+  /** --all: every lab on the cluster (an administrator's view; others see their own, and what the hosts hold). */
+  all?: boolean;
   /** Refresh every this many ms; 0: once. */
   intervalMs: number;
 }
@@ -20,8 +23,10 @@ export interface StatusView {
 
 export async function statusCommand(cmd: StatusCommand, view: StatusView): Promise<void> {
   await withContext(cmd, async (ctx) => {
-    const once = async (): Promise<void> =>
-      view.show(await scenarioStatus({ name: cmd.name }, { store: ctx.store, sessions: ctx.sessions, progress: silentProgress }));
+    if (cmd.name) await accessibleLab(ctx, cmd.name);
+    const caller = callerOf(ctx.owner, ctx.clusterFile);
+    const request = { name: cmd.name, caller, all: cmd.all, cluster: ctx.clusterFile };
+    const once = async (): Promise<void> => view.show(await scenarioStatus(request, { store: ctx.store, sessions: ctx.sessions, progress: silentProgress }));
     await once();
     if (!cmd.intervalMs) return;
     while (await sleep(cmd.intervalMs, view.signal)) await once().catch((err: unknown) => view.error(err));

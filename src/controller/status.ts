@@ -1,12 +1,18 @@
-// `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state).
-import type { NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
-import type { ClusterHost } from '../protocol/cluster.ts';
+// `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state);
+// an ordinary user's own labs, an administrator's every lab; --all adds what the cluster's hosts
+// hold that the store does not record (other controllers' labs).
+import type { DeploymentOwner, NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
+import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { visibleLabs, type Caller } from './owners.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
-import type { HostStatus, ScenarioStatus, StateStore, VmStatus } from './state.ts';
+import type { HostStatus, ScenarioRecord, ScenarioStatus, StateStore, VmStatus } from '../state/store.ts';
 
 export interface ScenarioStatusReport {
   name: string;
+  /** What the hosts know the lab by (`<name>.<uid>`). */
+  key: string;
+  owner: DeploymentOwner;
   status: ScenarioStatus;
   error?: string;
   source: string;
@@ -23,29 +29,49 @@ export interface ScenarioStatusReport {
   nets?: { net: string; id?: number; hosts: ({ host: string } & Omit<NetLinks, 'net'>)[] }[];
 }
 
+/** A deployment found on the hosts that the state store does not record (`status --all`). */
+export interface UnrecordedLab {
+  key: string;
+  name: string;
+  owner?: DeploymentOwner;
+  hosts: string[];
+  vms: number;
+  ids: { net: string; id: number }[];
+}
+
 export interface StatusReport {
   scenarios: ScenarioStatusReport[];
   hosts: { host: string; address: string; reachable: boolean; loadAvg?: [number, number, number]; error?: string }[];
+  /** With --all: deployments on the cluster's hosts this store does not record. */
+  unrecorded?: UnrecordedLab[];
+  /** With --all: how many recorded labs of other owners the caller may not see. */
+  hidden?: number;
 }
 
 export async function scenarioStatus(
-  req: { name?: string; live?: boolean },
+  req: { name?: string; live?: boolean; caller?: Caller; all?: boolean; cluster?: Cluster },
   deps: { store: StateStore; sessions: HostSessions; progress: Progress },
 ): Promise<StatusReport> {
   const { store, sessions, progress } = deps;
-  const recs = req.name ? [store.requireScenario(req.name)] : store.listScenarios();
+  const recorded = req.name ? [await store.requireScenario(req.name)] : await store.listScenarios();
+  const recs = req.caller && !req.name ? visibleLabs(recorded, req.caller) : recorded;
 
-  // Every host any listed scenario uses, once (keyed by name and address).
+  // Every host any listed scenario uses, once (keyed by name and address); with --all, every host of the cluster too.
   const hostsByKey = new Map<string, ClusterHost>();
+  const clusters = new Map<string, Cluster>();
   for (const rec of recs) {
-    const used = new Set(store.hosts(rec.name).map((h) => h.host));
-    for (const h of store.cluster(rec.name).hosts) if (used.has(h.name)) hostsByKey.set(hostKey(h), h);
+    const cluster = await store.cluster(rec.name);
+    clusters.set(rec.name, cluster);
+    const used = new Set((await store.hosts(rec.name)).map((h) => h.host));
+    for (const h of cluster.hosts) if (used.has(h.name)) hostsByKey.set(hostKey(h), h);
   }
+  if (req.all) for (const h of req.cluster?.hosts ?? []) hostsByKey.set(hostKey(h), h);
   const live = new Map<string, StatusResult>();
   const hostReports: StatusReport['hosts'] = [];
   if (req.live !== false) {
+    const one = req.name ? recs[0] : undefined;
     const results = await settleAll([...hostsByKey.values()], (h) =>
-      sessions.run<StatusResult>(h, 'status', { host: h.name, deployment: req.name, ...(req.name ? { detail: true } : {}) }, progress),
+      sessions.run<StatusResult>(h, 'status', { host: h.name, ...(one ? { deployment: one.key, detail: true } : {}) }, progress),
     );
     for (const r of results) {
       if (r.ok) {
@@ -57,52 +83,81 @@ export async function scenarioStatus(
     }
   }
 
-  const scenarios = recs.map((rec): ScenarioStatusReport => {
-    const cluster = new Map(store.cluster(rec.name).hosts.map((h) => [h.name, h]));
-    const vmRecs = store.vms(rec.name);
-    const planned = store.plan(rec.name).hosts;
-    const liveVm = (vm: string, host: string): { live: VmState | 'unknown' } & VmUsage => {
-      const h = cluster.get(host);
-      const st = h && live.get(hostKey(h));
-      if (!st) return { live: 'unknown' };
-      const found = st.deployments.find((d) => d.name === rec.name)?.vms.find((v) => v.name === vm);
-      if (!found) return { live: 'missing' };
-      const { name: _name, state, ...rest } = found;
-      return { live: state, ...rest };
-    };
-    // With a lab name the agents sent each net's links on their host: gathered per net.
-    const netLinks = new Map<string, ({ host: string } & Omit<NetLinks, 'net'>)[]>();
-    for (const [host, h] of cluster) {
-      for (const n of (h && live.get(hostKey(h)))?.deployments.find((d) => d.name === rec.name)?.nets ?? []) {
-        const { net, ...where } = n;
-        netLinks.set(net, [...(netLinks.get(net) ?? []), { host, ...where }]);
-      }
-    }
-    const ids = new Map(store.ids(rec.name).map((i) => [i.net, i.id]));
-    return {
-      name: rec.name,
-      status: rec.status,
-      error: rec.error,
-      source: rec.sourcePath,
-      clusterFile: rec.clusterFile,
-      segmentator: rec.segmentator,
-      createdAt: rec.createdAt,
-      updatedAt: rec.updatedAt,
-      ids: store.ids(rec.name).map((i) => ({ net: i.net, id: i.id })),
-      hosts: store.hosts(rec.name).map((h) => ({
-        host: h.host,
-        status: h.status,
-        error: h.error,
-        vms: vmRecs.filter((v) => v.host === h.host).length,
-        driver: planned[h.host]?.driver,
-      })),
-      vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, ...liveVm(v.vm, v.host) })),
-      ...(netLinks.size ? { nets: [...netLinks].sort(([a], [b]) => a.localeCompare(b)).map(([net, hosts]) => ({ net, ...(ids.has(net) ? { id: ids.get(net) } : {}), hosts })) } : {}),
-    };
-  });
+  const scenarios: ScenarioStatusReport[] = [];
+  for (const rec of recs) scenarios.push(await labReport(store, rec, clusters.get(rec.name)!, live));
   hostReports.sort((a, b) => a.host.localeCompare(b.host));
   progress.done();
-  return { scenarios, hosts: hostReports };
+  const report: StatusReport = { scenarios, hosts: hostReports };
+  if (req.all) {
+    report.unrecorded = unrecordedLabs(live, hostsByKey, new Set(recorded.map((r) => r.key)));
+    report.hidden = recorded.length - recs.length;
+  }
+  return report;
+}
+
+/** One recorded lab: its record joined with what its hosts report now. */
+async function labReport(store: StateStore, rec: ScenarioRecord, recordedCluster: Cluster, live: Map<string, StatusResult>): Promise<ScenarioStatusReport> {
+  const cluster = new Map(recordedCluster.hosts.map((h) => [h.name, h]));
+  const vmRecs = await store.vms(rec.name);
+  const planned = (await store.plan(rec.name)).hosts;
+  const idRecs = await store.ids(rec.name);
+  const onHost = (h: ClusterHost | undefined) => (h && live.get(hostKey(h)))?.deployments.find((d) => d.name === rec.key);
+  const liveVm = (vm: string, host: string): { live: VmState | 'unknown' } & VmUsage => {
+    const h = cluster.get(host);
+    if (!h || !live.get(hostKey(h))) return { live: 'unknown' };
+    const found = onHost(h)?.vms.find((v) => v.name === vm);
+    if (!found) return { live: 'missing' };
+    const { name: _name, state, ...rest } = found;
+    return { live: state, ...rest };
+  };
+  // With a lab name the agents sent each net's links on their host: gathered per net.
+  const netLinks = new Map<string, ({ host: string } & Omit<NetLinks, 'net'>)[]>();
+  for (const [host, h] of cluster) {
+    for (const n of onHost(h)?.nets ?? []) {
+      const { net, ...where } = n;
+      netLinks.set(net, [...(netLinks.get(net) ?? []), { host, ...where }]);
+    }
+  }
+  const ids = new Map(idRecs.map((i) => [i.net, i.id]));
+  return {
+    name: rec.name,
+    key: rec.key,
+    owner: rec.owner,
+    status: rec.status,
+    error: rec.error,
+    source: rec.sourcePath,
+    clusterFile: rec.clusterFile,
+    segmentator: rec.segmentator,
+    createdAt: rec.createdAt,
+    updatedAt: rec.updatedAt,
+    ids: idRecs.map((i) => ({ net: i.net, id: i.id })),
+    hosts: (await store.hosts(rec.name)).map((h) => ({
+      host: h.host,
+      status: h.status,
+      error: h.error,
+      vms: vmRecs.filter((v) => v.host === h.host).length,
+      driver: planned[h.host]?.driver,
+    })),
+    vms: vmRecs.map((v) => ({ vm: v.vm, host: v.host, recorded: v.status, ...liveVm(v.vm, v.host) })),
+    ...(netLinks.size ? { nets: [...netLinks].sort(([a], [b]) => a.localeCompare(b)).map(([net, hosts]) => ({ net, ...(ids.has(net) ? { id: ids.get(net) } : {}), hosts })) } : {}),
+  };
+}
+
+/** Deployments the hosts hold that this store does not record (another controller's, or left behind), merged per key. */
+function unrecordedLabs(live: Map<string, StatusResult>, hosts: Map<string, ClusterHost>, known: Set<string>): UnrecordedLab[] {
+  const found = new Map<string, UnrecordedLab>();
+  for (const [key, st] of live) {
+    const host = hosts.get(key)!.name;
+    for (const d of st.deployments) {
+      if (known.has(d.name)) continue;
+      const lab = found.get(d.name) ?? { key: d.name, name: d.lab ?? d.name, owner: d.owner, hosts: [], vms: 0, ids: [] };
+      lab.hosts.push(host);
+      lab.vms += d.vms.length;
+      for (const b of d.backplane ?? []) if (!lab.ids.some((i) => i.net === b.net && i.id === b.id)) lab.ids.push({ net: b.net, id: b.id });
+      found.set(d.name, lab);
+    }
+  }
+  return [...found.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
 function hostKey(h: ClusterHost): string {

@@ -5,7 +5,8 @@ import type { DestroyResult } from '../protocol/agent.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
-import type { StateStore } from './state.ts';
+import type { StateStore } from '../state/store.ts';
+import { labFields } from './owners.ts';
 
 export interface TeardownOutcome {
   /** Hosts where the destroy succeeded. */
@@ -26,13 +27,15 @@ export async function teardown(opts: {
   hosts?: string[];
   /** Only these VMs (EDIV -M): the hosts' backplane and other VMs stay. */
   vms?: string[];
+  /** --force: the hosts remove it even where another owner's deployment is recorded (and log it). */
+  force?: boolean;
 }): Promise<TeardownOutcome> {
   const { store, name, sessions, progress } = opts;
-  const cluster = store.cluster(name);
+  const rec = await store.requireScenario(name);
+  const cluster = await store.cluster(name);
   const byName = new Map<string, ClusterHost>(cluster.hosts.map((h) => [h.name, h]));
-  const vmHost = new Map(store.vms(name).map((v) => [v.vm, v.host]));
-  const targets = store
-    .hosts(name)
+  const vmHost = new Map((await store.vms(name)).map((v) => [v.vm, v.host]));
+  const targets = (await store.hosts(name))
     .filter((h) => h.status !== 'destroyed')
     .filter((h) => !opts.hosts || opts.hosts.includes(h.host))
     .filter((h) => !opts.vms || opts.vms.some((vm) => vmHost.get(vm) === h.host));
@@ -40,8 +43,8 @@ export async function teardown(opts: {
   // Hosts never sent an apply hold nothing: mark them without connecting (unless filtered by VM).
   for (const h of targets) {
     if (!h.touched && !opts.vms) {
-      store.setHostStatus(name, h.host, 'destroyed');
-      store.setVmStatus(name, vmsOn(vmHost, h.host), 'destroyed');
+      await store.setHostStatus(name, h.host, 'destroyed');
+      await store.setVmStatus(name, vmsOn(vmHost, h.host), 'destroyed');
     }
   }
   const work = targets.filter((h) => h.touched);
@@ -52,13 +55,13 @@ export async function teardown(opts: {
     if (!host) throw new Error(`host ${h.host} is not in the cluster recorded for ${name}`);
     const vms = opts.vms?.filter((vm) => vmHost.get(vm) === h.host);
     const t0 = Date.now();
-    const res = await sessions.run<DestroyResult>(host, 'destroy', { deployment: name, host: h.host, vms }, progress);
+    const res = await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, opts.force), host: h.host, vms }, progress);
     outcome.destroyMs[h.host] = Date.now() - t0;
     if (vms) {
-      store.setVmStatus(name, vms, 'destroyed');
+      await store.setVmStatus(name, vms, 'destroyed');
     } else {
-      store.setHostStatus(name, h.host, 'destroyed');
-      store.setVmStatus(name, vmsOn(vmHost, h.host), 'destroyed');
+      await store.setHostStatus(name, h.host, 'destroyed');
+      await store.setVmStatus(name, vmsOn(vmHost, h.host), 'destroyed');
     }
     progress.host(h.host, 'destroyed', { message: `${res?.removed?.length ?? 0} resources removed` });
     return res;

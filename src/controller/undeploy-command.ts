@@ -1,7 +1,7 @@
 // `ediv undeploy` as one call: the state and connections around undeployScenario, with the
 // discovery daemons kept in step on every host cleaned.
 import { connectionStats } from '../transport/index.ts';
-import { withContext, type CommonOptions } from './command-context.ts';
+import { accessibleLab, withContext, type CommonOptions } from './command-context.ts';
 import { syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
 import type { TargetFilter } from './target-filter.ts';
 import { undeployScenario, type UndeployReport } from './undeploy.ts';
@@ -9,14 +9,16 @@ import { undeployScenario, type UndeployReport } from './undeploy.ts';
 export interface UndeployCommand extends CommonOptions, TargetFilter {
   name: string;
   purge?: boolean;
+  force?: boolean;
 }
 
 export type UndeployCommandReport = UndeployReport & { connections: ReturnType<typeof connectionStats>['perHost'] };
 
 export async function undeployCommand(cmd: UndeployCommand): Promise<UndeployCommandReport> {
   return withContext(cmd, async (ctx) => {
+    await accessibleLab(ctx, cmd.name);
     const report = await undeployScenario(
-      { name: cmd.name, purge: cmd.purge, vms: cmd.vms, hosts: cmd.hosts },
+      { name: cmd.name, purge: cmd.purge, vms: cmd.vms, hosts: cmd.hosts, force: cmd.force },
       { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: syncDiscoveryAfterDestroy(ctx.sessions) },
     );
     ctx.progress.done(); // the live progress lines end before the result

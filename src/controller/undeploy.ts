@@ -6,7 +6,7 @@ import { HostFailedError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import type { HostSessions } from './sessions.ts';
-import type { StateStore } from './state.ts';
+import type { StateStore } from '../state/store.ts';
 import { checkTargets } from './target-filter.ts';
 import { teardown } from './teardown.ts';
 
@@ -16,6 +16,8 @@ export interface UndeployRequest {
   purge?: boolean;
   vms?: string[];
   hosts?: string[];
+  /** --force: hosts remove it even where another owner's deployment is recorded (logged there). */
+  force?: boolean;
 }
 
 export interface UndeployReport {
@@ -37,23 +39,23 @@ export async function undeployScenario(
   deps: { store: StateStore; sessions: HostSessions; progress: Progress; afterDestroy?: (host: ClusterHost) => Promise<void> },
 ): Promise<UndeployReport> {
   const { store, progress } = deps;
-  store.requireScenario(req.name);
+  await store.requireScenario(req.name);
   checkTargets(req, {
-    vms: store.vms(req.name).map((v) => v.vm),
+    vms: (await store.vms(req.name)).map((v) => v.vm),
     unknownVm: `no such VM in ${req.name}`,
-    hosts: store.hosts(req.name).map((h) => h.host),
+    hosts: (await store.hosts(req.name)).map((h) => h.host),
     unknownHost: `${req.name} has nothing on that host`,
   });
   const partial = Boolean(req.vms || req.hosts);
-  if (!partial) store.setScenarioStatus(req.name, 'undeploying');
-  const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts });
+  if (!partial) await store.setScenarioStatus(req.name, 'undeploying');
+  const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts, force: req.force });
 
   if (deps.afterDestroy) {
-    const byName = new Map(store.cluster(req.name).hosts.map((h) => [h.name, h]));
+    const byName = new Map((await store.cluster(req.name)).hosts.map((h) => [h.name, h]));
     await Promise.allSettled(td.destroyed.map((h) => deps.afterDestroy!(byName.get(h)!)));
   }
 
-  const ids = store.ids(req.name).map((i) => i.id);
+  const ids = (await store.ids(req.name)).map((i) => i.id);
   const report: UndeployReport = {
     ok: td.failed.length === 0,
     scenario: req.name,
@@ -67,11 +69,11 @@ export async function undeployScenario(
   if (partial) {
     report.record = 'partial';
   } else if (td.failed.length === 0 || req.purge) {
-    store.deleteScenario(req.name);
+    await store.deleteScenario(req.name);
     report.freedIds = ids;
     report.record = td.failed.length === 0 ? 'removed' : 'purged';
   } else {
-    store.setScenarioStatus(req.name, 'failed', `undeploy failed on ${td.failed.map((f) => f.host).join(', ')}`);
+    await store.setScenarioStatus(req.name, 'failed', `undeploy failed on ${td.failed.map((f) => f.host).join(', ')}`);
     report.record = 'kept';
   }
   if (!report.ok) report.error = undeployError(report);

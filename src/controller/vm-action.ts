@@ -3,7 +3,8 @@
 // as the UPnP SOAP actions). The VMs are grouped by their host; hosts act in parallel.
 import { HostFailedError, InputError, OperationError } from '../common/errors.ts';
 import type { VmActionResult, VmLifeAction, VmState } from '../protocol/agent.ts';
-import { withContext, type CommonOptions } from './command-context.ts';
+import { accessibleLab, withContext, type CommonOptions } from './command-context.ts';
+import { labFields } from './owners.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { settleAll } from './sessions.ts';
 
@@ -11,6 +12,7 @@ export interface VmActionCommand extends CommonOptions {
   name: string;
   action: VmLifeAction;
   vms: string[];
+  force?: boolean;
 }
 
 export interface VmActionReport {
@@ -23,17 +25,18 @@ export interface VmActionReport {
 }
 
 export async function vmActionCommand(cmd: VmActionCommand): Promise<VmActionReport> {
-  return withContext(cmd, async ({ store, sessions, progress }) => {
-    const rec = store.requireScenario(cmd.name);
+  return withContext(cmd, async (ctx) => {
+    const { store, sessions, progress } = ctx;
+    const rec = await accessibleLab(ctx, cmd.name);
     if (rec.status !== 'running') throw new OperationError(`scenario ${cmd.name} is ${rec.status}, not running`);
-    const { mapping } = store.plan(cmd.name);
+    const { mapping } = await store.plan(cmd.name);
     const unknown = cmd.vms.filter((vm) => !Object.hasOwn(mapping, vm));
     if (unknown.length) throw InputError.commandLine(undefined, `no such VM in ${cmd.name}: ${unknown.join(', ')} (its VMs: ${Object.keys(mapping).sort().join(', ')})`);
     const byHost = new Map<string, string[]>();
     for (const vm of new Set(cmd.vms)) byHost.set(mapping[vm]!, [...(byHost.get(mapping[vm]!) ?? []), vm]);
-    const hosts = new Map(store.cluster(cmd.name).hosts.map((h) => [h.name, h]));
+    const hosts = new Map((await store.cluster(cmd.name)).hosts.map((h) => [h.name, h]));
     const results = await settleAll([...byHost], ([host, vms]) =>
-      sessions.run<VmActionResult>(hosts.get(host)!, 'vm', { deployment: cmd.name, host, action: cmd.action, vms }, progress),
+      sessions.run<VmActionResult>(hosts.get(host)!, 'vm', { ...labFields(rec, cmd.force), host, action: cmd.action, vms }, progress),
     );
     const report: VmActionReport = { ok: true, scenario: cmd.name, action: cmd.action, vms: [], failedHosts: [] };
     for (const r of results) {

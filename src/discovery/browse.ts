@@ -8,6 +8,7 @@ import { closeHttpClient, soapCall } from './http-client.ts';
 import { interfaceOr } from './interface-choice.ts';
 import { UpnpError, UPNP_ERRORS } from './types.ts';
 import { actionTarget, findVm, targetSeen } from './vm-lookup.ts';
+import { vmLabel } from './vm-ref.ts';
 import type { LabRecord } from './identity.ts';
 import { SIGNATURE_HEADER, signCall } from './control-auth.ts';
 import { terminalSafe } from '../common/printable.ts';
@@ -71,7 +72,7 @@ export async function watchTree(o: BrowseOptions, onChange: (tree: DiscoveryTree
 }
 
 export interface ActionCall {
-  /** VM name, deployment/vm, or UDN. */
+  /** VM name, lab/vm, deployment key/vm, or UDN (vm-ref.ts). */
   vm: string;
   action: string;
   args: [string, string][];
@@ -84,7 +85,10 @@ export interface ActionCall {
 export interface ActionCallResult {
   ok: true;
   vm?: string;
+  /** The deployment key (the VM's identity, with its name). */
   deployment?: string;
+  /** The lab's name. */
+  lab?: string;
   host?: string;
   udn: string;
   serviceType: string;
@@ -123,7 +127,7 @@ export async function callAction(o: BrowseOptions, call: ActionCall): Promise<Ac
       throw new OperationError(`no VM ${JSON.stringify(call.vm)} found on the management network within ${call.timeoutMs / 1000} s`);
     }
     const { vm, service } = actionTarget(matches, call.vm, call.action, call.service);
-    if (o.record && !vm.verified) o.log?.(`${terminalSafe(`${vm.deployment}/${vm.name}`)} is not verified against the lab's record (served at ${terminalSafe(service.controlUrl)})`);
+    if (o.record && !vm.verified) o.log?.(`${terminalSafe(vmLabel(vm))} is not verified against the lab's record (served at ${terminalSafe(service.controlUrl)})`);
     let result: Record<string, string>;
     try {
       result = await soapCall(service.controlUrl, service.serviceType, call.action, call.args, { policy: cp.policy, sign: signer(o, vm, service, call.action) });
@@ -135,7 +139,7 @@ export async function callAction(o: BrowseOptions, call: ActionCall): Promise<Ac
       }
       throw err;
     }
-    return { ok: true, vm: vm.name, deployment: vm.deployment, host: vm.host, udn: vm.udn, serviceType: service.serviceType, action: call.action, verified: vm.verified, result };
+    return { ok: true, vm: vm.name, deployment: vm.deployment, lab: vm.lab, host: vm.host, udn: vm.udn, serviceType: service.serviceType, action: call.action, verified: vm.verified, result };
   } finally {
     await stopControlPoint(cp);
   }

@@ -41,7 +41,10 @@ export interface TreeService {
 export interface TreeVm {
   udn: string;
   name?: string;
+  /** The deployment's key on the hosts (ediv:deployment): with the name, the VM's identity. */
   deployment?: string;
+  /** The lab's name people know (ediv:lab; else the key, as for labs deployed before keys). */
+  lab?: string;
   host?: string;
   friendlyName: string;
   /** The VM runs its own advertiser (its services are merged in). */
@@ -384,7 +387,8 @@ export class ControlPoint extends EventEmitter {
 
   private treeVm(d: RemoteDevice, source: TreeService['source'], host?: string): TreeVm {
     return {
-      udn: d.udn, name: d.vendor['vm'], deployment: d.vendor['deployment'], host: host ?? d.vendor['host'],
+      udn: d.udn, name: d.vendor['vm'], deployment: d.vendor['deployment'], lab: d.vendor['lab'] ?? d.vendor['deployment'],
+      host: host ?? d.vendor['host'],
       friendlyName: d.friendlyName, selfAdvertised: false, verified: false,
       services: d.services.map((s) => this.treeService(s, source)),
     };
@@ -417,6 +421,8 @@ export class ControlPoint extends EventEmitter {
   }
 }
 
+/** By lab/vm as people read them, then by key (two labs of one name), verified first. */
 function byVm(a: TreeVm, b: TreeVm): number {
-  return `${a.deployment ?? ''}/${a.name ?? a.friendlyName}`.localeCompare(`${b.deployment ?? ''}/${b.name ?? b.friendlyName}`) || Number(b.verified) - Number(a.verified);
+  const shown = (v: TreeVm) => `${v.lab ?? ''}/${v.name ?? v.friendlyName}`;
+  return shown(a).localeCompare(shown(b)) || (a.deployment ?? '').localeCompare(b.deployment ?? '') || Number(b.verified) - Number(a.verified);
 }

@@ -58,15 +58,21 @@ export function vmManagementService(entry: VmEntry, act: (action: VmAction) => P
   };
 }
 
+/**
+ * The device of a VM. People know it by its lab's name (friendlyName, ediv:lab); the UDN and
+ * ediv:deployment carry the deployment key, unique even when two labs share a name.
+ */
 export function vmDevice(host: string, entry: VmEntry, service: ServiceModel): DeviceModel {
+  const lab = entry.lab ?? entry.deployment;
+  const keyed = lab === entry.deployment ? '' : ` (deployment ${entry.deployment})`;
   return {
     udn: vmUdn(entry.deployment, entry.vm),
     deviceType: DEVICE_VM,
-    friendlyName: `${entry.vm} (${entry.deployment})`,
+    friendlyName: `${entry.vm} (${lab})`,
     manufacturer: 'ediv',
     modelName: 'ediv virtual machine',
-    modelDescription: `VM ${entry.vm} of scenario ${entry.deployment} on host ${host}`,
-    vendor: { deployment: entry.deployment, vm: entry.vm, host },
+    modelDescription: `VM ${entry.vm} of scenario ${lab}${keyed} on host ${host}`,
+    vendor: { deployment: entry.deployment, lab, vm: entry.vm, host },
     services: [service],
     devices: [],
   };
@@ -185,7 +191,8 @@ export class HypervisorDaemon {
     for (const e of list) {
       const k = vmKey(e);
       const old = this.served.get(k);
-      if (old) {
+      // The device shows the lab's name: should it change under the same key, serve the VM anew.
+      if (old && old.entry.lab === e.lab) {
         if (old.entry.state !== e.state) {
           old.entry.state = e.state;
           changedState.push(old);
@@ -197,7 +204,7 @@ export class HypervisorDaemon {
         next.set(k, { entry, service, device: vmDevice(this.opts.host, entry, service) });
       }
     }
-    const sameSet = next.size === this.served.size && [...next.keys()].every((k) => this.served.has(k));
+    const sameSet = next.size === this.served.size && [...next].every(([k, s]) => this.served.get(k) === s);
     this.served = next;
     if (!sameSet || !this.root) {
       const devices = [...next.values()].sort((a, b) => vmKey(a.entry).localeCompare(vmKey(b.entry))).map((s) => s.device);

@@ -1,16 +1,18 @@
 // Whether a discovered hypervisor or VM is who it says it is. The vendor elements (ediv:host,
-// ediv:deployment, ediv:vm) are plain text anyone can write, so a rogue device can call itself
-// `lab/r1`. What binds a VM to its identity is where it is served: it must be an embedded
-// device of the hypervisor whose LOCATION is the management address that the lab's record
-// (the controller's state) gives the VM's host. Only the controller knows that record; where
-// it is not known, or the facts do not match, an entry is unverified.
+// ediv:deployment, ediv:lab, ediv:vm) are plain text anyone can write, so a rogue device can
+// call itself `lab/r1`. What binds a VM to its identity is where it is served: it must be an
+// embedded device of the hypervisor whose LOCATION is the management address that the lab's
+// record (the controller's state) gives the VM's host. Only the controller knows that record;
+// where it is not known, or the facts do not match, an entry is unverified. The identity is
+// the deployment key and VM name (the record's entries); a lab name is only what people call it.
 import { vmUdn } from './udn.ts';
+import { parseVmRef, refMatches } from './vm-ref.ts';
 
 /** What the controller's state says about the deployed labs (built by the controller layer). */
 export interface LabRecord {
   /** Management IPv4 addresses the record gives each cluster host (a host named by DNS has none). */
   hosts: Map<string, string[]>;
-  /** Each deployed VM (`deployment/vm`): its host and that host's management IPv4 address. */
+  /** Each deployed VM (`<deployment key>/<vm>`): its host and that host's management IPv4 address. */
   vms: Map<string, { host: string; address: string }>;
 }
 
@@ -35,11 +37,16 @@ export function vmVerified(
   return placed !== undefined && placed.host === host && placed.address === locationHost;
 }
 
-/** Whether the record knows a VM by this reference (UDN, deployment/vm or name): one can then be verified. */
+/**
+ * Whether the record knows a VM by this reference (UDN, lab/vm, deployment key/vm or name): one
+ * can then be verified. Its entries are keyed `<deployment key>/<vm>`.
+ */
 export function recordKnows(record: LabRecord | undefined, ref: string): boolean {
   if (!record) return false;
-  return [...record.vms.keys()].some((key) => {
-    const [deployment, vm] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    return ref === key || ref === vm || ref === vmUdn(deployment, vm);
+  const wanted = parseVmRef(ref);
+  return [...record.vms.keys()].some((entry) => {
+    const slash = entry.indexOf('/');
+    const [deployment, name] = [entry.slice(0, slash), entry.slice(slash + 1)];
+    return refMatches(wanted, { udn: vmUdn(deployment, name), deployment, name });
   });
 }

@@ -14,12 +14,17 @@ import { writeJsonAtomic } from '../common/atomic-write.ts';
 
 const exec = promisify(execFile);
 
+/** What the daemon serves of an inventory or file entry (not its host, not its netns). */
+function entryOf(v: VmEntry): VmEntry {
+  return { deployment: v.deployment, ...(v.lab !== undefined ? { lab: v.lab } : {}), vm: v.vm, state: v.state };
+}
+
 /** This host's VMs of `inventory`; `watchPaths` change when its VMs may have. */
 export function inventoryProvider(inventory: VmInventory, host: string, watchPaths: string[]): VmProvider {
   return {
     async list() {
       // Only this host's VMs: actions must never reach another host's.
-      return (await inventory.list()).filter((v) => !v.host || v.host === host).map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
+      return (await inventory.list()).filter((v) => !v.host || v.host === host).map(entryOf);
     },
     async act(deployment, vm, action) {
       const known = (await inventory.list()).find((v) => v.deployment === deployment && v.vm === vm);
@@ -70,7 +75,7 @@ async function setLinks(netns: string, updown: 'up' | 'down'): Promise<void> {
 export function fileProvider(file: string): VmProvider {
   return {
     async list() {
-      return readVmFile(file).vms.map((v) => ({ deployment: v.deployment, vm: v.vm, state: v.state }));
+      return readVmFile(file).vms.map(entryOf);
     },
     async act(deployment, vm, action) {
       const data = readVmFile(file);

@@ -26,7 +26,7 @@ export interface RemoteDevice {
   udn: string;
   deviceType: string;
   friendlyName: string;
-  /** ediv vendor elements (deployment, vm, host, hypervisor). */
+  /** ediv vendor elements (deployment, lab, vm, host, hypervisor). */
   vendor: Record<string, string>;
   services: RemoteService[];
   devices: RemoteDevice[];
@@ -38,7 +38,7 @@ export interface RemoteAction {
   out: string[];
 }
 
-const VENDOR_KEYS = ['deployment', 'vm', 'host', 'hypervisor'];
+const VENDOR_KEYS = ['deployment', 'lab', 'vm', 'host', 'hypervisor'];
 
 /** Resolves and checks the URLs of one description against the host of its LOCATION. */
 class DescriptionUrls {

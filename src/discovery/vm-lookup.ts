@@ -6,23 +6,35 @@ import { InputError } from '../common/errors.ts';
 import type { DiscoveryTree, TreeService, TreeVm } from './control-point.ts';
 import { terminalSafe } from '../common/printable.ts';
 import { recordKnows, type LabRecord } from './identity.ts';
+import { parseVmRef, refByKey, refMatches } from './vm-ref.ts';
 
 /** A name a device chose, as it may appear in a message printed on a terminal. */
 const shown = (s: string | undefined) => terminalSafe(String(s));
 
-/** The VMs a user's reference names: a UDN, deployment/vm, or a VM name (unique or not). */
+/**
+ * The VMs a user's reference names: a UDN, lab/vm (every lab of that name), deployment
+ * key/vm, or a VM name (unique or not).
+ */
 export function findVm(tree: DiscoveryTree, ref: string): TreeVm[] {
-  const all = [...tree.hypervisors.flatMap((h) => h.vms), ...tree.vms];
-  if (ref.startsWith('uuid:')) return all.filter((v) => v.udn === ref);
-  const slash = ref.indexOf('/');
-  if (slash > 0) return all.filter((v) => v.deployment === ref.slice(0, slash) && v.name === ref.slice(slash + 1));
-  return all.filter((v) => v.name === ref);
+  const wanted = parseVmRef(ref);
+  return [...tree.hypervisors.flatMap((h) => h.vms), ...tree.vms].filter((v) => refMatches(wanted, v));
 }
 
 /** The verified ones among the matches when there are any, else all of them. */
 export function preferVerified<T extends { verified: boolean }>(matches: T[]): T[] {
   const verified = matches.filter((m) => m.verified);
   return verified.length ? verified : matches;
+}
+
+/**
+ * The matches the reference gives the deployment key of, when there are any, else all of
+ * them: `tutorial/h1` is the lab deployed before keys as `tutorial` rather than also every
+ * `tutorial.<uid>`, so the key forms the ambiguity error suggests always settle it.
+ */
+export function preferKey(matches: TreeVm[], ref: string): TreeVm[] {
+  const wanted = parseVmRef(ref);
+  const byKey = matches.filter((m) => refByKey(wanted, m));
+  return byKey.length ? byKey : matches;
 }
 
 /** The services of a VM that have the action (of `serviceType`, when given). */
@@ -49,11 +61,12 @@ export function targetSeen(tree: DiscoveryTree, ref: string, actionName: string,
  * one). Several VMs, no such action, or several services with it: bad input.
  */
 export function actionTarget(found: TreeVm[], ref: string, actionName: string, serviceType?: string): { vm: TreeVm; service: TreeService } {
-  const matches = preferVerified(found);
+  const matches = preferKey(preferVerified(found), ref);
   if (matches.length > 1) {
+    // Listed by deployment key: two labs of one name differ there.
     throw InputError.commandLine(
       undefined,
-      `${JSON.stringify(ref)} names ${matches.length} VMs (${matches.map((m) => shown(`${m.deployment}/${m.name}`)).join(', ')}): give deployment/vm or the UDN`,
+      `${JSON.stringify(ref)} names ${matches.length} VMs (${matches.map((m) => shown(`${m.deployment}/${m.name}`)).join(', ')}): give one of these deployment-key/vm forms or the VM's UDN`,
     );
   }
   const vm = matches[0]!;

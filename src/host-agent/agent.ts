@@ -1,6 +1,7 @@
 // `ediv agent <op>`: the host side of ediv. runAgentOp validates the request, picks the driver
 // (drivers/registry.ts) and runs the op: the parts common to every driver are here (fragment
-// parsing, backplane capability checks, the state directory's lock, applied.json and
+// parsing, backplane capability checks, the owner check (owner.ts) and the backplane ids in use
+// here (backplane-ids.ts), the state directory's lock, applied.json, owner.json and
 // vm-state.json); the driver makes, runs and removes the VMs. Progress events go to `emit`.
 // Errors are thrown (InputError = bad request, OperationError = the host could not do it); the
 // CLI turns them into the result line. (`serve` is the discovery daemon's: src/cli/agent.ts.)
@@ -34,16 +35,21 @@ import { driverFor } from './drivers/registry.ts';
 import { deploymentDriver, driverContext, vmAction, vmStates } from './inventory.ts';
 import { deploymentLinks } from './links.ts';
 import { checkLabFiles, labFileResolver, removeOtherLabFiles, storeLabFiles } from './lab-files.ts';
+import { checkOwner, type OwnedOp, type OwnerCheckRequest } from './owner.ts';
+import { sameOwner } from '../protocol/owner.ts';
+import { checkBackplaneIds } from './backplane-ids.ts';
 import {
   DEFAULT_STATE_DIR,
   deploymentDir,
   listDeployments,
   readApplied,
+  readOwner,
   readVmStates,
   trustStateDir,
   withLock,
   withNetnsLock,
   writeApplied,
+  writeOwner,
   writeVmStates,
 } from './store.ts';
 
@@ -69,7 +75,7 @@ export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptio
     case 'status':
       return status(request as StatusRequest, stateDir);
     case 'vm':
-      return vmLifeAction(request as VmActionRequest, stateDir);
+      return vmLifeAction(request as VmActionRequest, stateDir, opts.emit);
     case 'connect':
     case 'capture':
       throw new OperationError(`${op} streams: run it as \`ediv agent ${op} <request>\` (src/cli/agent.ts)`);
@@ -82,6 +88,11 @@ function requireAgentRoot(op: string): void {
   requireRoot(`agent ${op}`, 'it creates network namespaces, bridges and links');
 }
 
+/** The owner check of a request (owner.ts), a forced one said as a progress warning. */
+function checkOwnerOf(stateDir: string, op: OwnedOp, req: OwnerCheckRequest, emit: AgentOptions['emit']) {
+  return checkOwner(stateDir, op, req, (message) => emit({ type: 'progress', step: 'warning', message }));
+}
+
 async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['emit']): Promise<ApplyResult> {
   const driver = driverFor(req.driver);
   const scenario = parseFragment(req.fragmentXml, req.deployment, driver, req.vms);
@@ -92,31 +103,42 @@ async function apply(req: ApplyRequest, stateDir: string, emit: AgentOptions['em
   checkBackplaneSupport(caps, req.backplane);
   driver.preflight(caps, emit);
   // The state directory's lock, then the namespace's: link names are chosen and made under both.
-  return withLock(stateDir, () => withNetnsLock(async () => {
-    const ctx = driverContext(stateDir, req.deployment, emit);
-    const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms, caps });
-    const files = storeLabFiles(deploymentDir(stateDir, req.deployment), req.files);
-    writeApplied(stateDir, {
-      deployment: req.deployment,
-      host: req.host,
-      fragmentXml: req.fragmentXml,
-      files,
-      backplane: req.backplane,
-      driver: driver.name,
+  // The ids in use and the owner are checked under the first, before anything is written (the
+  // ids first: a forced apply they refuse is not logged as forced).
+  return withLock(stateDir, async () => {
+    checkBackplaneIds(stateDir, req);
+    const recorded = checkOwnerOf(stateDir, 'apply', req, emit);
+    return withNetnsLock(async () => {
+      const ctx = driverContext(stateDir, req.deployment, emit);
+      const lab = req.lab ?? req.deployment;
+      const prepared = await driver.prepareApply(ctx, { host: req.host, scenario, backplane: req.backplane, vms: req.vms, caps, lab });
+      // Recorded before anything is made (the first apply's owner, or a forced take-over's), and
+      // applied.json with its backplane ids: an apply that fails from here on keeps them claimed.
+      if (req.owner && !sameOwner(recorded, req.owner)) writeOwner(stateDir, req.deployment, req.owner);
+      const files = storeLabFiles(deploymentDir(stateDir, req.deployment), req.files);
+      writeApplied(stateDir, {
+        deployment: req.deployment,
+        ...(req.lab !== undefined ? { lab: req.lab } : {}),
+        host: req.host,
+        fragmentXml: req.fragmentXml,
+        files,
+        backplane: req.backplane,
+        driver: driver.name,
+      });
+      removeOtherLabFiles(deploymentDir(stateDir, req.deployment), files);
+      const made = new Set((await prepared.run()).made);
+      const states = readVmStates(stateDir, req.deployment);
+      for (const vm of prepared.vms) if (made.has(vm) || !states[vm]) states[vm] = 'running';
+      for (const vm of Object.keys(states)) if (!ctx.journal.configuredVms().has(vm)) delete states[vm];
+      writeVmStates(stateDir, req.deployment, states);
+      return {
+        deployment: req.deployment,
+        vms: prepared.vms.map((name) => ({ name, state: states[name] ?? 'running' })),
+        links: prepared.links,
+        made: prepared.vms.filter((vm) => made.has(vm)),
+      };
     });
-    removeOtherLabFiles(deploymentDir(stateDir, req.deployment), files);
-    const made = new Set((await prepared.run()).made);
-    const states = readVmStates(stateDir, req.deployment);
-    for (const vm of prepared.vms) if (made.has(vm) || !states[vm]) states[vm] = 'running';
-    for (const vm of Object.keys(states)) if (!ctx.journal.configuredVms().has(vm)) delete states[vm];
-    writeVmStates(stateDir, req.deployment, states);
-    return {
-      deployment: req.deployment,
-      vms: prepared.vms.map((name) => ({ name, state: states[name] ?? 'running' })),
-      links: prepared.links,
-      made: prepared.vms.filter((vm) => made.has(vm)),
-    };
-  }));
+  });
 }
 
 async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions['emit']): Promise<AgentExecResult> {
@@ -125,6 +147,7 @@ async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions[
   const driver = driverFor(applied.driver);
   const scenario = parseFragment(applied.fragmentXml, req.deployment, driver, req.vms);
   requireAgentRoot('exec');
+  checkOwnerOf(stateDir, 'exec', req, emit);
   const ctx = driverContext(stateDir, req.deployment, emit);
   const states = readVmStates(stateDir, req.deployment);
   const wanted = req.vms ? new Set(req.vms) : undefined;
@@ -139,9 +162,10 @@ async function exec(req: AgentExecRequest, stateDir: string, emit: AgentOptions[
 }
 
 /** `ediv vm`: the action on each VM in turn (restart: stop, then start); a VM's failure is its own. */
-async function vmLifeAction(req: VmActionRequest, stateDir: string): Promise<VmActionResult> {
+async function vmLifeAction(req: VmActionRequest, stateDir: string, emit: AgentOptions['emit']): Promise<VmActionResult> {
   if (!readApplied(stateDir, req.deployment)) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
   requireAgentRoot('vm');
+  checkOwnerOf(stateDir, 'vm', req, emit);
   const steps: Exclude<VmAction, 'status'>[] = req.action === 'restart' ? ['stop', 'start'] : [req.action];
   const vms: VmActionResult['vms'] = [];
   for (const vm of req.vms) {
@@ -164,6 +188,7 @@ async function destroy(req: DestroyRequest, stateDir: string, emit: AgentOptions
   if (!fs.existsSync(dir)) return { deployment: req.deployment, removed: [] };
   requireAgentRoot('destroy');
   return withLock(stateDir, async () => {
+    checkOwnerOf(stateDir, 'destroy', req, emit);
     const ctx = driverContext(stateDir, req.deployment, emit);
     emit({ type: 'progress', step: 'destroy', message: `${ctx.journal.resources().length} journaled resource(s)` });
     const removed = await deploymentDriver(stateDir, req.deployment).destroy(ctx, req.vms);
@@ -189,12 +214,21 @@ async function status(req: StatusRequest, stateDir: string): Promise<StatusResul
     deployments: await Promise.all(
       deployments.map(async (d) => {
         const vms = vmsWithUsage(stateDir, d);
-        if (!(req.detail && req.deployment)) return { name: d, vms };
+        const who = labAndOwner(stateDir, d);
+        if (!(req.detail && req.deployment)) return { name: d, ...who, vms };
         const links = await deploymentLinks(driverContext(stateDir, d).journal);
-        return { name: d, vms: vms.map((v) => ({ ...v, links: links.vms[v.name] ?? [] })), nets: links.nets };
+        return { name: d, ...who, vms: vms.map((v) => ({ ...v, links: links.vms[v.name] ?? [] })), nets: links.nets };
       }),
     ),
   };
+}
+
+/** A deployment's lab name, owner and backplane ids, where they are recorded (`ediv status --all` lists them). */
+function labAndOwner(stateDir: string, deployment: string): Pick<StatusResult['deployments'][number], 'lab' | 'owner' | 'backplane'> {
+  const applied = readApplied(stateDir, deployment);
+  const owner = readOwner(stateDir, deployment);
+  const backplane = applied?.backplane.map((b) => ({ kind: b.kind, id: b.id, net: b.net }));
+  return { ...(applied?.lab ? { lab: applied.lab } : {}), ...(owner ? { owner } : {}), ...(backplane?.length ? { backplane } : {}) };
 }
 
 /** A deployment's VMs with their states and, where the driver counts it, what they use. */

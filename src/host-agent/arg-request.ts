@@ -1,6 +1,6 @@
 // The request of an agent op whose stdin and stdout are not the JSON protocol's — `connect`
 // (stdin is the user's terminal) and `capture` (stdout is the pcap stream) — comes as one
-// argument: base64 of its JSON, validated like every request.
+// argument: base64 of its JSON, validated like every request. Their warnings go to stderr.
 import { InputError } from '../common/errors.ts';
 import type { AgentOp } from '../protocol/agent.ts';
 import { validateRequest } from './validate.ts';
@@ -20,4 +20,9 @@ export function decodeArgRequest<T>(op: AgentOp, arg: string | undefined): T {
   }
   validateRequest(op, req);
   return req as T;
+}
+
+/** How connect and capture say a warning (their stdout is not the protocol's: no progress events). */
+export function warnOnStderr(op: 'connect' | 'capture'): (message: string) => void {
+  return (message) => process.stderr.write(`ediv agent ${op}: warning: ${message}\n`);
 }

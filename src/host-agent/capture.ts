@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { OperationError } from '../common/errors.ts';
 import type { CaptureRequest } from '../protocol/agent.ts';
-import { decodeArgRequest } from './arg-request.ts';
+import { decodeArgRequest, warnOnStderr } from './arg-request.ts';
+import { checkOwner } from './owner.ts';
 import { bridgeKey } from './drivers/netns/desired.ts';
 import { driverContext } from './inventory.ts';
 import { readApplied } from './store.ts';
@@ -17,6 +18,7 @@ export function decodeCaptureRequest(arg: string | undefined): CaptureRequest {
 /** Captures; resolves with tcpdump's exit code. */
 export async function capture(req: CaptureRequest, stateDir: string): Promise<number> {
   if (!readApplied(stateDir, req.deployment)) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
+  checkOwner(stateDir, 'capture', req, warnOnStderr('capture'));
   const journaled = driverContext(stateDir, req.deployment).journal.get(bridgeKey(req.net))?.name;
   const bridge = journaled ?? ((await listLinks()).get(req.net)?.kind === 'bridge' ? req.net : undefined);
   if (!bridge) throw new OperationError(`net ${req.net} of ${req.deployment} has no bridge on host ${req.host}`);

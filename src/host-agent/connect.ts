@@ -11,7 +11,8 @@ import { oneOffArgv } from './drivers/netns/exec.ts';
 import { parseFragment } from './fragment.ts';
 import { driverContext } from './inventory.ts';
 import { readApplied, readVmStates } from './store.ts';
-import { decodeArgRequest } from './arg-request.ts';
+import { decodeArgRequest, warnOnStderr } from './arg-request.ts';
+import { checkOwner } from './owner.ts';
 
 /** What runs when no command is given: the VM's bash as a login shell, else its sh. */
 const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l'];
@@ -24,6 +25,7 @@ export function decodeConnectRequest(arg: string | undefined): ConnectRequest {
 export async function connect(req: ConnectRequest, stateDir: string): Promise<number> {
   const applied = readApplied(stateDir, req.deployment);
   if (!applied) throw new OperationError(`deployment ${req.deployment} is not on host ${req.host}`);
+  checkOwner(stateDir, 'connect', req, warnOnStderr('connect'));
   const driver = driverFor(applied.driver);
   const vm = parseFragment(applied.fragmentXml, req.deployment, driver, [req.vm]).vms.find((v) => v.name === req.vm);
   if (!vm) throw new OperationError(`VM ${req.vm} is not on host ${req.host}`);

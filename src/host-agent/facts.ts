@@ -1,6 +1,7 @@
 // `facts`: what this host is and can do. Kernel capabilities are probed for real (a throwaway
 // namespace in which each link type, and the qdiscs link shaping uses, are tried) and cached per
-// boot in the state directory.
+// boot in the state directory. The backplane ids the deployments here use are read from their
+// applied.json files (backplane-ids.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { bootId, run } from './sys.ts';
 import { shortHash } from './naming.ts';
 import { backplanes } from './backplanes/registry.ts';
 import { driverNames } from './drivers/registry.ts';
+import { backplaneIdsInUse } from './backplane-ids.ts';
 
 /** Tries each link type in a throwaway namespace; nothing outlives the probe. */
 export async function probeCapabilities(): Promise<Capabilities> {
@@ -76,6 +78,7 @@ export async function facts(stateDir: string): Promise<FactsResult> {
     root: isRoot(),
     capabilities: await capabilities(stateDir),
     drivers: driverNames(),
+    backplaneIds: backplaneIdsInUse(stateDir),
   };
 }
 

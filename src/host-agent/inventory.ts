@@ -33,8 +33,11 @@ export function vmStates(stateDir: string, deployment: string): Record<string, V
 
 export async function listVms(stateDir: string): Promise<InventoryVm[]> {
   return listDeployments(stateDir).flatMap((deployment) => {
-    const host = readApplied(stateDir, deployment)?.host ?? '';
-    return Object.entries(vmStates(stateDir, deployment)).map(([vm, state]) => ({ deployment, vm, host, state }));
+    const applied = readApplied(stateDir, deployment);
+    const host = applied?.host ?? '';
+    // Applied before deployments had keys: no lab recorded, the key is the lab's name.
+    const lab = applied?.lab ?? deployment;
+    return Object.entries(vmStates(stateDir, deployment)).map(([vm, state]) => ({ deployment, lab, vm, host, state }));
   });
 }
 

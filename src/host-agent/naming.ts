@@ -62,6 +62,16 @@ export function readableLinkName(...parts: (string | number)[]): string | undefi
   return parts.length > 1 && name.length <= MAX_IFNAME && /^[A-Za-z0-9_.-]+$/.test(name) ? name : undefined;
 }
 
+/**
+ * What a deployment's host-side names are made of: its key (`tutorial.ab2cde`, unique on the
+ * host: allocator keys, hashed names, namespaces, MACs) and its lab's display name
+ * (`tutorial`: readable link names only, which the allocator gives one lab at a time).
+ */
+export interface NamedAfter {
+  deployment: string;
+  lab: string;
+}
+
 /** Tag of one agent state directory: tells apart emulated hosts sharing a kernel. */
 export function stateTag(stateDirRealPath: string): string {
   return shortHash(stateDirRealPath, 6);

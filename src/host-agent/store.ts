@@ -1,15 +1,17 @@
 // Per-deployment files in the agent state directory:
 //   <stateDir>/deployments/<deployment>/journal.jsonl   resources (see journal.ts)
-//   <stateDir>/deployments/<deployment>/applied.json    the last applied request (fragment, backplane)
+//   <stateDir>/deployments/<deployment>/applied.json    the last applied request (fragment, backplane, lab)
+//   <stateDir>/deployments/<deployment>/owner.json      who the deployment belongs to (owner.ts)
 //   <stateDir>/deployments/<deployment>/vm-state.json   running | stopped | suspended per VM
 //   <stateDir>/deployments/<deployment>/files/<digest>/ the lab files the apply carried (lab-files.ts)
 //   <stateDir>/deployments/<deployment>/vms/<vm>/       per-VM private directory (filetree views)
-// plus <stateDir>/lock (one writer at a time) and <stateDir>/facts-cache.json.
+// plus <stateDir>/lock (one writer at a time), <stateDir>/facts-cache.json and
+// <stateDir>/ownership.log (the forced requests on other owners' deployments, owner.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
-import type { VmState } from '../protocol/agent.ts';
+import type { DeploymentOwner, VmState } from '../protocol/agent.ts';
 import { processStart } from './sys.ts';
 import { stateTag } from './naming.ts';
 import { writeFileAtomic as writeFileAtomicAny } from '../common/atomic-write.ts';
@@ -22,6 +24,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/ediv/agent';
 
 export interface Applied {
   deployment: string;
+  /** The lab's display name (ApplyRequest.lab); absent: the deployment's. */
+  lab?: string;
   host: string;
   fragmentXml: string;
   /** The set of lab files in use, `files/<digest>/` (lab-files.ts). */
@@ -61,6 +65,13 @@ export function readApplied(stateDir: string, deployment: string): Applied | und
 }
 export function writeApplied(stateDir: string, a: Applied): void {
   writeFileAtomic(path.join(deploymentDir(stateDir, a.deployment), 'applied.json'), JSON.stringify(a) + '\n');
+}
+
+export function readOwner(stateDir: string, deployment: string): DeploymentOwner | undefined {
+  return readJson<DeploymentOwner>(path.join(deploymentDir(stateDir, deployment), 'owner.json'));
+}
+export function writeOwner(stateDir: string, deployment: string, owner: DeploymentOwner): void {
+  writeFileAtomic(path.join(deploymentDir(stateDir, deployment), 'owner.json'), JSON.stringify({ user: owner.user, store: owner.store }) + '\n');
 }
 
 export function readVmStates(stateDir: string, deployment: string): Record<string, VmState> {

@@ -7,10 +7,22 @@ import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type CaptureRequ
 import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
+import { MAX_DEPLOYMENT_KEY } from '../protocol/deployment-key.ts';
 import { driverNames } from './drivers/registry.ts';
 import { labFilesProblems } from './lab-files.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** A deployment key (`<lab>.<uid>`, src/protocol/deployment-key.ts): a safe name's characters, longer. */
+const DEPLOYMENT_KEY = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${MAX_DEPLOYMENT_KEY - 1}}$`);
+/** An owner's user (a login name, maybe user@domain or a trailing '$') and store id (a UUID). */
+const OWNER_USER = /^[A-Za-z0-9_][A-Za-z0-9_.@$-]{0,63}$/;
+const OWNER_STORE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** The keys every request on one deployment may carry (OwnedRequest). */
+const OWNED_KEYS = ['owner', 'force'];
+
+function isDeploymentKey(v: string): boolean {
+  return DEPLOYMENT_KEY.test(v) && !v.includes('..');
+}
 
 class Checker {
   readonly problems: InputProblem[] = [];
@@ -30,15 +42,32 @@ class Checker {
     if (v === undefined && optional) return;
     if (typeof v !== 'string' || !isSafeName(v)) this.fail(field, `must be a name of 1-63 letters, digits, '_', '-' or '.' (got ${JSON.stringify(v)})`);
   }
+  /** A deployment key: as a name, up to MAX_DEPLOYMENT_KEY characters. */
+  deployment(v: unknown, field: string, optional = false): void {
+    if (v === undefined && optional) return;
+    if (typeof v !== 'string' || !isDeploymentKey(v)) {
+      this.fail(field, `must be a name of 1-${MAX_DEPLOYMENT_KEY} letters, digits, '_', '-' or '.', starting with a letter or digit (got ${JSON.stringify(v)})`);
+    }
+  }
+  /** OwnedRequest's fields: `owner` {user, store}, `force` a boolean. */
+  owned(r: Record<string, unknown>): void {
+    if (r.force !== undefined && typeof r.force !== 'boolean') this.fail('force', 'must be true or false');
+    if (r.owner === undefined || !this.object(r.owner, 'owner')) return;
+    const o = r.owner;
+    this.unknownKeys(o, ['user', 'store'], 'owner');
+    if (typeof o.user !== 'string' || !OWNER_USER.test(o.user)) this.fail('owner.user', `must be a user name of 1-64 letters, digits, '_', '.', '@', '$' or '-' (got ${JSON.stringify(o.user)})`);
+    if (typeof o.store !== 'string' || !OWNER_STORE.test(o.store)) this.fail('owner.store', `must be a store id of 1-64 letters, digits, '_', '.' or '-' (got ${JSON.stringify(o.store)})`);
+  }
   string(v: unknown, field: string, optional = false): void {
     if (v === undefined && optional) return;
     if (typeof v !== 'string' || v.length === 0) this.fail(field, 'must be a non-empty string');
   }
-  /** A request about one deployment on one host: its keys (these and `extra`), the two names. */
+  /** A request about one deployment on one host: its keys (these, its owner's and `extra`), the deployment and host. */
   deploymentRequest(r: Record<string, unknown>, extra: string[]): void {
-    this.unknownKeys(r, ['deployment', 'host', ...extra]);
-    this.name(r.deployment, 'deployment');
+    this.unknownKeys(r, ['deployment', 'host', ...OWNED_KEYS, ...extra]);
+    this.deployment(r.deployment, 'deployment');
     this.name(r.host, 'host');
+    this.owned(r);
   }
   /** A one-off command: 1..MAX_COMMAND_WORDS strings (the first non-empty), MAX_COMMAND_BYTES in all. */
   command(v: unknown, field: string): void {
@@ -93,9 +122,8 @@ export function validateRequest(op: AgentOp, req: unknown): void {
       break;
     case 'apply': {
       const a = r as Partial<ApplyRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'fragmentXml', 'files', 'backplane', 'driver', 'vms']);
-      c.name(a.deployment, 'deployment');
-      c.name(a.host, 'host');
+      c.deploymentRequest(r, ['lab', 'fragmentXml', 'files', 'backplane', 'driver', 'vms']);
+      c.name(a.lab, 'lab', true);
       c.string(a.fragmentXml, 'fragmentXml');
       for (const p of labFilesProblems(a.files)) c.fail(p.field, p.message);
       checkBackplane(c, a.backplane);
@@ -136,16 +164,14 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'destroy': {
       const d = r as Partial<DestroyRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'vms']);
-      c.name(d.deployment, 'deployment');
-      c.name(d.host, 'host');
+      c.deploymentRequest(r, ['vms']);
       c.names(d.vms, 'vms');
       break;
     }
     case 'status': {
       const s = r as Partial<StatusRequest>;
       c.unknownKeys(r, ['deployment', 'host', 'detail']);
-      c.name(s.deployment, 'deployment', true);
+      c.deployment(s.deployment, 'deployment', true);
       c.name(s.host, 'host');
       if (s.detail !== undefined && typeof s.detail !== 'boolean') c.fail('detail', 'must be true or false');
       break;

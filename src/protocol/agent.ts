@@ -2,6 +2,7 @@
 // host with one JSON request on stdin. The agent writes JSON lines on stdout: zero or more
 // progress events, then exactly one result line; it exits 0 on success, non-zero on failure
 // (the result line then carries the error). Every op is idempotent.
+import type { BackplaneKind } from './cluster.ts';
 import type { BackplaneLink } from './plan.ts';
 
 /** Every op the agent knows, in the order `ediv agent --help` lists them. */
@@ -24,6 +25,17 @@ export interface FactsResult {
   /** `tbf`, `netem`: the qdiscs link shaping uses (absent in the facts of an older agent). */
   capabilities: { netns: boolean; bridge: boolean; veth: boolean; vxlan: boolean; vlan8021q: boolean; tbf?: boolean; netem?: boolean };
   drivers: string[];
+  /** The backplane ids the deployments on this host use (absent from older agents): a controller plans around them. */
+  backplaneIds?: BackplaneIdUse[];
+}
+
+/** A backplane id (VLAN id or VNI) in use on a host, and by what. */
+export interface BackplaneIdUse {
+  kind: BackplaneKind;
+  id: number;
+  net: string;
+  deployment: string;
+  owner?: DeploymentOwner;
 }
 
 /** What the host's kernel can do (probed by `facts`). */
@@ -31,9 +43,35 @@ export type Capabilities = FactsResult['capabilities'];
 /** The link capabilities (what drivers and backplanes need); the qdiscs are read where shaping is applied. */
 export type Capability = Exclude<keyof Capabilities, 'tbf' | 'netem'>;
 
-export interface ApplyRequest {
-  /** Deployment (scenario) name, unique in the cluster. */
+/**
+ * Who a deployment belongs to. The agent records it at the deployment's first apply
+ * (owner.json) and refuses requests of another owner unless they carry `force`.
+ */
+export interface DeploymentOwner {
+  /** The controller's user (login name). */
+  user: string;
+  /** The id of the controller's state store: every controller sharing one store has the same. */
+  store: string;
+}
+
+/**
+ * What every request about one deployment may carry besides its names: the owner it acts
+ * for (absent from older controllers) and `force` (`ediv … --force`: an administrator takes
+ * over or cleans up another owner's deployment; the agent logs it).
+ */
+export interface OwnedRequest {
+  owner?: DeploymentOwner;
+  force?: boolean;
+}
+
+export interface ApplyRequest extends OwnedRequest {
+  /**
+   * The deployment's key on the hosts, unique in the cluster: `<lab>.<uid>` (deploymentKey in
+   * src/protocol/deployment-key.ts), or the bare lab name for labs recorded before owners.
+   */
   deployment: string;
+  /** The lab's name as its users know it (readable host-side link names); default: deployment. */
+  lab?: string;
   /** Cluster host name this agent acts as (several emulated hosts may share one kernel). */
   host: string;
   /** The host's fragment (VNUML/VNX XML). */
@@ -67,7 +105,7 @@ export interface ApplyResult {
 }
 
 /** Runs a sequence (`seq`) or a one-off command (`command`) in VMs: exactly one of the two. */
-export interface AgentExecRequest {
+export interface AgentExecRequest extends OwnedRequest {
   deployment: string;
   host: string;
   seq?: string;
@@ -102,7 +140,7 @@ export interface AgentExecResult {
  * caller's terminal. The request travels as one base64 argument (stdin is the terminal):
  * `ediv agent connect <base64 of this JSON>`.
  */
-export interface ConnectRequest {
+export interface ConnectRequest extends OwnedRequest {
   deployment: string;
   host: string;
   vm: string;
@@ -110,7 +148,7 @@ export interface ConnectRequest {
 }
 
 /** `ediv capture`: the packets of a net's bridge on one host, as a pcap stream on stdout (request as for connect). */
-export interface CaptureRequest {
+export interface CaptureRequest extends OwnedRequest {
   deployment: string;
   host: string;
   net: string;
@@ -128,7 +166,7 @@ export const VM_LIFE_ACTIONS = ['start', 'stop', 'restart', 'suspend', 'resume']
 export type VmLifeAction = (typeof VM_LIFE_ACTIONS)[number];
 
 /** A life-cycle action on VMs of a deployment on this host (the SOAP actions' semantics). */
-export interface VmActionRequest {
+export interface VmActionRequest extends OwnedRequest {
   deployment: string;
   host: string;
   action: VmLifeAction;
@@ -141,7 +179,7 @@ export interface VmActionResult {
   vms: { name: string; state: VmState; error?: string }[];
 }
 
-export interface DestroyRequest {
+export interface DestroyRequest extends OwnedRequest {
   deployment: string;
   host: string;
   vms?: string[];
@@ -190,7 +228,7 @@ export interface VmUsage {
 
 export interface StatusResult {
   loadAvg: [number, number, number];
-  deployments: { name: string; vms: ({ name: string; state: VmState; links?: VmLink[] } & VmUsage)[]; nets?: NetLinks[] }[];
+  deployments: { name: string; lab?: string; owner?: DeploymentOwner; backplane?: { kind: BackplaneKind; id: number; net: string }[]; vms: ({ name: string; state: VmState; links?: VmLink[] } & VmUsage)[]; nets?: NetLinks[] }[];
 }
 
 export interface ProgressEvent {

@@ -73,6 +73,13 @@ export interface Cluster {
   };
   /** Default segmentator name. */
   segmentator: string;
+  /**
+   * The state store every controller using this cluster shares: a PostgreSQL URL without a
+   * password (`postgresql://ediv@db.lab/ediv`). Absent: each controller's own SQLite file.
+   */
+  state?: string;
+  /** Users who may see and act on every lab of the cluster (others: only their own). */
+  admins?: string[];
   /** The cluster file's top-level `driver` ('auto' or a driver name); absent in older records. */
   driver?: string;
   /** The cluster file's `drivers` map: VM type (`lxc`, `libvirt/kvm`, `ovf`, …) → driver, used by 'auto'. */

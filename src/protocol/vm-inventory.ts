@@ -8,7 +8,10 @@ import type { VmState } from './agent.ts';
 export type VmAction = 'start' | 'stop' | 'suspend' | 'resume' | 'status';
 
 export interface InventoryVm {
+  /** The deployment's key on the hosts (deployment-key.ts): its identity. */
   deployment: string;
+  /** The lab's display name; absent: the deployment's (labs recorded before keys had uids). */
+  lab?: string;
   vm: string;
   /** Cluster host name the VM's deployment was applied as ('' if unknown). */
   host: string;

@@ -64,7 +64,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     this.timeout(120_000);
     // Whatever a failed test left recorded is removed through the product itself.
     if (!state) return;
-    for (const name of Object.keys(recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
+    for (const name of Object.keys((await recordedIds(state)))) await ediv(['undeploy', name, '--purge', '--state', state]);
   });
 
   after(() => {
@@ -75,7 +75,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
   async function expectNothingLeft(deployments: string[]): Promise<void> {
     for (const d of deployments) expect(await vmNamespaces(d), `namespaces of ${d}`).to.deep.equal([]);
     expect(await settleTo(baseline, HOSTS)).to.deep.equal(baseline);
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
   }
 
   it('deploys the VNX tutorial round-robin: VMs on different hosts reach each other through r1 and r2; exec output per VM; undeploy leaves nothing', async () => {
@@ -206,7 +206,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
       expect(dep.json.details.rolledBack).to.equal(true);
       expect(await vmNamespaces('tutorial')).to.deep.equal([]);
       expect(await settleTo(before, HOSTS)).to.deep.equal(before);
-      expect(recordedIds(state)).to.deep.equal({});
+      expect((await recordedIds(state))).to.deep.equal({});
     } finally {
       for (const name of foreign) await sh('ip', ['-n', ns2, 'link', 'del', name]);
     }
@@ -250,7 +250,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
       expect(pinned.code).to.equal(1);
       expect(pinned.json.host).to.equal('host3');
       expect(pinned.json.message).to.match(/host3/);
-      expect(recordedIds(state)).to.deep.equal({});
+      expect((await recordedIds(state))).to.deep.equal({});
       expect(await vmNamespaces('tutorial')).to.deep.equal([]);
 
       // Otherwise the lab goes to the hosts that answer.
@@ -283,7 +283,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(dep.code).to.equal(1);
     expect(dep.json.message).to.match(/host key/i);
     expect(dep.json.message).to.match(/--accept-new-host-keys/);
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
     expect(await vmNamespaces('tutorial')).to.deep.equal([]);
 
     const check = await ediv(['cluster', 'check', '--cluster', file, '--state', state, '--json']);
@@ -314,7 +314,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     const r = await deployAndSignal('SIGKILL');
     expect(r.sent, 'the deploy was killed while the agents were applying').to.equal(true);
     expect(r.signal).to.equal('SIGKILL');
-    expect(Object.keys(recordedIds(state))).to.deep.equal(['tutorial']); // recorded before any host was touched
+    expect(Object.keys((await recordedIds(state)))).to.deep.equal(['tutorial']); // recorded before any host was touched
     const un = await ediv(['undeploy', 'tutorial', '--state', state]);
     expect(un.code, un.stderr).to.equal(0);
     await expectNothingLeft(['tutorial']);
@@ -342,7 +342,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(dep.code).to.equal(2);
     expect(dep.stderr).to.match(/bad\.xml:\d+(:\d+)?: .*NetX/);
     expect(dep.stderr).to.not.match(/\n\s+at /); // no stack trace
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
     expect(await vmNamespaces('tutorial')).to.deep.equal([]);
     expect(await snapshotHosts(HOSTS)).to.deep.equal(before);
   });
@@ -359,8 +359,9 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     const found = await ediv(['discover', '--interface', bridge, '--timeout', '3', '--json']);
     expect(found.code, found.stderr).to.equal(0);
     const seen: Record<string, string[]> = {};
-    for (const hv of found.json.hypervisors as { host: string; vms: { name: string; deployment: string; services: unknown[] }[] }[]) {
-      const ours = hv.vms.filter((v) => v.deployment === 'tutorial');
+    for (const hv of found.json.hypervisors as { host: string; vms: { name: string; lab: string; deployment: string; services: unknown[] }[] }[]) {
+      // Shown by lab name; identified by the lab's key on the hosts (`tutorial.<uid>`).
+      const ours = hv.vms.filter((v) => v.lab === 'tutorial' && /^tutorial\.[a-z2-7]{6}$/.test(v.deployment));
       expect(ours.every((v) => v.services.length > 0), `${hv.host}: every VM offers its management service`).to.equal(true);
       if (ours.length > 0) seen[hv.host] = ours.map((v) => v.name).sort();
     }

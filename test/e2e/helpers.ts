@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { edivBin, edivRoot } from '../../src/common/paths.ts';
 import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
-import { StateStore } from '../../src/controller/state.ts';
+import { openStateStore } from '../../src/state/open.ts';
 import { tagOf } from '../../src/host-agent/store.ts';
 
 export const INSTANCE = 7;
@@ -49,7 +49,12 @@ export function setAgentStateDirs(dirs: string[]): void {
   ourTags = dirs.map((d) => tagOf(d));
 }
 
-/** Our agents' VM namespaces of `deployment`. */
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Our agents' VM namespaces of lab `deployment`: `<lab>.<uid>.<vm>.<tag>` (or, for a lab
+ * recorded before uids, `<lab>.<vm>.<tag>`); `deployment` may also be the full key.
+ */
 export async function vmNamespaces(deployment: string): Promise<string[]> {
   const out = await sh('ip', ['netns', 'list']);
   return out
@@ -59,9 +64,10 @@ export async function vmNamespaces(deployment: string): Promise<string[]> {
     .sort();
 }
 
-/** The VM namespace of `vm` in `deployment`. */
+/** The VM namespace of `vm` in lab `deployment`. */
 export async function vmNamespace(deployment: string, vm: string): Promise<string> {
-  const ns = (await vmNamespaces(deployment)).filter((n) => n.startsWith(`${deployment}.${vm}.`));
+  const pattern = new RegExp(`^${escapeRe(deployment)}(\\.[a-z2-7]{6})?\\.${escapeRe(vm)}\\.[^.]+$`);
+  const ns = (await vmNamespaces(deployment)).filter((n) => pattern.test(n));
   if (ns.length !== 1) throw new Error(`expected one namespace for ${deployment}/${vm}, found ${JSON.stringify(ns)}`);
   return ns[0]!;
 }
@@ -72,10 +78,10 @@ export interface HostSnapshot {
 }
 
 /** Links and processes in each emulated host's namespace. */
-export async function snapshotHosts(n: number): Promise<Record<string, HostSnapshot>> {
+export async function snapshotHosts(n: number, instance = INSTANCE): Promise<Record<string, HostSnapshot>> {
   const out: Record<string, HostSnapshot> = {};
   for (let i = 1; i <= n; i++) {
-    const ns = emulatedHostNamespace(i, INSTANCE);
+    const ns = emulatedHostNamespace(i, instance);
     const links = (await sh('ip', ['-n', ns, '-o', 'link', 'show']))
       .split('\n')
       .filter(Boolean)
@@ -91,24 +97,24 @@ export async function snapshotHosts(n: number): Promise<Record<string, HostSnaps
  * Waits until the hosts' links and processes are back to `before` (sshd session processes of a
  * command that just ended may take a moment to exit). Returns the last snapshot.
  */
-export async function settleTo(before: Record<string, HostSnapshot>, n: number, timeoutMs = 5000): Promise<Record<string, HostSnapshot>> {
+export async function settleTo(before: Record<string, HostSnapshot>, n: number, timeoutMs = 5000, instance = INSTANCE): Promise<Record<string, HostSnapshot>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const now = await snapshotHosts(n);
+    const now = await snapshotHosts(n, instance);
     if (JSON.stringify(now) === JSON.stringify(before) || Date.now() > deadline) return now;
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 /** The ids the controller's state holds, per scenario. */
-export function recordedIds(stateDir: string): Record<string, number[]> {
-  const store = StateStore.open(stateDir);
+export async function recordedIds(stateDir: string): Promise<Record<string, number[]>> {
+  const store = await openStateStore({ kind: 'sqlite', dir: stateDir });
   try {
     const out: Record<string, number[]> = {};
-    for (const s of store.listScenarios()) out[s.name] = store.ids(s.name).map((i) => i.id);
+    for (const s of await store.listScenarios()) out[s.name] = (await store.ids(s.name)).map((i) => i.id);
     return out;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -121,7 +127,7 @@ export async function ping(ns: string, address: string): Promise<boolean> {
  * A suite's work directory and controller state on an emulated cluster: made in `before`,
  * and in `after` every lab still recorded is undeployed through the product, then removed.
  */
-export function useLabState(ec: { cluster: { hosts: { agentStateDir?: string }[] } }, label: string): { work: () => string; state: () => string } {
+export function useLabState(ec: { cluster: { hosts: { agentStateDir?: string }[] }; beforeTeardown(fn: () => Promise<void>): void }, label: string): { work: () => string; state: () => string } {
   let work = '';
   let state = '';
   before(() => {
@@ -129,9 +135,10 @@ export function useLabState(ec: { cluster: { hosts: { agentStateDir?: string }[]
     state = path.join(work, 'state');
     setAgentStateDirs(ec.cluster.hosts.map((h) => h.agentStateDir!));
   });
-  after(async function () {
-    this.timeout(120_000);
-    if (state && existsSync(state)) for (const name of Object.keys(recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
+  ec.beforeTeardown(async () => {
+    if (state && existsSync(state)) for (const name of Object.keys(await recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
+  });
+  after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
   return { work: () => work, state: () => state };

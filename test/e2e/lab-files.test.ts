@@ -54,7 +54,7 @@ describe('e2e: lab files travel with the lab (controller on a private tmpfs)', f
 
   afterEach(async function () {
     this.timeout(120_000);
-    for (const name of Object.keys(recordedIds(state))) await ediv(['undeploy', name, '--purge', '--state', state]);
+    for (const name of Object.keys((await recordedIds(state)))) await ediv(['undeploy', name, '--purge', '--state', state]);
   });
 
   after(() => {
@@ -121,7 +121,7 @@ describe('e2e: lab files travel with the lab (controller on a private tmpfs)', f
     for (const h of ec.cluster.hosts) {
       expect(existsSync(path.join(h.agentStateDir!, 'deployments', NAME)), `${h.name}: the deployment's files are gone`).to.equal(false);
     }
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
   });
 
   it('a lab naming a missing file is bad input at its line (exit 2); nothing is recorded or touched', async () => {
@@ -137,7 +137,7 @@ describe('e2e: lab files travel with the lab (controller on a private tmpfs)', f
       lines.findIndex((l) => l.includes('>./scripts/show.sh<')) + 1,
     ]);
     expect(problems[0]!.message).to.match(/VM a: exec file "scripts\/show\.sh": .*scripts\/show\.sh does not exist/);
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
     expect(await vmNamespaces(NAME)).to.deep.equal([]);
     for (const h of ec.cluster.hosts) expect(existsSync(path.join(h.agentStateDir!, 'deployments', NAME))).to.equal(false);
   });

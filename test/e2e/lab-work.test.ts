@@ -186,6 +186,6 @@ describe('e2e: working inside running labs (deploy --name, exec --, vm start/sto
       expect(r.code, r.stderr).to.equal(0);
       expect(await vmNamespaces(lab)).to.deep.equal([]);
     }
-    expect(recordedIds(state)).to.deep.equal({});
+    expect((await recordedIds(state))).to.deep.equal({});
   });
 });

@@ -23,6 +23,12 @@ export interface EmulatedFixture {
   /** The cluster model (same content as the cluster file). */
   cluster: Cluster;
   status: ClusterStatus;
+  /**
+   * Registers clean-up that needs the cluster (undeploying what a failed test left): run at the
+   * start of the fixture's `after`, before the cluster goes (an `after` of the suite's own would
+   * run once the cluster is gone, leaving the labs' VMs on the machine).
+   */
+  beforeTeardown(fn: () => Promise<void>): void;
 }
 
 export function isRoot(): boolean {
@@ -40,7 +46,8 @@ export async function removeStaleInstance(instance: number): Promise<void> {
 }
 
 export function useEmulatedCluster(opts: { instance: number; hosts: number; timeoutMs?: number }): EmulatedFixture {
-  const fx = {} as EmulatedFixture;
+  const cleanups: (() => Promise<void>)[] = [];
+  const fx = { beforeTeardown: (fn: () => Promise<void>) => void cleanups.push(fn) } as EmulatedFixture;
   let dir: string | undefined;
   before(async function () {
     if (!isRoot()) {
@@ -58,6 +65,7 @@ export function useEmulatedCluster(opts: { instance: number; hosts: number; time
   after(async function () {
     this.timeout(opts.timeoutMs ?? 60_000);
     if (!dir) return;
+    for (const fn of cleanups) await fn().catch((err: unknown) => console.warn(`    (clean-up before the cluster goes: ${(err as Error).message})`));
     try {
       await clusterDown({ instance: opts.instance, dir });
     } finally {

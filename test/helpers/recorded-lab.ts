@@ -2,7 +2,7 @@
 // fragments), without any host: for the tests of what reads the store (shell completion).
 import type { Cluster } from '../../src/protocol/cluster.ts';
 import type { Plan } from '../../src/protocol/plan.ts';
-import { StateStore } from '../../src/controller/state.ts';
+import { currentUser, openStateStore } from '../../src/state/open.ts';
 import { parseScenarioText } from '../../src/scenario/index.ts';
 
 const cluster = { backplane: 'vxlan', source: { path: '/tmp/cluster.yaml' }, hosts: [] } as unknown as Cluster;
@@ -44,10 +44,10 @@ export async function recordLab(stateDir: string, name: string, hosts: Record<st
     ),
     quality: { spanningNets: 0, crossHostAttachments: 0, imbalance: 0 },
   };
-  const store = StateStore.open(stateDir);
+  const store = await openStateStore({ kind: 'sqlite', dir: stateDir });
   try {
-    await store.createScenario({ name, sourcePath: `${name}.xml`, cluster, segmentator: 'round-robin', makePlan: () => plan });
+    await store.createScenario({ name, user: currentUser(), sourcePath: `${name}.xml`, cluster, segmentator: 'round-robin', makePlan: () => plan });
   } finally {
-    store.close();
+    await store.close();
   }
 }

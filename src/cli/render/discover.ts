@@ -1,6 +1,7 @@
 // Text output of `ediv discover`: the hypervisor → VM → services tree, and an action's result.
 import type { DiscoveryTree, TreeService, TreeVm } from '../../discovery/control-point.ts';
 import type { ActionCallResult } from '../../discovery/browse.ts';
+import { vmLabel } from '../../discovery/vm-ref.ts';
 
 function shortType(t: string): string {
   const m = /^urn:[^:]+:service:([^:]+):(\d+)$/.exec(t);
@@ -13,7 +14,7 @@ function serviceLine(s: TreeService): string {
 }
 
 function vmLines(vm: TreeVm, indent: string): string[] {
-  const name = vm.name ? `${vm.deployment}/${vm.name}` : vm.friendlyName;
+  const name = vm.name ? vmLabel(vm) : vm.friendlyName;
   const lines = [`${indent}${name}  ${vm.udn}${vm.selfAdvertised ? '  (self-advertised)' : ''}`];
   for (const s of vm.services) lines.push(`${indent}    ${serviceLine(s)}`);
   return lines;
@@ -39,7 +40,7 @@ export function renderTreeUpdate(tree: DiscoveryTree, time: string): string {
 }
 
 export function renderActionResult(r: ActionCallResult): string {
-  let s = `${r.action} on ${r.deployment}/${r.vm}: ok\n`;
+  let s = `${r.action} on ${vmLabel({ deployment: r.deployment, lab: r.lab, name: r.vm })}: ok\n`;
   for (const [k, v] of Object.entries(r.result)) s += `  ${k}: ${v}\n`;
   return s;
 }

@@ -3,16 +3,23 @@ import type { StatusReport } from '../../controller/status.ts';
 import { table } from './table.ts';
 
 export function renderStatus(r: StatusReport, one: boolean): string {
-  if (r.scenarios.length === 0) return 'no scenario is deployed\n';
+  const all = r.unrecorded !== undefined;
+  if (r.scenarios.length === 0 && !r.unrecorded?.length) return `no scenario is deployed${r.hidden ? ` (${r.hidden} of other owners not shown: only administrators see them)` : ''}\n`;
   let s = '';
   if (!one) {
+    const owner = (o: { user: string; store: string } | undefined) => (o ? `${o.user}@${o.store.slice(0, 8)}` : '-');
     s += table(
-      ['SCENARIO', 'STATUS', 'VMS', 'HOSTS', 'IDS', 'SINCE'],
-      r.scenarios.map((x) => [x.name, x.status, x.vms.length, x.hosts.map((h) => h.host).join(','), x.ids.map((i) => i.id).join(',') || '-', x.updatedAt]),
+      ['SCENARIO', 'STATUS', ...(all ? ['OWNER'] : []), 'VMS', 'HOSTS', 'IDS', 'SINCE'],
+      [
+        ...r.scenarios.map((x) => [x.name, x.status, ...(all ? [owner(x.owner)] : []), x.vms.length, x.hosts.map((h) => h.host).join(','), x.ids.map((i) => i.id).join(',') || '-', x.updatedAt]),
+        ...(r.unrecorded ?? []).map((u) => [u.key, 'not recorded here', owner(u.owner), u.vms, u.hosts.join(','), u.ids.map((i) => i.id).join(',') || '-', '-']),
+      ],
     );
+    if (r.hidden) s += `(${r.hidden} lab(s) of other owners not shown: only administrators see them)\n`;
   } else {
     const x = r.scenarios[0]!;
     s += `${x.name}: ${x.status} since ${x.updatedAt} (source ${x.source}, cluster ${x.clusterFile})\n`;
+    s += `  owner: ${x.owner.user} (state store ${x.owner.store}); on the hosts: ${x.key}\n`;
     if (x.error) s += `  last error: ${x.error}\n`;
     if (x.ids.length) s += `  ids: ${x.ids.map((i) => `${i.net}=${i.id}`).join(', ')}\n`;
     const drivers = x.hosts.filter((h) => h.driver).map((h) => `${h.host}=${h.driver}`);

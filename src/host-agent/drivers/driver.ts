@@ -24,6 +24,8 @@ export interface DriverContext {
 export interface ApplyInput {
   /** Cluster host name this agent acts as. */
   host: string;
+  /** The lab's display name, for readable host-side names (ctx.deployment, the unique key, for the rest); default the deployment. */
+  lab?: string;
   /** The fragment, parsed and checked (VM selection, the driver's scenarioProblems). */
   scenario: Scenario;
   backplane: BackplaneLink[];

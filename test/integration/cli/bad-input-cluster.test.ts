@@ -37,6 +37,8 @@ const rules = (body: string) => `<?xml version="1.0"?>\n<deployment_restrictions
 
 // --- texts whose positions the cases compute ----------------------------------------------------
 
+const STATE_PASSWORD = `state: "postgresql://ediv:hunter2@db.example.org/ediv"\n${GOOD_CLUSTER}`;
+
 const BILLION_LAUGHS = (() => {
   let t = 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
   for (let i = 1; i <= 9; i++) t += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
@@ -177,6 +179,13 @@ export const clusterCases: BadInputCase[] = [
   { name: 'a duplicate YAML key', make: cluster('dup-key.yaml', DUP_KEY_YAML), line: 6, column: 1, message: /^invalid YAML: Map keys must be unique/ },
   { name: 'a duplicate JSON key', make: cluster('dup-key.json', DUP_KEY_JSON), line: 3, column: 3, message: /^invalid JSON: Map keys must be unique/ },
   { name: 'an unknown host key', make: cluster('unknown.yaml', hostWith(', colour: red')), ...at(hostWith(', colour: red'), 'colour'), message: /^unknown key "colour" in hosts\[0\] \(allowed: name, address/ },
+
+  // The shared state store and its administrators.
+  { name: 'state: a password in the URL', make: cluster('pw.yaml', STATE_PASSWORD), ...at(STATE_PASSWORD, '"postgresql'), message: /^state: the URL holds a password, which everyone who can read this file would see: remove it and set PGPASSWORD or a ~\/\.pgpass line on each controller$/, notInMessage: ['hunter2'] },
+  { name: 'state: not a PostgreSQL URL', make: cluster('mysql.yaml', `state: mysql://ediv@db/ediv\n${GOOD_CLUSTER}`), line: 1, column: 8, message: /^state: mysql is not a state store ediv knows: write postgresql:\/\/USER@HOST\[:PORT\]\/DATABASE/ },
+  { name: 'state: no database named', make: cluster('nodb.yaml', `state: postgresql://ediv@db.example.org\n${GOOD_CLUSTER}`), line: 1, column: 8, message: /^state: name the database/ },
+  { name: 'state: not a URL', make: cluster('nourl.yaml', `state: just-a-word\n${GOOD_CLUSTER}`), line: 1, column: 8, message: /^state: "just-a-word" is not a URL/ },
+  { name: 'admins: a name with a space', make: cluster('admins.yaml', `admins: [alice, "bob smith"]\n${GOOD_CLUSTER}`), line: 1, column: 17, message: /^admins\[1\]: "bob smith" is not a user name/ },
 
   // YAML resource bounds.
   { name: 'a billion-laughs alias bomb', make: cluster('bomb.yaml', BILLION_LAUGHS), line: 5, column: 'a4: &a4 ['.length + 1 + 7 * '*a3, '.length, message: /^invalid YAML: expands to more than 100000 nodes \(too many or nested aliases\)$/ },

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { edivBin, edivRoot } from '../../../src/common/paths.ts';
-import { STATE_FILE } from '../../../src/controller/state.ts';
+import { STATE_FILE } from '../../../src/state/sqlite.ts';
 import { recordLab } from '../../helpers/recorded-lab.ts';
 
 const nodeBin = path.join(edivRoot, 'node_modules', '.bin', 'node');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { graphOfPlan, type LabGraph } from '../../../src/controller/graph.ts';
 import { makePlan } from '../../../src/controller/plan.ts';
-import { StateStore } from '../../../src/controller/state.ts';
+import { currentUser, openStateStore } from '../../../src/state/open.ts';
 import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
 import { parseScenarioFile } from '../../../src/scenario/index.ts';
@@ -88,19 +88,20 @@ describe(`ediv graph (CLI)${haveTutorial ? '' : ` (SKIPPED: ${tutorial} is absen
     before(async () => {
       // What `ediv deploy` records, without deploying: the plan and the cluster, in the test's state dir.
       const cluster = emulatedCluster(3, path.join(dir, 'cluster'));
-      const store = StateStore.open(env.EDIV_STATE_DIR!);
+      const store = await openStateStore({ kind: 'sqlite', dir: env.EDIV_STATE_DIR! });
       try {
         const scenario = await parseScenarioFile(tutorial);
         plan = await store.createScenario({
           name: 'tut',
+          user: currentUser(),
           sourcePath: tutorial,
           cluster,
           segmentator: 'round-robin',
           makePlan: (idsInUse) => makePlan({ scenario, cluster, idsInUse }),
         });
-        store.setScenarioStatus('tut', 'running');
+        await store.setScenarioStatus('tut', 'running');
       } finally {
-        store.close();
+        await store.close();
       }
     });
 

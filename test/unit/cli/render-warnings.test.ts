@@ -92,7 +92,7 @@ describe('reports: scenario warnings and drivers', () => {
     const r: StatusReport = {
       scenarios: [
         {
-          name: 'lab', status: 'running', source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
+          name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running', source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
           createdAt: 't0', updatedAt: 't1', ids: [],
           hosts: [{ host: 'h1', status: 'applied', vms: 1, driver: 'netns' }, { host: 'h2', status: 'applied', vms: 1 }],
           vms: [{ vm: 'a', host: 'h1', recorded: 'running', live: 'running' }],

@@ -68,7 +68,7 @@ describe('status report', () => {
     const r = {
       scenarios: [
         {
-          name: 'lab', status: 'running' as const, source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
+          name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running' as const, source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
           createdAt: 't0', updatedAt: 't1', ids: [],
           hosts: [{ host: 'h1', status: 'applied' as const, vms: 2, driver: 'container' }],
           vms: [
@@ -85,5 +85,26 @@ describe('status report', () => {
     expect(text).to.match(/\nb +h1 +running +stopped +- +-\n/);
     r.scenarios[0]!.vms = [{ vm: 'b', host: 'h1', recorded: 'running', live: 'stopped' }];
     expect(renderStatus(r, true)).to.not.include('CPU S');
+    expect(text).to.include('owner: alice (state store 0123456789abcdef); on the hosts: lab.abcdef');
+  });
+
+  it('--all: an OWNER column, the labs only the hosts know, and how many labs are hidden', async () => {
+    const { renderStatus } = await import('../../../src/cli/render/status.ts');
+    const lab = {
+      name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running' as const, source: 'lab.xml',
+      clusterFile: 'c.yaml', segmentator: 'round-robin', createdAt: 't0', updatedAt: 't1', ids: [{ net: 'Net0', id: 1000 }],
+      hosts: [{ host: 'h1', status: 'applied' as const, vms: 1 }], vms: [],
+    };
+    const text = renderStatus({
+      scenarios: [lab],
+      hosts: [],
+      unrecorded: [{ key: 'tutorial.zzzzzz', name: 'tutorial', owner: { user: 'bob', store: 'fedcba9876543210' }, hosts: ['h1', 'h2'], vms: 6, ids: [{ net: 'Net0', id: 1001 }] }],
+      hidden: 2,
+    }, false);
+    expect(text).to.match(/SCENARIO +STATUS +OWNER +VMS +HOSTS +IDS/);
+    expect(text).to.match(/\nlab +running +alice@01234567 +0 +h1 +1000 /);
+    expect(text).to.match(/\ntutorial\.zzzzzz +not recorded here +bob@fedcba98 +6 +h1,h2 +1001 /);
+    expect(text).to.include('(2 lab(s) of other owners not shown: only administrators see them)');
+    expect(renderStatus({ scenarios: [lab], hosts: [] }, false)).to.not.include('OWNER');
   });
 });

@@ -11,10 +11,12 @@ import { deploy } from '../../../src/controller/deploy.ts';
 import { makePlan } from '../../../src/controller/plan.ts';
 import { silentProgress } from '../../../src/controller/progress.ts';
 import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
-import { StateStore } from '../../../src/controller/state.ts';
+import { openStateStore } from '../../../src/state/open.ts';
+import type { StateStore } from '../../../src/state/store.ts';
 import type { ApplyRequest } from '../../../src/protocol/agent.ts';
 import type { ClusterHost } from '../../../src/protocol/cluster.ts';
 import { parseScenarioText } from '../../../src/scenario/index.ts';
+import { fakeFacts } from '../../helpers/fake-agent.ts';
 
 const XML = `<vnx><global><version>2.0</version><scenario_name>lab</scenario_name></global>
 <net name="n" mode="virtual_bridge"/>
@@ -29,10 +31,7 @@ describe('deploy: drivers and warnings', () => {
   const connector = async (h: ClusterHost): Promise<AgentChannel> => ({
     runAgent: async <T>(op: string, req: unknown): Promise<T> => {
       if (op === 'facts') {
-        return {
-          version: '0.1.0', hostname: h.name, cpus: 2, memMB: 1000, loadAvg: [0, 0, 0], root: true,
-          capabilities: { netns: true, bridge: true, veth: true, vxlan: true, vlan8021q: true }, drivers: ['netns', 'container'],
-        } as T;
+        return fakeFacts(h.name) as T;
       }
       if (op === 'apply') {
         applies.push(req as ApplyRequest);
@@ -43,15 +42,15 @@ describe('deploy: drivers and warnings', () => {
     },
     close: () => {},
   });
-  const deps = () => ({ store, sessions: new HostSessions(connector), makePlan, progress: silentProgress, version: '0.2.0' });
+  const deps = () => ({ store, user: 'alice', sessions: new HostSessions(connector), makePlan, progress: silentProgress, version: '0.2.0' });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-drivers-'));
-    store = StateStore.open(dir);
+    store = await openStateStore({ kind: 'sqlite', dir });
     applies = [];
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -61,7 +60,7 @@ describe('deploy: drivers and warnings', () => {
     const r = await deploy({ scenario, scenarioPath: 'lab.xml', cluster, segmentator: 'round-robin' }, deps());
     expect(r.ok, JSON.stringify(r)).to.equal(true);
     expect(applies.map((a) => [a.host, a.driver]).sort()).to.deep.equal([['h1', 'container'], ['h2', 'netns']]);
-    expect(store.plan('lab').hosts.h1!.driver).to.equal('container');
+    expect((await store.plan('lab')).hosts.h1!.driver).to.equal('container');
     expect(r.warnings.map((w) => w.feature)).to.deep.equal(['vm-type', 'deploy', 'deploy']);
     expect(r.warnings[0]).to.deep.include({ vm: 'b', loc: { file: 'lab.xml', line: 4, column: 1 } });
     expect(r.warnings.slice(1).map((w) => w.message)).to.deep.equal([
@@ -76,7 +75,7 @@ describe('deploy: drivers and warnings', () => {
     const err = await deploy({ scenario, scenarioPath: 'lab.xml', cluster }, deps()).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(InputError);
     expect((err as Error).message).to.match(/host h1 would run VMs that need different drivers: container for a \(lxc\); netns for b \(libvirt\/kvm\)/);
-    expect(store.getScenario('lab')).to.equal(undefined);
+    expect(await store.getScenario('lab')).to.equal(undefined);
     expect(applies).to.deep.equal([]);
   });
 });

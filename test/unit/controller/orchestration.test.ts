@@ -12,7 +12,8 @@ import { execScenario } from '../../../src/controller/exec.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
 import { silentProgress } from '../../../src/controller/progress.ts';
 import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
-import { StateStore } from '../../../src/controller/state.ts';
+import { openStateStore } from '../../../src/state/open.ts';
+import type { StateStore } from '../../../src/state/store.ts';
 import { undeployScenario } from '../../../src/controller/undeploy.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { testCluster } from '../../helpers/test-cluster.ts';
@@ -64,9 +65,14 @@ const planner: Planner = async ({ scenario: s, hosts, idsInUse }) => {
   return plan;
 };
 
-/** In-memory hosts: what each "made", and switches to make connect/apply/destroy fail. */
+/**
+ * In-memory hosts: what each "made", and switches to make connect/apply/destroy fail. The hosts
+ * know a lab by its deployment key (`<name>.<uid>`); the log and leftovers name the recorded lab
+ * whose key a request carried (resolved when the request arrives), or `?<key>` when no
+ * recorded lab has it.
+ */
 class FakeCluster {
-  made = new Map<string, Set<string>>(); // host -> deployments present
+  made = new Map<string, Map<string, string>>(); // host -> deployment key present -> lab it is the key of
   log: string[] = [];
   down = new Set<string>();
   failApply = new Set<string>();
@@ -77,21 +83,29 @@ class FakeCluster {
   connections = 0;
   onApply?: (host: string) => void;
 
+  /** The name of the recorded lab whose deployment key is `key`. */
+  private readonly labOf: (key: string) => Promise<string | undefined>;
+
+  constructor(labOf: (key: string) => Promise<string | undefined>) {
+    this.labOf = labOf;
+  }
+
   connector = async (h: ClusterHost): Promise<AgentChannel> => {
     this.connections++;
     if (this.down.has(h.name)) throw new Error(`connect ECONNREFUSED ${h.address}:22`);
     return {
       runAgent: async <T>(op: string, req: unknown, onProgress?: (e: ProgressEvent) => void): Promise<T> => {
         const r = req as { deployment: string; host: string; vms?: string[]; seq?: string };
-        this.log.push(`${op} ${h.name}${r?.deployment ? ' ' + r.deployment : ''}`);
-        const set = this.made.get(h.name) ?? new Set<string>();
+        const lab = r?.deployment ? ((await this.labOf(r.deployment)) ?? `?${r.deployment}`) : undefined;
+        this.log.push(`${op} ${h.name}${lab ? ' ' + lab : ''}`);
+        const set = this.made.get(h.name) ?? new Map<string, string>();
         this.made.set(h.name, set);
         if (op === 'facts') return { version: '0.1.0', hostname: h.name, cpus: 2, memMB: 1000, loadAvg: [0, 0, 0], root: true, capabilities: { netns: true, bridge: true, veth: true, vxlan: true, vlan8021q: false }, drivers: ['netns'] } as T;
         if (op === 'apply') {
           this.onApply?.(h.name);
           const warning = this.applyWarnings.get(h.name);
           if (warning) onProgress?.({ type: 'progress', step: 'warning', message: warning });
-          set.add(r.deployment); // the agent journals and makes things before it can fail
+          set.set(r.deployment, lab!); // the agent journals and makes things before it can fail
           if (this.applyDelayMs) await new Promise((res) => setTimeout(res, this.applyDelayMs));
           if (this.failApply.has(h.name)) throw new OperationError(`${h.name}: link ediv-Net0 already exists`, { host: h.name });
           return { deployment: r.deployment, vms: [], links: [] } as T;
@@ -111,7 +125,7 @@ class FakeCluster {
   };
 
   leftovers(): string[] {
-    return [...this.made].flatMap(([h, s]) => [...s].map((d) => `${h}:${d}`));
+    return [...this.made].flatMap(([h, s]) => [...s.values()].map((lab) => `${h}:${lab}`));
   }
 }
 
@@ -119,15 +133,15 @@ describe('controller orchestration (fake transport)', () => {
   let dir: string;
   let store: StateStore;
   let fake: FakeCluster;
-  const deps = () => ({ store, sessions: new HostSessions(fake.connector), makePlan: planner, progress: silentProgress, version: '0.1.0' });
+  const deps = () => ({ store, user: 'tester', sessions: new HostSessions(fake.connector), makePlan: planner, progress: silentProgress, version: '0.1.0' });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-orch-'));
-    store = StateStore.open(dir);
-    fake = new FakeCluster();
+    store = await openStateStore({ kind: 'sqlite', dir });
+    fake = new FakeCluster(async (key) => (await store.listScenarios()).find((r) => r.key === key)?.name);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -136,10 +150,10 @@ describe('controller orchestration (fake transport)', () => {
     expect(rep.mapping).to.deep.equal([{ vm: 'a', host: 'host1' }, { vm: 'b', host: 'host2' }, { vm: 'c', host: 'host3' }]);
     expect(fake.connections).to.equal(3);
     expect(fake.leftovers().sort()).to.deep.equal(['host1:lab', 'host2:lab', 'host3:lab']);
-    expect(store.getScenario('lab')!.status).to.equal('running');
-    expect(store.hosts('lab').map((h) => h.status)).to.deep.equal(['applied', 'applied', 'applied']);
-    expect(store.vms('lab').every((v) => v.status === 'running')).to.equal(true);
-    expect(store.ids('lab').map((i) => i.id)).to.deep.equal([1000]);
+    expect((await store.getScenario('lab'))!.status).to.equal('running');
+    expect((await store.hosts('lab')).map((h) => h.status)).to.deep.equal(['applied', 'applied', 'applied']);
+    expect((await store.vms('lab')).every((v) => v.status === 'running')).to.equal(true);
+    expect((await store.ids('lab')).map((i) => i.id)).to.deep.equal([1000]);
   });
 
   it('refuses to deploy the same name twice without touching any host', async () => {
@@ -159,8 +173,8 @@ describe('controller orchestration (fake transport)', () => {
     expect(err.host).to.equal('host2');
     expect(fake.leftovers()).to.deep.equal([]);
     expect(fake.log.filter((l) => l.startsWith('destroy')).sort()).to.deep.equal(['destroy host1 lab', 'destroy host2 lab', 'destroy host3 lab']);
-    expect(store.getScenario('lab')).to.equal(undefined);
-    expect(store.idsInUse('vxlan').size).to.equal(0);
+    expect(await store.getScenario('lab')).to.equal(undefined);
+    expect((await store.idsInUse('vxlan')).size).to.equal(0);
   });
 
   it('with keepOnFailure leaves everything, recorded as failed, and undeploy then removes it', async () => {
@@ -168,8 +182,8 @@ describe('controller orchestration (fake transport)', () => {
     const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), keepOnFailure: true }, deps()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/failed on host1/);
     expect(fake.leftovers().sort()).to.deep.equal(['host1:lab', 'host2:lab']);
-    expect(store.getScenario('lab')!.status).to.equal('failed');
-    expect(store.hosts('lab').map((h) => h.status)).to.deep.equal(['failed', 'applied']);
+    expect((await store.getScenario('lab'))!.status).to.equal('failed');
+    expect((await store.hosts('lab')).map((h) => h.status)).to.deep.equal(['failed', 'applied']);
     const rep = await undeployScenario({ name: 'lab' }, deps());
     expect(rep.record).to.equal('removed');
     expect(rep.freedIds).to.deep.equal([1000]);
@@ -204,7 +218,7 @@ describe('controller orchestration (fake transport)', () => {
     const err = (await deployScenario({ scenario: withHost('course-b'), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/cannot deploy course-b: lab course-a already gives the host the <host> address\(es\) 10\.0\.0\.1/);
     expect(fake.log).to.deep.equal([]);
-    expect(store.getScenario('course-b')).to.equal(undefined);
+    expect(await store.getScenario('course-b')).to.equal(undefined);
   });
 
   it('an interrupt during apply rolls back everything once the in-flight applies return', async () => {
@@ -214,7 +228,7 @@ describe('controller orchestration (fake transport)', () => {
     const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2), signal: ac.signal }, deps()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/interrupted/);
     expect(fake.leftovers()).to.deep.equal([]);
-    expect(store.listScenarios()).to.deep.equal([]);
+    expect(await store.listScenarios()).to.deep.equal([]);
   });
 
   it('a rollback that cannot reach a host keeps the record so undeploy can finish the job', async () => {
@@ -222,8 +236,8 @@ describe('controller orchestration (fake transport)', () => {
     fake.failDestroy.add('host2');
     const err = (await deployScenario({ scenario: scenario('lab', ['a', 'b']), scenarioPath: 'lab.xml', cluster: cluster(2) }, deps()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/rollback incomplete on host2/);
-    expect(store.getScenario('lab')!.status).to.equal('failed');
-    expect(store.hosts('lab').map((h) => [h.host, h.status])).to.deep.equal([['host1', 'destroyed'], ['host2', 'applied']]);
+    expect((await store.getScenario('lab'))!.status).to.equal('failed');
+    expect((await store.hosts('lab')).map((h) => [h.host, h.status])).to.deep.equal([['host1', 'destroyed'], ['host2', 'applied']]);
     fake.failDestroy.clear();
     fake.log = [];
     const rep = await undeployScenario({ name: 'lab' }, deps());
@@ -239,18 +253,18 @@ describe('controller orchestration (fake transport)', () => {
     expect(rep.ok).to.equal(false);
     expect(rep.record).to.equal('kept');
     expect(rep.failedHosts.map((f) => f.host)).to.deep.equal(['host2']);
-    expect(store.ids('lab')).to.have.length(1);
+    expect(await store.ids('lab')).to.have.length(1);
     const again = await undeployScenario({ name: 'lab', purge: true }, deps());
     expect(again.record).to.equal('purged');
-    expect(store.getScenario('lab')).to.equal(undefined);
-    expect(store.idsInUse('vxlan').size).to.equal(0);
+    expect(await store.getScenario('lab')).to.equal(undefined);
+    expect((await store.idsInUse('vxlan')).size).to.equal(0);
   });
 
   it('two scenarios get distinct ids', async () => {
     await deployScenario({ scenario: scenario('one', ['a', 'b']), scenarioPath: 'one.xml', cluster: cluster(2) }, deps());
     await deployScenario({ scenario: scenario('two', ['a', 'b']), scenarioPath: 'two.xml', cluster: cluster(2) }, deps());
-    expect(store.ids('one').map((i) => i.id)).to.deep.equal([1000]);
-    expect(store.ids('two').map((i) => i.id)).to.deep.equal([1001]);
+    expect((await store.ids('one')).map((i) => i.id)).to.deep.equal([1000]);
+    expect((await store.ids('two')).map((i) => i.id)).to.deep.equal([1001]);
   });
 
   it('exec runs a sequence only on hosts whose fragment has it, expanding cmd-seq, and reports failures', async () => {
@@ -324,7 +338,7 @@ describe('controller orchestration (fake transport)', () => {
     expect(pinned.error).to.be.instanceOf(HostUnreachableError);
     expect(pinned.error.host).to.equal('host2');
     expect(pinned.excludedHosts.map((e) => e.host)).to.deep.equal(['host2']);
-    expect(store.getScenario('other')).to.equal(undefined);
+    expect(await store.getScenario('other')).to.equal(undefined);
   });
 
   it('exec: a failed command makes a CommandFailedError, a failed host a HostFailedError', async () => {
@@ -383,6 +397,6 @@ describe('controller orchestration (fake transport)', () => {
       [7, 'VM a: exec file "start-a.sh": <lab>/start-a.sh does not exist'],
     ]);
     expect(fake.log, 'no host contacted').to.deep.equal([]);
-    expect(store.getScenario('lab')).to.equal(undefined);
+    expect(await store.getScenario('lab')).to.equal(undefined);
   });
 });

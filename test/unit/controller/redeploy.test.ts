@@ -13,7 +13,8 @@ import { silentProgress } from '../../../src/controller/progress.ts';
 import { keptInPlace, redeploy, type RedeployDeps } from '../../../src/controller/redeploy.ts';
 import { redeployChanges } from '../../../src/controller/redeploy-changes.ts';
 import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
-import { StateStore } from '../../../src/controller/state.ts';
+import { openStateStore } from '../../../src/state/open.ts';
+import type { StateStore } from '../../../src/state/store.ts';
 import { allocateIds } from '../../../src/controller/ids.ts';
 import type { ApplyRequest } from '../../../src/protocol/agent.ts';
 import type { ClusterHost } from '../../../src/protocol/cluster.ts';
@@ -65,30 +66,30 @@ describe('redeploy (real planner, fake hosts)', () => {
   let hosts: FakeHosts;
   let sessions: HostSessions;
   const c = cluster(3);
-  const deps = (): RedeployDeps => ({ store, sessions, makePlan, progress: silentProgress });
+  const deps = (): RedeployDeps => ({ store, user: 'tester', sessions, makePlan, progress: silentProgress });
   const original = () => lab([['a', 'N0', '10.0.0.1'], ['b', 'N0', '10.0.0.2'], ['c', 'N1', '10.0.1.1'], ['d', 'N1', '10.0.1.2']]);
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-redeploy-'));
-    store = StateStore.open(dir);
+    store = await openStateStore({ kind: 'sqlite', dir });
     hosts = new FakeHosts();
     sessions = new HostSessions(hosts.connector);
-    await deployScenario({ scenario: original(), scenarioPath: path.join(dir, 'lab.xml'), cluster: c }, { store, sessions, makePlan, progress: silentProgress });
+    await deployScenario({ scenario: original(), scenarioPath: path.join(dir, 'lab.xml'), cluster: c }, { store, user: 'tester', sessions, makePlan, progress: silentProgress });
     hosts.applied.clear();
   });
   afterEach(async () => {
     await sessions.closeAll();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps every VM on its host and every spanning net on its id; a new VM and a new spanning net get theirs', async () => {
-    const before = store.plan('lab');
+    const before = await store.plan('lab');
     expect(before.spanning.map((s) => s.net)).to.deep.equal(['N0', 'N1']); // round-robin over 3 hosts splits both
     const edited = lab([['a', 'N0', '10.0.0.1'], ['b', 'N0', '10.0.0.2'], ['c', 'N1', '10.0.1.1'], ['d', 'N1', '10.0.1.9'], ['e', 'N2', '10.0.2.1'], ['f', 'N2', '10.0.2.2']]);
     const r = await redeploy({ scenario: edited, scenarioPath: path.join(dir, 'lab2.xml') }, deps());
     expect(r.ok, r.error?.message).to.equal(true);
-    const after = store.plan('lab');
+    const after = await store.plan('lab');
     for (const vm of ['a', 'b', 'c', 'd']) expect(after.mapping[vm], vm).to.equal(before.mapping[vm]);
     for (const s of before.spanning) expect(after.spanning.find((x) => x.net === s.net)?.id).to.equal(s.id);
     expect(r.changes.vms).to.deep.include({ kept: ['a', 'b', 'c'], changed: ['d'] });
@@ -98,14 +99,14 @@ describe('redeploy (real planner, fake hosts)', () => {
       expect(before.spanning.map((s) => s.id)).to.not.include(n2.id);
       expect(r.changes.spanning.added.map((s) => s.net)).to.deep.equal(['N2']);
     }
-    expect(store.ids('lab').map((i) => i.net).sort()).to.deep.equal(after.spanning.map((s) => s.net).sort());
-    expect(store.getScenario('lab')).to.include({ status: 'running', sourcePath: path.join(dir, 'lab2.xml') });
+    expect((await store.ids('lab')).map((i) => i.net).sort()).to.deep.equal(after.spanning.map((s) => s.net).sort());
+    expect(await store.getScenario('lab')).to.include({ status: 'running', sourcePath: path.join(dir, 'lab2.xml') });
     expect([...hosts.applied.keys()].sort()).to.deep.equal(Object.keys(after.hosts).sort());
-    expect(store.vms('lab').map((v) => v.vm).sort()).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect((await store.vms('lab')).map((v) => v.vm).sort()).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f']);
   });
 
   it('a removed net frees its id and a host left without VMs is cleaned (its row goes)', async () => {
-    const before = store.plan('lab');
+    const before = await store.plan('lab');
     const hostOfC = before.mapping.c!;
     const hostOfD = before.mapping.d!;
     // Only a and b remain: N1 goes, and so do the hosts that held c and d only.
@@ -115,45 +116,45 @@ describe('redeploy (real planner, fake hosts)', () => {
     expect(r.changes.nets.removed).to.deep.equal(['N1']);
     const n1 = before.spanning.find((s) => s.net === 'N1')!;
     expect(r.freedIds).to.deep.equal([n1.id]);
-    expect(store.ids('lab').map((i) => i.id)).to.not.include(n1.id);
+    expect((await store.ids('lab')).map((i) => i.id)).to.not.include(n1.id);
     const left = [hostOfC, hostOfD].filter((h) => h !== before.mapping.a && h !== before.mapping.b);
     expect(hosts.destroyed.sort()).to.deep.equal([...new Set(left)].sort());
-    expect(store.hosts('lab').map((h) => h.host).sort()).to.deep.equal(Object.keys(store.plan('lab').hosts).sort());
+    expect((await store.hosts('lab')).map((h) => h.host).sort()).to.deep.equal(Object.keys((await store.plan('lab')).hosts).sort());
   });
 
   it('a host that fails leaves the lab failed with its ids still held; redeploying again finishes it', async () => {
-    const before = store.plan('lab');
+    const before = await store.plan('lab');
     const failing = before.mapping.a!;
     hosts.failApply.add(failing);
     const r = await redeploy({ scenario: lab([['a', 'N0', '10.0.0.1'], ['b', 'N0', '10.0.0.2']]), scenarioPath: 'lab.xml' }, deps());
     expect(r.ok).to.equal(false);
     expect(r.error?.message).to.contain(`failed on ${failing}`).and.contain("run 'ediv redeploy lab' again");
-    expect(store.getScenario('lab')!.status).to.equal('failed');
+    expect((await store.getScenario('lab'))!.status).to.equal('failed');
     // Nothing freed yet: a host may still have N1's link.
-    expect(store.ids('lab').map((i) => i.id).sort()).to.deep.equal(before.spanning.map((s) => s.id).sort());
+    expect((await store.ids('lab')).map((i) => i.id).sort()).to.deep.equal(before.spanning.map((s) => s.id).sort());
     hosts.failApply.clear();
     const again = await redeploy({ scenario: lab([['a', 'N0', '10.0.0.1'], ['b', 'N0', '10.0.0.2']]), scenarioPath: 'lab.xml' }, deps());
     expect(again.ok, again.error?.message).to.equal(true);
     expect(again.freedIds).to.deep.equal([before.spanning.find((s) => s.net === 'N1')!.id]);
-    expect(store.getScenario('lab')!.status).to.equal('running');
+    expect((await store.getScenario('lab'))!.status).to.equal('running');
   });
 
   it('a dry run reports the changes and touches nothing', async () => {
-    const plan = JSON.stringify(store.plan('lab'));
+    const plan = JSON.stringify(await store.plan('lab'));
     const r = await redeploy({ scenario: lab([['a', 'N0', '10.0.0.5'], ['b', 'N0', '10.0.0.2']]), scenarioPath: 'x.xml', dryRun: true }, deps());
     expect(r).to.include({ ok: true, dryRun: true });
     expect(r.changes.vms.changed).to.deep.equal(['a']);
     expect(r.hosts.every((h) => h.status === 'planned')).to.equal(true);
     expect(hosts.applied.size).to.equal(0);
     expect(hosts.destroyed).to.deep.equal([]);
-    expect(JSON.stringify(store.plan('lab'))).to.equal(plan);
-    expect(store.getScenario('lab')!.sourcePath).to.not.equal('x.xml');
+    expect(JSON.stringify(await store.plan('lab'))).to.equal(plan);
+    expect((await store.getScenario('lab'))!.sourcePath).to.not.equal('x.xml');
   });
 
   it('the same scenario again changes nothing; a lab being deployed is refused', async () => {
     const r = await redeploy({ scenario: original(), scenarioPath: 'lab.xml', dryRun: true }, deps());
     expect(r.changes.none).to.equal(true);
-    store.setScenarioStatus('lab', 'deploying');
+    await store.setScenarioStatus('lab', 'deploying');
     let err: unknown;
     await redeploy({ scenario: original(), scenarioPath: 'lab.xml' }, deps()).catch((e: unknown) => (err = e));
     expect(String(err)).to.contain('cannot redeploy lab: it is deploying');

@@ -14,9 +14,12 @@ import type { DeviceModel, VmEntry } from '../../../src/discovery/types.ts';
 /** A management interface that exists only in these tests (no socket is ever opened on it). */
 export const FAKE_IFACE = { name: 'mgmt0', address: '198.18.6.2', netmask: '255.255.255.0' };
 
-export function hypervisorTree(host: string, vms: [string, string][]): DeviceModel {
-  const devices = vms.map(([deployment, vm]) => {
-    const entry: VmEntry = { deployment, vm, state: 'running' };
+/** A VM a fixture hypervisor serves: its deployment key, name and (when not the key) lab name. */
+export type VmSpec = [deployment: string, vm: string, lab?: string];
+
+export function hypervisorTree(host: string, vms: VmSpec[]): DeviceModel {
+  const devices = vms.map(([deployment, vm, lab]) => {
+    const entry: VmEntry = { deployment, vm, state: 'running', ...(lab ? { lab } : {}) };
     return vmDevice(host, entry, vmManagementService(entry, async () => 'running'));
   });
   return hypervisorDevice(host, devices);
@@ -25,7 +28,7 @@ export function hypervisorTree(host: string, vms: [string, string][]): DeviceMod
 export const locationOf = (ip: string) => `http://${ip}:4000/description.xml`;
 
 /** The documents a hypervisor at `ip` serves: its description and the shared SCPD. */
-export function hypervisorDocs(ip: string, host: string, vms: [string, string][]): Map<string, string> {
+export function hypervisorDocs(ip: string, host: string, vms: VmSpec[]): Map<string, string> {
   const tree = hypervisorTree(host, vms);
   return new Map([
     [locationOf(ip), deviceDescription(tree, 1)],

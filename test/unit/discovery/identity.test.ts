@@ -13,7 +13,8 @@ import { vmUdn } from '../../../src/discovery/udn.ts';
 import { actionTarget, findVm, targetSeen } from '../../../src/discovery/vm-lookup.ts';
 import type { LabRecord } from '../../../src/discovery/identity.ts';
 import { discoveryRecord } from '../../../src/controller/discovery-hooks.ts';
-import { StateStore, STATE_FILE } from '../../../src/controller/state.ts';
+import { STATE_FILE } from '../../../src/state/sqlite.ts';
+import { openStateStore } from '../../../src/state/open.ts';
 import type { Cluster } from '../../../src/protocol/cluster.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
 import { InputError } from '../../../src/common/errors.ts';
@@ -91,8 +92,8 @@ describe('discovery: identity of hypervisors and VMs', () => {
     beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ediv-record-'))));
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it('none (and nothing created) where there is no state', () => {
-      expect(discoveryRecord(dir)).to.equal(undefined);
+    it('none (and nothing created) where there is no state', async () => {
+      expect(await discoveryRecord({ kind: 'sqlite', dir })).to.equal(undefined);
       expect(fs.readdirSync(dir)).to.deep.equal([]);
     });
 
@@ -109,13 +110,15 @@ describe('discovery: identity of hypervisors and VMs', () => {
         },
         quality: { spanningNets: 0, crossHostAttachments: 0, imbalance: 0 },
       } as unknown as Plan;
-      const store = StateStore.open(dir);
-      await store.createScenario({ name: 'lab', sourcePath: 'lab.xml', cluster, segmentator: 'rr', makePlan: () => plan });
-      store.close();
+      const store = await openStateStore({ kind: 'sqlite', dir });
+      await store.createScenario({ name: 'lab', user: 'alice', sourcePath: 'lab.xml', cluster, segmentator: 'rr', makePlan: () => plan });
+      const key = (await store.getScenario('lab'))!.key;
+      await store.close();
       expect(fs.existsSync(path.join(dir, STATE_FILE))).to.equal(true);
-      const rec = discoveryRecord(dir)!;
+      const rec = (await discoveryRecord({ kind: 'sqlite', dir }))!;
       expect([...rec.hosts]).to.deep.equal([['host1', ['198.18.0.11']]]);
-      expect([...rec.vms]).to.deep.equal([['lab/a', { host: 'host1', address: '198.18.0.11' }]]); // b's host has no address to check
+      // Keyed as the hosts advertise the lab: by its key (name and uid).
+      expect([...rec.vms]).to.deep.equal([[`${key}/a`, { host: 'host1', address: '198.18.0.11' }]]); // b's host has no address to check
     });
   });
 });

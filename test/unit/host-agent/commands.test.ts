@@ -130,6 +130,31 @@ describe('host-agent generated iproute2 commands', () => {
     expect(a.hash).not.to.equal(b.hash);
     expect(desired().vms[1].hash).to.equal(a.hash);
   });
+
+  it('readable link names from the lab\'s display name; namespaces, MACs and hashed names from the deployment key', () => {
+    const known: [string, string][] = [];
+    const apply = (deployment: string) => {
+      const names = new NameAllocator('tag1', known, []);
+      const d = desiredState({ scenario: scenario(), deployment, lab: 'tutorial', tag: 'tag1', backplane: [], names, trunkMtu: () => 1500 });
+      const links = [...d.nets.map((n) => [`${deployment}|bridge:${n.net}`, n.bridge]), ...d.vms.flatMap((v) => v.ifaces.map((i) => [`${deployment}|veth:${v.vm}:${i.id}`, i.outer]))];
+      for (const [key, name] of links) known.push([key!, name!]); // as the journals would hold them
+      return d;
+    };
+    const a = apply('tutorial.aaaaaa');
+    expect(a.nets.map((n) => n.bridge)).to.deep.equal(['tutorial-A', 'tutorial-B']);
+    const r1 = a.vms.find((v) => v.vm === 'r1')!;
+    expect(r1.netns).to.equal('tutorial.aaaaaa.r1.tag1');
+    expect(r1.ifaces.map((i) => i.outer)).to.deep.equal(['tutorial-r1-1', 'tutorial-r1-2']);
+    expect(r1.ifaces[1]!.mac).to.equal(stableMac('tutorial.aaaaaa', 'r1', 2));
+    // A second lab of the same name here: its readable names are taken, it gets hashed ones of its own key.
+    const b = apply('tutorial.bbbbbb');
+    expect(b.nets.every((n) => /^eb[a-z2-7]{13}$/.test(n.bridge))).to.equal(true);
+    const r1b = b.vms.find((v) => v.vm === 'r1')!;
+    expect(r1b.ifaces.every((i) => /^ev[a-z2-7]{13}$/.test(i.outer))).to.equal(true);
+    expect(r1b.ifaces[1]!.mac).to.not.equal(r1.ifaces[1]!.mac);
+    // Without a lab name, the deployment's (a key `<lab>.<uid>` is too long for most readable names).
+    expect(desiredState({ scenario: scenario(), deployment: 'lab', tag: 'tag1', backplane: [], names: new NameAllocator('tag1', [], []), trunkMtu: () => 1500 }).nets[0]!.bridge).to.equal('lab-A');
+  });
 });
 
 describe('host-agent exec sequences and filetree views', () => {

@@ -1,21 +1,13 @@
 // The agent's checks of the requests `ediv exec --`, `vm`, `connect` and `capture` send: every
 // field bounded and named, before anything is touched; and the base64 argument of the
 // streaming ops.
+import { requestProblems } from '../../helpers/fake-agent.ts';
 import { expect } from 'chai';
 import { InputError } from '../../../src/common/errors.ts';
 import { decodeArgRequest } from '../../../src/host-agent/arg-request.ts';
-import { validateRequest } from '../../../src/host-agent/validate.ts';
 import { encodeArgRequest, MAX_COMMAND_WORDS } from '../../../src/protocol/agent.ts';
 
-const problems = (op: Parameters<typeof validateRequest>[0], r: unknown): string[] => {
-  try {
-    validateRequest(op, r);
-    return [];
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    return e.problems.map((p) => p.message);
-  }
-};
+const problems = requestProblems;
 const base = { deployment: 'lab', host: 'h1' };
 
 describe('agent requests of working inside a lab', () => {

@@ -2,12 +2,13 @@
 // per VM, one bridge per net, one veth per VM interface, addresses, routes, forwarding,
 // backplane links; the links' shaping (shaping.ts), each VM's management link (<vm_mgmt>,
 // src/scenario/vm-mgmt.ts) and the <host> section (host-section.ts). Pure: names come from the
-// allocator (journal + existing links), nothing is touched here.
+// allocator (journal + existing links), nothing is touched here. Readable link names are made
+// from the lab's display name, the rest from the deployment key (NamedAfter, naming.ts).
 import { createHash } from 'node:crypto';
 import type { Scenario, Vm } from '../../../scenario/model.ts';
 import type { BackplaneLink } from '../../../protocol/plan.ts';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
-import { MAX_IFNAME, NameAllocator, netnsName, readableLinkName, stableMac, vmIfaceName } from '../../naming.ts';
+import { MAX_IFNAME, NameAllocator, netnsName, readableLinkName, stableMac, vmIfaceName, type NamedAfter } from '../../naming.ts';
 import type { BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
@@ -164,7 +165,7 @@ function hashOf(value: unknown): string {
 
 export function vmSpec(
   vm: Vm,
-  deployment: string,
+  { deployment, lab }: NamedAfter,
   tag: string,
   nets: Map<string, NetSpec>,
   names: NameAllocator,
@@ -187,7 +188,7 @@ export function vmSpec(
     return {
       id: i.id,
       inner,
-      outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`, readableLinkName(deployment, vm.name, i.id)),
+      outer: names.name('veth', `${deployment}|${vethKey(vm.name, i.id)}`, readableLinkName(lab, vm.name, i.id)),
       net: i.net,
       ...(net ? { bridge: net.bridge } : {}),
       mac: i.mac ?? stableMac(deployment, vm.name, i.id),
@@ -216,6 +217,8 @@ export function vmSpec(
 export interface DesiredInput {
   scenario: Scenario;
   deployment: string;
+  /** The lab's display name (readable link names); default the deployment. */
+  lab?: string;
   tag: string;
   backplane: BackplaneLink[];
   /** Only these VMs (default all). */
@@ -233,9 +236,9 @@ export interface DesiredInput {
   host?: string;
 }
 
-function mgmtSpec(m: VmMgmt, vm: Vm, index: number, deployment: string, names: NameAllocator): MgmtSpec {
+function mgmtSpec(m: VmMgmt, vm: Vm, index: number, { deployment, lab }: NamedAfter, names: NameAllocator): MgmtSpec {
   const a = privateMgmtAddresses(m, index);
-  return { outer: names.name('mgmt', `${deployment}|${mgmtKey(vm.name)}`, readableLinkName(deployment, vm.name, 'm')), inner: MGMT_IFACE, host: a.host, vm: a.vm };
+  return { outer: names.name('mgmt', `${deployment}|${mgmtKey(vm.name)}`, readableLinkName(lab, vm.name, 'm')), inner: MGMT_IFACE, host: a.host, vm: a.vm };
 }
 
 function shapingText(s: Shaping): string {
@@ -248,6 +251,7 @@ function shapingText(s: Shaping): string {
 
 export function desiredState(input: DesiredInput): DesiredState {
   const { scenario, deployment, tag, names } = input;
+  const of: NamedAfter = { deployment, lab: input.lab ?? deployment };
   const problems = networkProblems(scenario);
   if (problems.length) throw new InputError(problems);
   const wanted = input.vms ? new Set(input.vms) : undefined;
@@ -269,7 +273,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       }
       warnings.push(`net ${n.name}: managed="no" names a bridge of the host's own, but there is no bridge ${n.name}${onHost}: its VMs here are on a bridge of their own`);
     }
-    const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`, readableLinkName(deployment, n.name)) };
+    const spec: NetSpec = { net: n.name, bridge: names.name('bridge', `${deployment}|${bridgeKey(n.name)}`, readableLinkName(of.lab, n.name)) };
     const link = links.get(n.name);
     if (link) {
       const backplane = backplaneFor(link.kind);
@@ -321,17 +325,17 @@ export function desiredState(input: DesiredInput): DesiredState {
   const index = new Map(scenario.vms.map((v, i) => [v.name, i]));
   const extrasOf = (vm: Vm): VmNetworkExtras => {
     const e: VmNetworkExtras = {};
-    if (m?.type === 'private' && !mgmtDisabled(vm, scenario)) e.mgmt = mgmtSpec(m, vm, index.get(vm.name)!, deployment, names);
+    if (m?.type === 'private' && !mgmtDisabled(vm, scenario)) e.mgmt = mgmtSpec(m, vm, index.get(vm.name)!, of, names);
     const shaping = shapingOf(vm);
     if (shaping) e.shaping = shaping;
     return e;
   };
-  const vmSpecs = vms.map((v) => vmSpec(v, deployment, tag, nets, names, input.machineOf, extrasOf(v)));
+  const vmSpecs = vms.map((v) => vmSpec(v, of, tag, nets, names, input.machineOf, extrasOf(v)));
   for (const v of vmSpecs) {
     const asked = vms.find((x) => x.name === v.vm)!.ifaces.find((i) => i.net === MGMT_NET);
     if (asked && !v.mgmt) warnings.push(`vm ${v.vm}, interface ${asked.id}: on vm_mgmt, but the VM has no management interface (no <vm_mgmt type="private">): not made`);
   }
-  const host = hostSpec(scenario, deployment, nets, names);
+  const host = hostSpec(scenario, of, nets, names);
   const connections = netConnections(scenario.nets)
     .filter((c) => nets.has(c.from) && nets.has(c.to))
     .map((c): ConnectionSpec => {

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
 import type { Scenario } from '../../../scenario/model.ts';
-import { readableLinkName, type NameAllocator } from '../../naming.ts';
+import { readableLinkName, type NameAllocator, type NamedAfter } from '../../naming.ts';
 import type { Resource } from '../../journal.ts';
 import type { LinkInfo } from '../../sys.ts';
 import type { DriverContext } from '../driver.ts';
@@ -90,7 +90,7 @@ function hashOf(value: unknown): string {
 }
 
 /** The host section's spec (names from the allocator), or undefined when the fragment has none. */
-export function hostSpec(s: Scenario, deployment: string, nets: Map<string, NetOf>, names: NameAllocator): HostSpec | undefined {
+export function hostSpec(s: Scenario, { deployment, lab }: NamedAfter, nets: Map<string, NetOf>, names: NameAllocator): HostSpec | undefined {
   const h = s.host;
   if (!h) return undefined;
   const problems = hostSectionProblems(s);
@@ -101,8 +101,8 @@ export function hostSpec(s: Scenario, deployment: string, nets: Map<string, NetO
     return {
       net: hi.net,
       bridge: net.bridge,
-      outer: names.name('hostif', `${deployment}|${hostifKey(hi.net)}`, readableLinkName(deployment, hi.net, 'h')),
-      port: names.name('hostport', `${deployment}|${hostportKey(hi.net)}`, readableLinkName(deployment, hi.net, 'p')),
+      outer: names.name('hostif', `${deployment}|${hostifKey(hi.net)}`, readableLinkName(lab, hi.net, 'h')),
+      port: names.name('hostport', `${deployment}|${hostportKey(hi.net)}`, readableLinkName(lab, hi.net, 'p')),
       ipv4: hi.ipv4.map((a) => `${a.address}/${a.prefix}`),
       ipv6: hi.ipv6.map((a) => `${a.address}/${a.prefix}`),
       ...(net.mtu ? { mtu: net.mtu } : {}),

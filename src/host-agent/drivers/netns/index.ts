@@ -118,6 +118,7 @@ export async function prepareNetworkApply(
   const desired = desiredState({
     scenario: input.scenario,
     deployment: ctx.deployment,
+    lab: input.lab,
     tag,
     backplane: input.backplane,
     vms: input.vms,

@@ -1,0 +1,53 @@
+// `ediv state info|migrate`: where a controller's records are and which schema they have, and
+// an explicit migration (every command also migrates on first use, saying so).
+import type { CommonOptions } from './command-context.ts';
+import { storeLocationOf } from './command-context.ts';
+import { migrate, pendingMigrations, SCHEMA_VERSION, type MigrationReport } from '../state/migrations.ts';
+import { openStateStore, currentUser, type StoreLocation } from '../state/open.ts';
+import { openSqlite } from '../state/sqlite.ts';
+import type { SqlDb } from '../state/sql.ts';
+
+export interface StateInfo {
+  ok: true;
+  kind: StoreLocation['kind'];
+  location: string;
+  storeId: string;
+  schemaVersion: number;
+  /** The newest schema this ediv knows. */
+  knownVersion: number;
+  labs: number;
+  /** What opening it migrated (empty when it was up to date). */
+  migrated: MigrationReport['applied'];
+}
+
+export async function stateInfoCommand(opts: CommonOptions): Promise<StateInfo> {
+  const { location } = await storeLocationOf(opts);
+  const store = await openStateStore(location);
+  try {
+    return {
+      ok: true,
+      kind: location.kind,
+      location: store.location,
+      storeId: store.id,
+      schemaVersion: store.migration.to,
+      knownVersion: SCHEMA_VERSION,
+      labs: (await store.listScenarios()).length,
+      migrated: store.migration.applied,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+export type StateMigrateReport = { ok: true; location: string; dryRun: boolean } & MigrationReport;
+
+export async function stateMigrateCommand(opts: CommonOptions & { dryRun?: boolean }): Promise<StateMigrateReport> {
+  const { location } = await storeLocationOf(opts);
+  const db: SqlDb = location.kind === 'sqlite' ? openSqlite(location.dir) : await (await import('../state/postgres.ts')).openPostgres(location.url);
+  try {
+    const report = opts.dryRun ? await pendingMigrations(db) : await migrate(db, { user: currentUser() });
+    return { ok: true, location: db.location, dryRun: Boolean(opts.dryRun), ...report };
+  } finally {
+    await db.close();
+  }
+}
