@@ -56,18 +56,20 @@ async function main(): Promise<void> {
   };
   const deployOne = async (lab: string, controller: number): Promise<Timed> => {
     const r = await ediv(['deploy', TUTORIAL, '--name', lab], controller);
-    if (r.code !== 0) throw new Error(`deploy ${lab} failed: ${r.json?.error?.message ?? r.stderr.slice(-1500)}`);
+    if (r.code !== 0) throw new Error(`deploy ${lab} failed: ${r.json?.message ?? r.stderr.slice(-1500)}`);
     return { lab, secs: r.secs, ids: (r.json.spanning as { id: number }[]).map((s) => s.id) };
   };
-  const undeployAll = async (labs: string[]): Promise<void> => {
-    for (const lab of labs) {
-      const r = await ediv(['undeploy', lab]);
-      if (r.code !== 0) throw new Error(`undeploy ${lab} failed: ${r.stderr.slice(-1500)}`);
+  /** Undeploys every lab the shared store records; with `strict`, a failure stops the benchmark. */
+  const undeployRecorded = async (strict: boolean): Promise<void> => {
+    const st = await ediv(['status']);
+    for (const s of (st.json?.scenarios ?? []) as { name: string }[]) {
+      const r = await ediv(['undeploy', s.name, ...(strict ? [] : ['--purge'])]);
+      if (r.code !== 0 && strict) throw new Error(`undeploy ${s.name} failed: ${r.json?.message ?? r.stderr.slice(-1500)}`);
+      if (r.code !== 0) console.error(`cleanup: undeploy ${s.name}: ${r.json?.message ?? 'failed'}`);
     }
   };
   const labsOf = (c: number): string[] => Array.from({ length: LABS / CONTROLLERS }, (_, i) => `c${c}-lab${i + 1}`);
   const allLabs = Array.from({ length: CONTROLLERS }, (_, c) => labsOf(c)).flat();
-  let deployed: string[] = [];
   try {
     if (LABS % CONTROLLERS !== 0) throw new Error('--labs must be a multiple of --controllers');
     pg = await startPostgres();
@@ -81,7 +83,6 @@ async function main(): Promise<void> {
 
     const runs: { name: string; makespan: number; deploys: Timed[] }[] = [];
     const measure = async (name: string, fn: () => Promise<Timed[]>): Promise<void> => {
-      deployed = allLabs;
       const t0 = performance.now();
       const deploys = await fn();
       const makespan = (performance.now() - t0) / 1000;
@@ -89,8 +90,7 @@ async function main(): Promise<void> {
       if (new Set(ids).size !== ids.length) throw new Error(`${name}: an id was given twice`);
       runs.push({ name, makespan, deploys });
       console.log(`  ${name}: ${makespan.toFixed(1)} s`);
-      await undeployAll(allLabs);
-      deployed = [];
+      await undeployRecorded(true);
     };
     await measure('sequential, 1 controller', async () => {
       const out: Timed[] = [];
@@ -104,7 +104,13 @@ async function main(): Promise<void> {
         return out;
       }))).flat(),
     );
-    await measure(`all ${LABS} at once`, () => Promise.all(allLabs.map((lab, i) => deployOne(lab, i % CONTROLLERS))));
+    await measure(`all ${LABS} at once`, async () => {
+      // Every deploy ends (or rolls back) before the run is judged or cleaned up.
+      const settled = await Promise.allSettled(allLabs.map((lab, i) => deployOne(lab, i % CONTROLLERS)));
+      const failed = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as Error).message] : []));
+      if (failed.length) throw new Error(`${failed.length} of ${LABS} deploys failed; first: ${failed[0]}`);
+      return settled.map((s) => (s as PromiseFulfilledResult<Timed>).value);
+    });
 
     const base = runs[0]!.makespan;
     const pct = (xs: number[], p: number): number => {
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nids: ${LABS * 3} per run, none given twice.`);
   } finally {
-    if (deployed.length) await undeployAll(deployed).catch((e: unknown) => console.error(`cleanup: ${(e as Error).message}`));
+    if (clusterFile) await undeployRecorded(false).catch((e: unknown) => console.error(`cleanup: ${(e as Error).message}`));
     await clusterDown({ instance: INSTANCE, dir: path.join(work, 'cluster') }).catch((e: unknown) => console.error(`cluster down: ${(e as Error).message}`));
     await pg?.stop();
     rmSync(work, { recursive: true, force: true });

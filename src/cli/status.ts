@@ -35,8 +35,8 @@ export function register(program: Command): void {
   addStoreOption(addConnectionOptions(program.command('status')))
     .description(
       'Show deployed scenarios: status, hosts with their load, VMs with their host and the\n' +
-        'live state the agents report. --watch redraws (or, with --json, prints one JSON line)\n' +
-        'every few seconds until interrupted.',
+        'live state the agents report. Your own labs (the cluster file\'s admins: every lab).\n' +
+        '--watch redraws (or, with --json, prints one JSON line) every few seconds until interrupted.',
     )
     .argument('[scenario-name]', 'only this scenario (with per-VM detail)')
     .option('--all', "every lab on the cluster with its owner (an administrator sees all; others their own) and what the cluster's hosts hold that this state store does not record")

@@ -9,6 +9,9 @@ import { readXmlFile } from '../scenario/xml.ts';
 import { connectionStats } from '../transport/index.ts';
 import { deploy, type DeployDeps, type DeployReport } from './deploy.ts';
 import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
+import { OperationError } from '../common/errors.ts';
+import { describeOwner, sameOwner } from '../protocol/owner.ts';
+import { callerOf } from './owners.ts';
 import { accessibleLab, resolveCluster, withContext, type CommandContext, type CommonOptions } from './command-context.ts';
 import type { Cluster } from '../protocol/cluster.ts';
 import { makePlan } from './plan.ts';
@@ -69,7 +72,15 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
   const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
   if (restrictionsDoc) restrictionsFromXml(restrictionsDoc, scenario);
   return withContext(cmd, async (ctx) => {
-    if (await ctx.store.getScenario(scenario.name)) await accessibleLab(ctx, scenario.name);
+    const existing = await ctx.store.getScenario(scenario.name);
+    if (existing && !sameOwner(existing.owner, ctx.owner) && !callerOf(ctx.owner, ctx.clusterFile).admin) {
+      // Lab names are the store's: on a shared store, another user's lab of this name is in the way.
+      throw new OperationError(
+        `a lab named ${scenario.name} is already deployed by ${describeOwner(existing.owner)}: deploy yours under another name (--name ${scenario.name}-${ctx.owner.user})`,
+        { details: { reason: 'name-taken', lab: scenario.name, owner: existing.owner } },
+      );
+    }
+    if (existing) await accessibleLab(ctx, scenario.name);
     const cluster = await resolveCluster({ cluster: cmd.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true });
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
     const interrupt = interrupts?.(scenario.name, ctx.progress);

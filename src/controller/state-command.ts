@@ -4,7 +4,9 @@ import type { CommonOptions } from './command-context.ts';
 import { storeLocationOf } from './command-context.ts';
 import { migrate, pendingMigrations, SCHEMA_VERSION, type MigrationReport } from '../state/migrations.ts';
 import { openStateStore, currentUser, type StoreLocation } from '../state/open.ts';
-import { openSqlite } from '../state/sqlite.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { openSqlite, STATE_FILE } from '../state/sqlite.ts';
 import type { SqlDb } from '../state/sql.ts';
 
 export interface StateInfo {
@@ -43,6 +45,10 @@ export type StateMigrateReport = { ok: true; location: string; dryRun: boolean }
 
 export async function stateMigrateCommand(opts: CommonOptions & { dryRun?: boolean }): Promise<StateMigrateReport> {
   const { location } = await storeLocationOf(opts);
+  if (opts.dryRun && location.kind === 'sqlite' && !existsSync(path.join(location.dir, STATE_FILE))) {
+    // Nothing to open: a dry run does not make the store to say what it would hold.
+    return { ok: true, location: path.join(location.dir, STATE_FILE), dryRun: true, ...(await pendingMigrations(undefined)) };
+  }
   const db: SqlDb = location.kind === 'sqlite' ? openSqlite(location.dir) : await (await import('../state/postgres.ts')).openPostgres(location.url);
   try {
     const report = opts.dryRun ? await pendingMigrations(db) : await migrate(db, { user: currentUser() });

@@ -111,7 +111,7 @@ export function faultMessage(o: BrowseOptions, vmName: string, action: string, e
   const what = `${action} on ${terminalSafe(vmName)} failed: UPnP error ${err.code}: ${terminalSafe(err.message)}`;
   if (err.code !== UPNP_ERRORS.notAuthorized) return what;
   return o.controlKey
-    ? `${what}\n(the request was signed with the key in ${o.controlKeyFile ?? 'the controller state'}: the hypervisor has another key — redeploy to hand it the current one — or the clocks differ)`
+    ? `${what}\n(the request was signed with the key in ${o.controlKeyFile ?? 'the controller state'}: the hypervisor has another key, not this one — deploy onto it from this controller to hand this one over — or the clocks differ)`
     : `${what}\n(this hypervisor runs state-changing actions only when signed with the cluster's discovery key: run \`ediv discover call\` on the controller, with --state naming its state directory${o.controlKeyFile ? `; no key in ${o.controlKeyFile}` : ''})`;
 }
 

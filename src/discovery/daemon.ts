@@ -26,7 +26,7 @@ export interface DaemonConfig {
   /** A VM list file instead of the agent's inventory (tests, benchmark, foreign VMs). */
   vmsFile?: string;
   udn?: string;
-  /** The cluster's control key (0600, in dir; the key itself is never in a config or argv). */
+  /** The controllers' control keys, one a line (0600, in dir; keys are never in a config or argv). */
   controlKeyFile?: string;
 }
 
@@ -107,20 +107,24 @@ function nextBootId(file: string): number {
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 
 /**
- * The control key as the daemon holds it: read at start (a bad key file stops the start: no
- * silent fallback to open control), re-read on SIGHUP (a bad file then keeps the old key).
+ * The control keys as the daemon holds them (one per controller that handed one over, see
+ * control-auth.ts readKeyFile): read at start (a bad key file stops the start: no silent
+ * fallback to open control), re-read on SIGHUP (a bad or missing file then keeps the old list).
  */
-export function controlKeyHolder(file: string | undefined, say: (msg: string) => void = log): { get: () => Buffer | undefined; reread: () => void } {
-  let key = file ? readKeyFile(file) : undefined;
-  say(key ? 'state-changing actions need a signature with the control key' : 'no control key: every action is open to the management network');
+export function controlKeyHolder(file: string | undefined, say: (msg: string) => void = log): { get: () => readonly Buffer[] | undefined; reread: () => void } {
+  let keys = file ? readKeyFile(file) : undefined;
+  const count = (n: number) => `${n} control key${n === 1 ? '' : 's'}`;
+  say(keys ? `state-changing actions need a signature with one of the ${count(keys.length)}` : 'no control key: every action is open to the management network');
   return {
-    get: () => key,
+    get: () => keys,
     reread: () => {
       if (!file) return;
       try {
-        key = readKeyFile(file);
+        const before = keys?.length;
+        keys = readKeyFile(file);
+        if (keys.length !== before) say(`now ${count(keys.length)}`);
       } catch (err) {
-        say(`control key not re-read, the old one stays: ${(err as Error).message}`);
+        say(`control keys not re-read, the old ones stay: ${(err as Error).message}`);
       }
     },
   };
@@ -151,9 +155,9 @@ export async function runDaemon(configPath: string, entry: DaemonEntry): Promise
     const provider: VmProvider = cfg.vmsFile
       ? fileProvider(cfg.vmsFile)
       : inventoryProvider(entry.inventory(cfg.stateDir), cfg.host, [cfg.stateDir]);
-    const key = controlKeyHolder(cfg.controlKeyFile);
+    const keys = controlKeyHolder(cfg.controlKeyFile);
     const bootId = nextBootId(f.bootId);
-    daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, controlKey: key.get, log });
+    daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, controlKeys: keys.get, log });
     const url = await daemon.start();
     const d = daemon;
     const writeState = () =>
@@ -164,7 +168,7 @@ export async function runDaemon(configPath: string, entry: DaemonEntry): Promise
     writeState();
     log(`serving ${url} on ${iface.name}, BOOTID ${bootId}`);
     process.on('SIGHUP', () => {
-      key.reread(); // serve() may have written a new key before signalling
+      keys.reread(); // serve() may have added a key before signalling
       void d.reload().then(writeState, (e: Error) => log(`reload failed: ${e.message}`));
     });
     await new Promise<void>((resolve) => {

@@ -100,8 +100,8 @@ export interface HypervisorOptions {
   bootId: number;
   provider: VmProvider;
   udn?: string;
-  /** The cluster's control key now (re-read on reload); none: actions are not signed. */
-  controlKey?: () => Buffer | undefined;
+  /** The control keys now (re-read on reload; a signature with any one passes); none: actions are not signed. */
+  controlKeys?: () => readonly Buffer[] | undefined;
   log?: (msg: string) => void;
   /** Interval of the backstop poll of the provider (state changes made elsewhere), ms. */
   pollMs?: number;
@@ -123,7 +123,7 @@ export class HypervisorDaemon {
 
   constructor(opts: HypervisorOptions) {
     this.opts = opts;
-    const verifier = new ControlVerifier(opts.controlKey ?? (() => undefined));
+    const verifier = new ControlVerifier(opts.controlKeys ?? (() => undefined));
     this.server = new DeviceServer({ address: opts.iface.address, port: opts.port, log: opts.log, network: opts.iface, verifier });
     this.ssdp = new SsdpAdvertiser({ iface: opts.iface, maxAge: opts.maxAge, bootId: opts.bootId, log: opts.log });
   }

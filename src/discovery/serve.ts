@@ -14,7 +14,7 @@ import type { DaemonConfig, DaemonState } from './daemon.ts';
 import { files, runningPid } from './daemon.ts';
 import { pidAlive } from '../common/process.ts';
 import { sleep } from './ssdp.ts';
-import { KEY_HEX } from './control-auth.ts';
+import { KEY_HEX, formatKeyList, readKeyFile, withKey } from './control-auth.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 
 export interface ServeRequest {
@@ -41,10 +41,10 @@ export interface ServeRequest {
   /** Override the hypervisor UDN. */
   udn?: string;
   /**
-   * The cluster's discovery control key, 64 hex digits (the controller's, sent on stdin, never
-   * in argv). Stored 0600 in <stateDir>/.discovery/control.key; from then on Start, Stop,
-   * Suspend and Resume need a signature made with it. Absent: the key stored before (if any)
-   * stays in force.
+   * The controller's discovery control key, 64 hex digits (sent on stdin, never in argv).
+   * Added 0600 to <stateDir>/.discovery/control.key, which keeps the keys of every controller
+   * that sent one (at most MAX_KEYS, newest last); from then on Start, Stop, Suspend and Resume
+   * need a signature made with one of them. Absent: the keys stored before (if any) stay in force.
    */
   controlKey?: string;
 }
@@ -59,8 +59,10 @@ export interface ServeResult {
   started?: boolean;
   reloaded?: boolean;
   stopped?: boolean;
-  /** The daemon has a control key: state-changing actions need a signature. */
+  /** The daemon has control keys: state-changing actions need a signature made with one. */
   signedControl?: boolean;
+  /** How many keys its key file holds (one per controller that deployed onto the host, at most MAX_KEYS). */
+  controlKeys?: number;
 }
 
 export interface ServeContext {
@@ -110,20 +112,96 @@ function readState(dir: string): DaemonState | undefined {
 
 function describe(host: string, pid: number | undefined, dir: string): ServeResult {
   const st = pid ? readState(dir) : undefined;
-  return { host, running: pid !== undefined, pid, url: st?.url, udn: st?.udn, configId: st?.configId, signedControl: st?.config.controlKeyFile !== undefined };
+  const keyFile = st?.config.controlKeyFile;
+  const keys = keyCount(keyFile);
+  return {
+    host, running: pid !== undefined, pid, url: st?.url, udn: st?.udn, configId: st?.configId,
+    signedControl: keyFile !== undefined, ...(keys !== undefined ? { controlKeys: keys } : {}),
+  };
 }
 
 /**
- * Stores the control key the request brings (0600, written atomically: never a moment with
- * the key in a wider file); returns the key file when there is one, new or from before.
+ * The keys a key file holds before a new one is added, and its text: none when there is no
+ * file, or when others could read it (keys they may know are not kept); lines that are not
+ * keys are dropped.
  */
-function installControlKey(dir: string, hex: string | undefined): string | undefined {
+function storedKeys(file: string, say: (msg: string) => void): { keys: string[]; text?: string } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return { keys: [] };
+  }
+  if ((st.mode & 0o077) !== 0) {
+    say(`${file} was readable by others (mode ${(st.mode & 0o777).toString(8)}): its keys are dropped, only the one of this request is kept`);
+    return { keys: [] };
+  }
+  const text = fs.readFileSync(file, 'utf8');
+  return { keys: text.split('\n').map((l) => l.trim()).filter((l) => KEY_HEX.test(l)), text };
+}
+
+/** A lock older than this was left by a serve that died holding it (it is held for a read and a write). */
+const KEY_LOCK_STALE_MS = 5_000;
+
+/**
+ * Runs `fn` (a read and a write of the key file, synchronous) holding <dir>/control.key.lock,
+ * a directory made atomically: two serve requests at once (two controllers deploying onto the
+ * host) must not each write a list lacking the other's key.
+ */
+async function withKeyLock<T>(dir: string, fn: () => T): Promise<T> {
+  const lock = `${files(dir).controlKey}.lock`;
+  const end = Date.now() + 15_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock, { mode: 0o700 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let age: number;
+      try {
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch {
+        continue; // just released
+      }
+      if (age > KEY_LOCK_STALE_MS) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > end) throw new OperationError(`${lock} is held by another serve request: try again`);
+      else await sleep(20);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Adds the control key the request brings to the host's key file — one key a line, oldest
+ * first; a key already there moves to the end; at most MAX_KEYS, the oldest dropped — so every
+ * controller that deployed onto the host may sign actions there. Written 0600, atomically
+ * (never a moment with keys in a wider file), unless it already says exactly that. Returns the key
+ * file when there is one, new or from before.
+ */
+async function installControlKey(dir: string, hex: string | undefined, say: (msg: string) => void): Promise<string | undefined> {
   const file = files(dir).controlKey;
   if (hex !== undefined) {
-    const same = fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() === hex;
-    if (!same) writeFileAtomic(file, `${hex}\n`, { mode: 0o600 });
+    await withKeyLock(dir, () => {
+      const before = storedKeys(file, say);
+      const after = formatKeyList(withKey(before.keys, hex));
+      if (after !== before.text) writeFileAtomic(file, after, { mode: 0o600 });
+    });
   }
   return fs.existsSync(file) ? file : undefined;
+}
+
+/** How many keys the daemon's key file holds (undefined: none, or not readable as keys). */
+function keyCount(file: string | undefined): number | undefined {
+  if (!file) return undefined;
+  try {
+    return readKeyFile(file).length;
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitExit(pid: number, ms: number): Promise<boolean> {
@@ -156,7 +234,8 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
   const dir = path.join(path.resolve(stateDir), '.discovery');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700); // made by an older version with the umask's mode, perhaps
-  const controlKeyFile = installControlKey(dir, req.controlKey);
+  const say = (message: string) => ctx.emit?.({ type: 'progress', step: 'discovery', message });
+  const controlKeyFile = await installControlKey(dir, req.controlKey, say);
   const pid = runningPid(dir, ctx.daemonMain);
 
   if (req.stop) {

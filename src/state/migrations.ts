@@ -159,10 +159,10 @@ export async function migrate(db: SqlDb, ctx: MigrationContext, migrations: read
   }, { exclusive: true });
 }
 
-/** What a migration would do, changing nothing. */
-export async function pendingMigrations(db: SqlDb, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
+/** What a migration would do, changing nothing (`db` undefined: a store not made yet). */
+export async function pendingMigrations(db: SqlDb | undefined, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
   const latest = migrations[migrations.length - 1]?.version ?? 0;
-  const from = (await peekVersion(db)) ?? 0;
-  if (from > latest) throw tooNew(db, from, latest);
+  const from = db ? ((await peekVersion(db)) ?? 0) : 0;
+  if (db && from > latest) throw tooNew(db, from, latest);
   return { from, to: latest, applied: migrations.filter((m) => m.version > from).map((m) => ({ version: m.version, description: m.description })) };
 }

@@ -26,7 +26,17 @@ export const EDIV_ADVISORY_LOCK = 0x65646976_73746174n;
 export const MAX_TRANSACTION_ATTEMPTS = 20;
 const STATEMENT_TIMEOUT_MS = 60_000;
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A loaded server (a class deploying at once) may take a while to accept: a controller had
+ * better wait than fail a deploy. An unreachable one is refused at once anyway.
+ */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * Connections per controller. A controller's store work is mostly one statement at a time;
+ * two keep a transaction from waiting behind a status update. Small, because a course's
+ * controllers share the server's max_connections (100 by default): 30 at once use 60.
+ */
+const POOL_SIZE = 2;
 /** SQLSTATEs after which a transaction runs again: serialization_failure, deadlock_detected, unique_violation. */
 const RETRY_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
@@ -135,7 +145,7 @@ class PostgresDb implements SqlDb {
       ...config,
       // The URL's own password, else PGPASSWORD, else the pgpass file: looked up per connection.
       password: config.password ? config.password : (passwordLookup as unknown as () => Promise<string>),
-      max: 4,
+      max: POOL_SIZE,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: connectTimeoutMs,
       statement_timeout: STATEMENT_TIMEOUT_MS,

@@ -21,10 +21,38 @@ export function openSqlite(dir: string, opts: { busyTimeoutMs?: number } = {}): 
   } catch (err) {
     throw new OperationError(`cannot open the state store ${file}: ${(err as Error).message}`, { cause: err });
   }
-  db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30000))}`);
-  db.exec('PRAGMA journal_mode = WAL');
+  const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30000));
+  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  toWal(db, file);
   db.exec('PRAGMA foreign_keys = ON');
-  return new SqliteDb(file, db);
+  return new SqliteDb(file, db, busyTimeoutMs);
+}
+
+/**
+ * Runs a statement that takes a lock, again when SQLite reports the database locked without
+ * having waited: its busy timeout does not cover every case (the WAL switch of a new file meeting
+ * another process opening it, a connection meeting another's WAL recovery), and two `ediv
+ * deploy` started together on a fresh state directory met one under load. Bounded by `waitMs`.
+ */
+function whenUnlocked(db: DatabaseSync, sql: string, waitMs: number): void {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      db.exec(sql);
+      return;
+    } catch (err) {
+      if (!/locked|busy/i.test((err as Error).message) || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 80);
+    }
+  }
+}
+
+function toWal(db: DatabaseSync, file: string): void {
+  try {
+    whenUnlocked(db, 'PRAGMA journal_mode = WAL', 10_000);
+  } catch (err) {
+    throw new OperationError(`cannot open the state store ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 class SqliteDb implements SqlDb {
@@ -34,10 +62,12 @@ class SqliteDb implements SqlDb {
   /** The tail of this process's queue of statements and transactions. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly direct: SqlExecutor;
+  private readonly busyTimeoutMs: number;
 
-  constructor(file: string, db: DatabaseSync) {
+  constructor(file: string, db: DatabaseSync, busyTimeoutMs: number) {
     this.location = file;
     this.db = db;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.direct = {
       all: async (sql, params = []) => this.db.prepare(sql).all(...(params as SQLInputValue[])) as Row[],
       run: async (sql, params = []) => Number(this.db.prepare(sql).run(...(params as SQLInputValue[])).changes),
@@ -63,7 +93,7 @@ class SqliteDb implements SqlDb {
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.serialized(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      whenUnlocked(this.db, 'BEGIN IMMEDIATE', this.busyTimeoutMs);
       try {
         const out = await fn(this.direct);
         this.db.exec('COMMIT');

@@ -71,8 +71,13 @@ export function idPoolKey(cluster: Pick<Cluster, 'backplane'>): string {
 
 const now = (): string => new Date().toISOString();
 
-/** How often a plan is made again when other deployments took its ids meanwhile. */
-const MAX_PLAN_ATTEMPTS = 12;
+/**
+ * How often a plan is made outside any lock before the store makes it under the exclusive
+ * lock instead: optimistic planning keeps a slow plan from holding a lock, but when many
+ * controllers plan at once (a class deploying together) they keep picking the same free ids;
+ * under the lock one plan at a time is made on the ids in use, and is recorded for sure.
+ */
+const OPTIMISTIC_PLAN_ATTEMPTS = 3;
 
 export interface NewScenario {
   name: string;
@@ -169,43 +174,46 @@ export class StateStore {
     const existing = await this.getScenario(input.name);
     if (existing) throw alreadyDeployed(existing); // before planning (recordScenario checks again)
     const uid = newDeploymentUid();
-    return this.planUntilIdsHold(input.name, pool, input.makePlan, (plan) => this.recordScenario(input, uid, pool, plan));
+    return this.planUntilIdsHold(input.name, pool, input.makePlan, (tx, plan) => this.recordScenario(tx, input, uid, pool, plan));
   }
 
   /**
    * Makes a plan on a snapshot of the ids in use and records it (`record` returns the plan's
    * ids another process took meanwhile, having written nothing); again, after a randomised
-   * back-off so that processes planning at once do not collide again, a few times.
+   * back-off, a few times; then once more inside one exclusive transaction, where the ids
+   * read are the ids in use when the plan is recorded.
    */
   private async planUntilIdsHold(
     name: string,
     pool: string,
     makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan,
-    record: (plan: Plan) => Promise<Plan['spanning']>,
+    record: (tx: SqlExecutor, plan: Plan) => Promise<Plan['spanning']>,
   ): Promise<Plan> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; attempt <= OPTIMISTIC_PLAN_ATTEMPTS; attempt++) {
       const plan = await makePlan(await this.idsInUse(pool));
-      const taken = await record(plan);
-      if (taken.length === 0) return plan;
-      if (attempt === MAX_PLAN_ATTEMPTS) {
-        const list = taken.map((s) => `${s.id} (net ${s.net})`).join(', ');
-        throw new OperationError(
-          `backplane id ${list} is held by another deployment, and was again after planning ${name} ${MAX_PLAN_ATTEMPTS} times; try again`,
-          { details: { reason: 'ids-taken', ids: taken.map((s) => s.id) } },
-        );
-      }
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
+      if ((await this.db.transaction((tx) => record(tx, plan))).length === 0) return plan;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
     }
+    return this.db.transaction(async (tx) => {
+      const plan = await makePlan(await idsInUse(tx, pool));
+      const taken = await record(tx, plan);
+      if (taken.length === 0) return plan;
+      // Only a planner that ignores the ids it is given gets here.
+      const list = taken.map((s) => `${s.id} (net ${s.net})`).join(', ');
+      throw new OperationError(`backplane id ${list} is held by another deployment: the plan of ${name} did not avoid the ids in use`, {
+        details: { reason: 'ids-taken', ids: taken.map((s) => s.id) },
+      });
+    }, { exclusive: true });
   }
 
-  /** One transaction: inserts the scenario with its plan, or returns the plan's ids already held (then nothing is written). */
-  private recordScenario(input: NewScenario, uid: string, pool: string, plan: Plan): Promise<Plan['spanning']> {
+  /** In `tx`: inserts the scenario with its plan, or returns the plan's ids already held (then nothing is written). */
+  private recordScenario(tx: SqlExecutor, input: NewScenario, uid: string, pool: string, plan: Plan): Promise<Plan['spanning']> {
     const fresh = async (tx: SqlExecutor): Promise<Plan['spanning']> => {
       const existing = await getScenario(tx, input.name);
       if (existing) throw alreadyDeployed(existing);
       return plan.spanning;
     };
-    return this.recordIfIdsFree(pool, fresh, async (tx, newIds) => {
+    return recordIfIdsFree(tx, pool, fresh, async (newIds) => {
       const t = now();
       await tx.run(
         `INSERT INTO scenarios (name, uid, owner_user, owner_store, source_path, cluster_file, cluster_json, segmentator, plan_json,
@@ -233,26 +241,6 @@ export class StateStore {
   }
 
   /**
-   * One transaction: `newIds` (run inside it, may throw) says which ids the plan takes; when
-   * another deployment holds one, nothing is written and those are returned; else `write`
-   * records the plan and [] is returned.
-   */
-  private recordIfIdsFree(
-    pool: string,
-    newIds: (tx: SqlExecutor) => Promise<Plan['spanning']>,
-    write: (tx: SqlExecutor, ids: Plan['spanning']) => Promise<void>,
-  ): Promise<Plan['spanning']> {
-    return this.db.transaction(async (tx) => {
-      const ids = await newIds(tx);
-      const inUse = await idsInUse(tx, pool);
-      const taken = ids.filter((s) => inUse.has(s.id));
-      if (taken.length) return taken;
-      await write(tx, ids);
-      return [];
-    });
-  }
-
-  /**
    * Records the plan of a redeploy (an edited scenario applied to a recorded lab), in one
    * transaction: the new plan, source and cluster, status 'deploying'; a host row for each host
    * of the plan (rows of hosts it no longer has stay until finishRedeploy, so that undeploy
@@ -269,16 +257,16 @@ export class StateStore {
     makePlan: (idsInUse: Set<number>) => Promise<Plan> | Plan;
   }): Promise<Plan> {
     const pool = idPoolKey(input.cluster);
-    return this.planUntilIdsHold(input.name, pool, input.makePlan, (plan) => this.recordReplan(input, pool, plan));
+    return this.planUntilIdsHold(input.name, pool, input.makePlan, (tx, plan) => this.recordReplan(tx, input, pool, plan));
   }
 
-  private recordReplan(input: { name: string; sourcePath: string; cluster: Cluster }, pool: string, plan: Plan): Promise<Plan['spanning']> {
+  private recordReplan(tx: SqlExecutor, input: { name: string; sourcePath: string; cluster: Cluster }, pool: string, plan: Plan): Promise<Plan['spanning']> {
     const fresh = async (tx: SqlExecutor): Promise<Plan['spanning']> => {
       if (!(await getScenario(tx, input.name))) throw new OperationError(`no scenario named ${JSON.stringify(input.name)} is recorded (undeployed meanwhile?)`);
       const held = new Set((await ids(tx, input.name)).map((i) => `${i.id}|${i.net}`));
       return plan.spanning.filter((s) => !held.has(`${s.id}|${s.net}`));
     };
-    return this.recordIfIdsFree(pool, fresh, async (tx, newIds) => {
+    return recordIfIdsFree(tx, pool, fresh, async (newIds) => {
       const t = now();
       await tx.run(
         `UPDATE scenarios SET source_path = ?, cluster_file = ?, cluster_json = ?, segmentator = ?, plan_json = ?,
@@ -381,6 +369,24 @@ export function alreadyDeployed(rec: ScenarioRecord): AlreadyDeployedError {
 }
 
 // ---- queries shared by the store's methods and its transactions -----------------------------
+
+/**
+ * In `tx`: `newIds` (may throw) says which ids the plan takes; when another deployment holds
+ * one, nothing is written and those are returned; else `write` records the plan and [] is returned.
+ */
+async function recordIfIdsFree(
+  tx: SqlExecutor,
+  pool: string,
+  newIds: (tx: SqlExecutor) => Promise<Plan['spanning']>,
+  write: (ids: Plan['spanning']) => Promise<void>,
+): Promise<Plan['spanning']> {
+  const ids = await newIds(tx);
+  const inUse = await idsInUse(tx, pool);
+  const taken = ids.filter((s) => inUse.has(s.id));
+  if (taken.length) return taken;
+  await write(ids);
+  return [];
+}
 
 async function getScenario(q: SqlExecutor, name: string): Promise<ScenarioRecord | undefined> {
   const [row] = await q.all('SELECT * FROM scenarios WHERE name = ?', [name]);

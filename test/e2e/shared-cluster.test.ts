@@ -160,6 +160,10 @@ describe('e2e: one cluster shared by several controllers (shared PostgreSQL stor
       const exec = await shared(alice, ['exec', 'bob-1', '--', 'true']);
       expect(exec.code).to.equal(1);
       expect(await vmNamespaces('bob-1')).to.have.length(6);
+      // Lab names are the store's: Bob deploying under Alice's lab name is told to pick another.
+      const taken = await shared(bob, ['deploy', TUTORIAL, '--name', 'alice-1', '--json']);
+      expect(taken.code, show(taken)).to.equal(1);
+      expect(taken.json.message).to.match(/^a lab named alice-1 is already deployed by edivt-alice \(state store [0-9a-f]{8}…\): deploy yours under another name \(--name alice-1-edivt-bob\)$/);
 
       const admin = await asRoot(['status', '--all', '--cluster', clusterFiles.root!.shared, '--json']);
       expect(admin.code, show(admin)).to.equal(0);

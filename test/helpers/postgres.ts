@@ -175,7 +175,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
           'fsync = off',
           'synchronous_commit = off',
           'full_page_writes = off',
-          'max_connections = 60',
+          'max_connections = 200', // a course: 2 per controller (src/state/postgres.ts), 30 controllers and more
           "shared_buffers = '16MB'",
           '',
         ].join('\n'),

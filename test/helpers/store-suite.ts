@@ -137,6 +137,21 @@ export function storeSuite(freshLocation: () => Promise<StoreLocation>): void {
     expect((await store.ids('s1')).map((i) => i.id)).to.deep.equal([1001]);
   });
 
+  it('after three plans whose ids were taken, plans once more under the exclusive lock and records it', async () => {
+    await store.createScenario(lab('holder', () => planWith('holder', [1000])));
+    const snapshots: number[][] = [];
+    const plan = await store.createScenario(
+      lab('s1', (inUse) => {
+        snapshots.push([...inUse].sort());
+        // Three times a plan whose id is taken (as when many planners race for the lowest free id).
+        return planWith('s1', [snapshots.length <= 3 ? 1000 : 1001]);
+      }),
+    );
+    expect(snapshots).to.deep.equal([[1000], [1000], [1000], [1000]]);
+    expect(plan.spanning[0]!.id).to.equal(1001);
+    expect((await store.ids('s1')).map((i) => i.id)).to.deep.equal([1001]);
+  });
+
   it('keeps cmd-seq tables (Maps, prototype names included) through the stored plan', async () => {
     const p = planWith('s1', []);
     p.hosts.host1!.fragment = { cmdSeqs: new Map([['__proto__', ['a']], ['constructor', ['b']]]) } as never;
@@ -181,17 +196,17 @@ export function storeSuite(freshLocation: () => Promise<StoreLocation>): void {
     expect(vms.every((v) => v.status === 'running')).to.equal(true);
   });
 
-  it('two processes allocating at once never get the same id', async function () {
+  it('six processes allocating at once never get the same id, and every one records all its labs', async function () {
     this.timeout(120000);
     const worker = path.join(import.meta.dirname, 'allocate-worker.ts');
-    const n = 40;
-    const [a, b] = await Promise.all(
-      ['p', 'q'].map((prefix) => run(process.execPath, ['--no-warnings', worker, JSON.stringify(location), prefix, String(n)], { env: process.env })),
+    const n = 15;
+    const outs = await Promise.all(
+      ['p', 'q', 'r', 's', 't', 'u'].map((prefix) => run(process.execPath, ['--no-warnings', worker, JSON.stringify(location), prefix, String(n)], { env: process.env })),
     );
-    const all = [...(JSON.parse(a!.stdout) as number[]), ...(JSON.parse(b!.stdout) as number[])];
-    expect(all).to.have.length(2 * n);
-    expect(new Set(all).size).to.equal(2 * n);
-    expect(await store.listScenarios()).to.have.length(2 * n);
-    expect((await store.idsInUse('vxlan')).size).to.equal(2 * n);
+    const all = outs.flatMap((o) => JSON.parse(o.stdout) as number[]);
+    expect(all).to.have.length(6 * n);
+    expect(new Set(all).size).to.equal(6 * n);
+    expect(await store.listScenarios()).to.have.length(6 * n);
+    expect((await store.idsInUse('vxlan')).size).to.equal(6 * n);
   });
 }

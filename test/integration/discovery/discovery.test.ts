@@ -10,6 +10,10 @@ import { vmUdn, hypervisorUdn } from '../../../src/discovery/udn.ts';
 import type { DiscoveryTree } from '../../../src/discovery/control-point.ts';
 import { writeVmFile } from '../../../src/discovery/provider.ts';
 import type { VmFile } from '../../../src/discovery/provider.ts';
+import { ensureControlKey } from '../../../src/controller/discovery-hooks.ts';
+import { parseKey, signCall, SIGNATURE_HEADER } from '../../../src/discovery/control-auth.ts';
+import { soapRequestBody } from '../../../src/discovery/soap.ts';
+import { SERVICE_VM_MANAGEMENT } from '../../../src/discovery/types.ts';
 
 const HERE = import.meta.dirname;
 const probe = (name: string) => path.join(HERE, name);
@@ -275,5 +279,51 @@ describe('discovery in a netns lab (root)', function () {
     expect(t.hypervisors.map((h) => h.host)).to.deep.equal(['h1']);
     const again = await lab.serve(lab.ns('h2'), { host: 'h2', stateDir: dirs.h2, stop: true });
     expect(again).to.include({ running: false, stopped: false });
+  });
+
+  // Issue 14: several controllers deploy onto one host; each hands the daemon its key, and
+  // every one of them may sign actions there. Runs last: h1 stays signed from here on.
+  it('a daemon given the keys of two controllers runs actions signed with either, and refuses unsigned, foreign and replayed ones', async () => {
+    const [ctlA, ctlB, ctlC, none] = ['ctl-a', 'ctl-b', 'ctl-c', 'ctl-none'].map((n) => path.join(lab.tmp, n)) as [string, string, string, string];
+    fs.mkdirSync(none, { mode: 0o700 });
+    const [keyA, keyB] = [ensureControlKey(ctlA), ensureControlKey(ctlB)];
+    ensureControlKey(ctlC); // a controller that never deployed onto h1
+    const req = { host: 'h1', interface: 'mgmt0', stateDir: dirs.h1, vmsFile: vmsFiles.h1, maxAge: 60 };
+    const first = await lab.serve(lab.ns('h1'), { ...req, controlKey: keyA });
+    expect(first).to.include({ running: true, started: true, signedControl: true, controlKeys: 1 }); // keyed now: restarted
+    const second = await lab.serve(lab.ns('h1'), { ...req, controlKey: keyB });
+    expect(second).to.include({ running: true, reloaded: true, pid: first.pid, signedControl: true, controlKeys: 2 });
+    const keyFile = path.join(dirs.h1!, '.discovery', 'control.key');
+    expect(fs.readFileSync(keyFile, 'utf8')).to.equal(`${keyA}\n${keyB}\n`);
+    expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
+
+    const callAs = (state: string, action: string) => call('lab/r1', action, '--state', state);
+    for (const [who, state] of [['unsigned', none], ['a controller that never deployed here', ctlC]] as const) {
+      const r = await callAs(state, 'Stop');
+      expect(r.code, who).to.equal(1);
+      expect(r.out.details.upnpErrorCode, who).to.equal(606);
+    }
+    expect(await lab.linkUp(r1Ns, 'eth0')).to.equal(true);
+    const byB = await callAs(ctlB, 'Stop'); // the second key handed over
+    expect(byB.code, byB.stderr + JSON.stringify(byB.out)).to.equal(0);
+    expect(await lab.linkUp(r1Ns, 'eth0')).to.equal(false);
+    const byA = await callAs(ctlA, 'Start'); // the first one still counts
+    expect(byA.code, byA.stderr + JSON.stringify(byA.out)).to.equal(0);
+    expect(await lab.linkUp(r1Ns, 'eth0')).to.equal(true);
+    expect((await callAs(none, 'GetStatus')).out.result).to.deep.equal({ State: 'running' });
+
+    // A signed request captured and sent again is refused, whichever key signed it.
+    const r2 = (await discover()).hypervisors.find((h) => h.host === 'h1')!.vms.find((v) => v.name === 'r2')!;
+    const control = r2.services.find((sv) => sv.serviceType === SERVICE_VM_MANAGEMENT)!.controlUrl;
+    const body = soapRequestBody(SERVICE_VM_MANAGEMENT, 'Suspend', []);
+    const headers = {
+      'content-type': 'text/xml; charset="utf-8"', soapaction: `"${SERVICE_VM_MANAGEMENT}#Suspend"`,
+      [SIGNATURE_HEADER]: signCall(parseKey(keyB), { url: control, serviceType: SERVICE_VM_MANAGEMENT, action: 'Suspend', udn: r2.udn, body }),
+    };
+    const post = async () => JSON.parse((await lab.runIn(cpNs, [...TS, probe('http-probe.ts'), 'POST', control, JSON.stringify(headers), body])).stdout) as { status: number; body: string };
+    expect((await post()).status).to.equal(200);
+    const replay = await post();
+    expect(replay.status).to.equal(500);
+    expect(replay.body).to.match(/<errorCode>606<\/errorCode>.*replayed/);
   });
 });
