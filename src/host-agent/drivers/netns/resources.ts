@@ -394,14 +394,19 @@ async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource
       }
     }
   }
-  // veths first (deleting one end deletes the pair at once; namespace clean-up is asynchronous).
+  // A VM's veths go with its namespace: the kernel removes a dying namespace's links in one
+  // batched clean-up, where deleting them one by one waits for its synchronisation each time
+  // (18 s against 0.6 s for 1 000 VMs). Other links (bridges, backplane, <host>) go explicitly.
+  const dying = new Set(namespaces.filter((n) => present.has(n)));
+  const goesWithNamespace = (r: Resource): boolean => r.kind === 'veth' && r.vm !== undefined && dying.has(ctx.journal.get(netnsKey(r.vm))?.name ?? '');
   const order = [...res].reverse().sort((a, b) => rank(a) - rank(b));
   const lines: string[] = [];
   for (const r of order) {
-    if (isLink(r) && before.has(r.name)) lines.push(`link del dev ${r.name}`);
+    if (isLink(r) && before.has(r.name) && !goesWithNamespace(r)) lines.push(`link del dev ${r.name}`);
     if (r.kind === 'netns' && present.has(r.name)) lines.push(`netns del ${r.name}`);
   }
   await ipBatch(lines, { force: true });
+  await linksGone(res.filter((r) => goesWithNamespace(r) && before.has(r.name)).map((r) => r.name), NAMESPACE_CLEANUP_MS);
 
   const after = await listLinks();
   const nsAfter = listNetns();
@@ -440,6 +445,20 @@ async function removeOnce(ctx: DriverContext, res: Resource[]): Promise<Resource
       qdiscsLeft.has(r) ||
       cgroupsLeft.has(r),
   );
+}
+
+/** How long the kernel's clean-up of deleted namespaces is waited for before what is left is removed by name. */
+const NAMESPACE_CLEANUP_MS = 10_000;
+
+/** Waits until none of `names` is a link any more (one listing per round), at most `ms`. */
+async function linksGone(names: string[], ms: number): Promise<void> {
+  if (names.length === 0) return;
+  const deadline = Date.now() + ms;
+  for (let wait = 10; Date.now() < deadline; wait = Math.min(wait * 2, 200)) {
+    const links = await listLinks();
+    if (!names.some((n) => links.has(n))) return;
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 /** Removal order: processes, mounts, shaping, veths, namespaces, backplane links, bridges, directories, settings. */
