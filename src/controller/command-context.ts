@@ -12,7 +12,7 @@ import { clusterUp } from '../emulated/cluster.ts';
 import { localClusterDir } from '../emulated/layout.ts';
 import { progressFor, type Progress, type ProgressMode } from './progress.ts';
 import { HostSessions } from './sessions.ts';
-import { currentUser, migrationMessage, openStateStore, type StoreLocation } from '../state/open.ts';
+import { controllerOwner, migrationMessage, openStateStore, type StoreLocation } from '../state/open.ts';
 import type { ScenarioRecord, StateStore } from '../state/store.ts';
 import { callerOf, requireAccess } from './owners.ts';
 import type { DeploymentOwner } from '../protocol/agent.ts';
@@ -78,7 +78,7 @@ export async function withContext<T>(opts: CommonOptions, fn: (ctx: CommandConte
   const verbose = Boolean(opts.verbose);
   const sessions = new HostSessions((host) => openTransport(host, { acceptNewHostKeys: Boolean(opts.acceptNewHostKeys), trace: verbose }), { verbose });
   try {
-    return await fn({ stateDir, store, owner: { user: currentUser(), store: store.id }, clusterFile: cluster, sessions, progress, version: version() });
+    return await fn({ stateDir, store, owner: controllerOwner(store), clusterFile: cluster, sessions, progress, version: version() });
   } finally {
     progress.done();
     await sessions.closeAll();
@@ -117,11 +117,13 @@ export async function resolveCluster(opts: {
   stateDir: string;
   progress: Progress;
   create: boolean;
+  /** That cluster file, when the context loaded it already (CommandContext.clusterFile). */
+  loaded?: Cluster;
 }): Promise<Cluster> {
   const file = clusterFileOf(opts.cluster);
   if (file) {
     if (file === EDIV_CLUSTER_CONF && opts.cluster === undefined && process.env.EDIV_CLUSTER === undefined) opts.progress.info(`cluster: ${EDIV_CLUSTER_CONF} (EDIV's)`);
-    return loadCluster(file);
+    return opts.loaded ?? loadCluster(file);
   }
   const dir = localClusterDir(opts.stateDir);
   const clusterFile = path.join(dir, 'cluster.yaml');

@@ -81,7 +81,7 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
       );
     }
     if (existing) await accessibleLab(ctx, scenario.name);
-    const cluster = await resolveCluster({ cluster: cmd.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true });
+    const cluster = await resolveCluster({ cluster: cmd.cluster, stateDir: ctx.stateDir, progress: ctx.progress, create: true, loaded: ctx.clusterFile });
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
     const interrupt = interrupts?.(scenario.name, ctx.progress);
     try {

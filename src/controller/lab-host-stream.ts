@@ -9,7 +9,7 @@ import { agentArgv } from '../transport/agent-run.ts';
 import { openTransport, type InteractiveIo } from '../transport/index.ts';
 import { accessibleLab, openStoreFor, type CommonOptions } from './command-context.ts';
 import { labFields } from './owners.ts';
-import { currentUser } from '../state/open.ts';
+import { controllerOwner } from '../state/open.ts';
 
 /**
  * The host `pick` chooses (by name) in the plan of running lab `name`, and what a request
@@ -22,7 +22,7 @@ export async function labHost(
 ): Promise<{ host: ClusterHost; lab: ReturnType<typeof labFields> }> {
   const { store, cluster } = await openStoreFor(opts);
   try {
-    const rec = await accessibleLab({ store, owner: { user: currentUser(), store: store.id }, clusterFile: cluster }, name);
+    const rec = await accessibleLab({ store, owner: controllerOwner(store), clusterFile: cluster }, name);
     if (rec.status !== 'running') throw new OperationError(`scenario ${name} is ${rec.status}, not running`);
     const hostName = pick(await store.plan(name));
     return { host: (await store.cluster(name)).hosts.find((h) => h.name === hostName)!, lab: labFields(rec, opts.force) };

@@ -3,11 +3,10 @@
 import type { CommonOptions } from './command-context.ts';
 import { storeLocationOf } from './command-context.ts';
 import { migrate, pendingMigrations, SCHEMA_VERSION, type MigrationReport } from '../state/migrations.ts';
-import { openStateStore, currentUser, type StoreLocation } from '../state/open.ts';
+import { currentUser, openDatabase, openStateStore, type StoreLocation } from '../state/open.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { openSqlite, STATE_FILE } from '../state/sqlite.ts';
-import type { SqlDb } from '../state/sql.ts';
+import { STATE_FILE } from '../state/sqlite.ts';
 
 export interface StateInfo {
   ok: true;
@@ -49,7 +48,7 @@ export async function stateMigrateCommand(opts: CommonOptions & { dryRun?: boole
     // Nothing to open: a dry run does not make the store to say what it would hold.
     return { ok: true, location: path.join(location.dir, STATE_FILE), dryRun: true, ...(await pendingMigrations(undefined)) };
   }
-  const db: SqlDb = location.kind === 'sqlite' ? openSqlite(location.dir) : await (await import('../state/postgres.ts')).openPostgres(location.url);
+  const db = await openDatabase(location);
   try {
     const report = opts.dryRun ? await pendingMigrations(db) : await migrate(db, { user: currentUser() });
     return { ok: true, location: db.location, dryRun: Boolean(opts.dryRun), ...report };

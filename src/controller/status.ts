@@ -6,7 +6,7 @@ import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
 import { visibleLabs, type Caller } from './owners.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
-import type { HostStatus, ScenarioRecord, ScenarioStatus, StateStore, VmStatus } from '../state/store.ts';
+import type { HostRecord, HostStatus, ScenarioRecord, ScenarioStatus, StateStore, VmStatus } from '../state/store.ts';
 
 export interface ScenarioStatusReport {
   name: string;
@@ -58,11 +58,12 @@ export async function scenarioStatus(
 
   // Every host any listed scenario uses, once (keyed by name and address); with --all, every host of the cluster too.
   const hostsByKey = new Map<string, ClusterHost>();
-  const clusters = new Map<string, Cluster>();
+  const labRecords = new Map<string, { cluster: Cluster; hosts: HostRecord[] }>();
   for (const rec of recs) {
     const cluster = await store.cluster(rec.name);
-    clusters.set(rec.name, cluster);
-    const used = new Set((await store.hosts(rec.name)).map((h) => h.host));
+    const hosts = await store.hosts(rec.name);
+    labRecords.set(rec.name, { cluster, hosts });
+    const used = new Set(hosts.map((h) => h.host));
     for (const h of cluster.hosts) if (used.has(h.name)) hostsByKey.set(hostKey(h), h);
   }
   if (req.all) for (const h of req.cluster?.hosts ?? []) hostsByKey.set(hostKey(h), h);
@@ -84,7 +85,7 @@ export async function scenarioStatus(
   }
 
   const scenarios: ScenarioStatusReport[] = [];
-  for (const rec of recs) scenarios.push(await labReport(store, rec, clusters.get(rec.name)!, live));
+  for (const rec of recs) scenarios.push(await labReport(store, rec, labRecords.get(rec.name)!, live));
   hostReports.sort((a, b) => a.host.localeCompare(b.host));
   progress.done();
   const report: StatusReport = { scenarios, hosts: hostReports };
@@ -96,8 +97,13 @@ export async function scenarioStatus(
 }
 
 /** One recorded lab: its record joined with what its hosts report now. */
-async function labReport(store: StateStore, rec: ScenarioRecord, recordedCluster: Cluster, live: Map<string, StatusResult>): Promise<ScenarioStatusReport> {
-  const cluster = new Map(recordedCluster.hosts.map((h) => [h.name, h]));
+async function labReport(
+  store: StateStore,
+  rec: ScenarioRecord,
+  recorded: { cluster: Cluster; hosts: HostRecord[] },
+  live: Map<string, StatusResult>,
+): Promise<ScenarioStatusReport> {
+  const cluster = new Map(recorded.cluster.hosts.map((h) => [h.name, h]));
   const vmRecs = await store.vms(rec.name);
   const planned = (await store.plan(rec.name)).hosts;
   const idRecs = await store.ids(rec.name);
@@ -131,7 +137,7 @@ async function labReport(store: StateStore, rec: ScenarioRecord, recordedCluster
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
     ids: idRecs.map((i) => ({ net: i.net, id: i.id })),
-    hosts: (await store.hosts(rec.name)).map((h) => ({
+    hosts: recorded.hosts.map((h) => ({
       host: h.host,
       status: h.status,
       error: h.error,

@@ -7,6 +7,7 @@ import type { MigrationReport } from './migrations.ts';
 import { openSqlite } from './sqlite.ts';
 import { StateStore } from './store.ts';
 import type { SqlDb } from './sql.ts';
+import type { DeploymentOwner } from '../protocol/agent.ts';
 
 export type StoreLocation = { kind: 'sqlite'; dir: string } | { kind: 'postgresql'; url: string };
 
@@ -33,14 +34,23 @@ export interface OpenOptions {
   onMigrated?: (report: MigrationReport, location: string) => void;
 }
 
+/** The database at `location`, as it is (not migrated). */
+export async function openDatabase(location: StoreLocation, opts: Pick<OpenOptions, 'busyTimeoutMs'> = {}): Promise<SqlDb> {
+  return location.kind === 'sqlite'
+    ? openSqlite(location.dir, { busyTimeoutMs: opts.busyTimeoutMs })
+    : (await import('./postgres.ts')).openPostgres(location.url);
+}
+
 export async function openStateStore(location: StoreLocation, opts: OpenOptions = {}): Promise<StateStore> {
-  const db: SqlDb =
-    location.kind === 'sqlite'
-      ? openSqlite(location.dir, { busyTimeoutMs: opts.busyTimeoutMs })
-      : await (await import('./postgres.ts')).openPostgres(location.url);
+  const db = await openDatabase(location, opts);
   const store = await StateStore.on(db, currentUser());
   if (store.migration.applied.length > 0) opts.onMigrated?.(store.migration, store.location);
   return store;
+}
+
+/** This controller as the owner of the labs it records in `store`. */
+export function controllerOwner(store: Pick<StateStore, 'id'>): DeploymentOwner {
+  return { user: currentUser(), store: store.id };
 }
 
 /** One line saying what a first use migrated. */

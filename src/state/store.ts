@@ -317,13 +317,9 @@ export class StateStore {
     await this.db.run('UPDATE scenarios SET status = ?, error = ?, updated_at = ? WHERE name = ?', [status, error ?? null, now(), name]);
   }
 
-  /** Removes the record and frees its ids. */
+  /** Removes the record and frees its ids (its hosts, VMs and ids go by the foreign keys' cascade). */
   async deleteScenario(name: string): Promise<void> {
-    // Explicitly, not by cascade alone: a PostgreSQL store may be shared with older schemas' rows.
-    await this.db.transaction(async (tx) => {
-      for (const table of ['ids', 'vms', 'hosts']) await tx.run(`DELETE FROM ${table} WHERE scenario = ?`, [name]);
-      await tx.run('DELETE FROM scenarios WHERE name = ?', [name]);
-    });
+    await this.db.run('DELETE FROM scenarios WHERE name = ?', [name]);
   }
 
   // ---- hosts, VMs, ids -------------------------------------------------------------------

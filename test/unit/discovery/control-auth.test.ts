@@ -2,6 +2,7 @@
 // hypervisor runs Start/Stop/Suspend/Resume only for fresh, valid, unreplayed signatures bound
 // to its URL, the VM and the body; GetStatus stays open; without a key nothing changes. The
 // key travels in the serve request (stdin) and is stored 0600; the controller makes it once.
+import { upnpErrorCode } from './fixtures.ts';
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,15 +27,7 @@ const KEY = parseKey(newKeyHex());
 const hexOf = (b: Buffer) => b.toString('hex');
 const CALL: SignedCall = { url: 'http://198.18.6.11:4000/upnp/u/VMManagement/control', serviceType: SERVICE_VM_MANAGEMENT, action: 'Stop', udn: 'uuid:1', body: '<x/>' };
 
-function code(f: () => void): number {
-  try {
-    f();
-  } catch (err) {
-    expect(err).to.be.instanceOf(UpnpError);
-    return (err as UpnpError).code;
-  }
-  return 0;
-}
+const code = upnpErrorCode;
 
 describe('discovery: signed control (HMAC)', () => {
   it('a valid signature passes once; missing, malformed, other key, other URL/VM/body, stale, future or replayed ones get 606', () => {

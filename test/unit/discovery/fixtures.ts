@@ -2,6 +2,7 @@
 // datagrams, a control point whose fetches are stubbed (it never touches the network: its
 // sockets are not opened and nothing it is told to fetch leaves the process), and loopback
 // HTTP servers. Addresses other than 127.0.0.1 appear only inside stubbed traffic.
+import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hypervisorDevice, vmDevice, vmManagementService } from '../../../src/discovery/hypervisor.ts';
@@ -9,7 +10,7 @@ import { deviceDescription, scpd } from '../../../src/discovery/description.ts';
 import { advertSet, formatAlive, formatByebye } from '../../../src/discovery/ssdp-messages.ts';
 import { ControlPoint } from '../../../src/discovery/control-point.ts';
 import type { LabRecord } from '../../../src/discovery/identity.ts';
-import type { DeviceModel, VmEntry } from '../../../src/discovery/types.ts';
+import { UpnpError, type DeviceModel, type VmEntry } from '../../../src/discovery/types.ts';
 
 /** A management interface that exists only in these tests (no socket is ever opened on it). */
 export const FAKE_IFACE = { name: 'mgmt0', address: '198.18.6.2', netmask: '255.255.255.0' };
@@ -90,4 +91,15 @@ export async function loopbackServer(handler: http.RequestListener): Promise<{ o
         server.close(() => r());
       }),
   };
+}
+
+/** The UPnP error code `f` throws (its assertion: it is a UpnpError), or 0 when it does not throw. */
+export function upnpErrorCode(f: () => unknown): number {
+  try {
+    f();
+  } catch (err) {
+    expect(err).to.be.instanceOf(UpnpError);
+    return (err as UpnpError).code;
+  }
+  return 0;
 }

@@ -1,5 +1,6 @@
 // Pure protocol logic of the discovery layer: UDNs, SSDP messages and advertisement sets,
 // descriptions and CONFIGID, SOAP parsing and faults.
+import { upnpErrorCode } from './fixtures.ts';
 import { expect } from 'chai';
 import { uuidV5, vmUdn, hypervisorUdn, isUdn, udnOfUsn } from '../../../src/discovery/udn.ts';
 import {
@@ -10,7 +11,6 @@ import { hypervisorDevice, vmDevice, vmManagementService } from '../../../src/di
 import { configIdOf, deviceDescription, scpd } from '../../../src/discovery/description.ts';
 import { parseDescription, parseScpd } from '../../../src/discovery/remote-description.ts';
 import { parseSoapRequest, parseSoapResponse, soapFault, soapRequestBody, soapResponse } from '../../../src/discovery/soap.ts';
-import { UpnpError } from '../../../src/discovery/types.ts';
 import type { VmEntry } from '../../../src/discovery/types.ts';
 
 function tree(host: string, vms: [string, string][]) {
@@ -147,15 +147,7 @@ describe('discovery: SOAP', () => {
     expect(parseSoapRequest(body, `"${T}#Echo"`)).to.deep.equal({ serviceType: T, action: 'Echo', args: { Text: 'a<b & "c"', N: '3' }, order: ['Text', 'N'] });
   });
 
-  const code = (f: () => unknown) => {
-    try {
-      f();
-    } catch (err) {
-      expect(err).to.be.instanceOf(UpnpError);
-      return (err as UpnpError).code;
-    }
-    return 0;
-  };
+  const code = upnpErrorCode;
 
   it('faults: 401 for a missing/mismatched SOAPACTION, 402 for malformed or DTD-carrying bodies', () => {
     const body = soapRequestBody(T, 'Stop', []);
