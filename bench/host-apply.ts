@@ -48,7 +48,10 @@ function agentOp(op: string, request: unknown, stateDir: string): [number, numbe
   return [out.ms! / 1000, wall];
 }
 
-/** The raw script: one `ip -batch` on the host side, one `ip -n <ns> -batch` per namespace. */
+/**
+ * The raw script: one `ip -batch` on the host side, one `ip -n <ns> -batch` per namespace; its
+ * destroy deletes the namespaces and bridges and is timed until the last veth is gone.
+ */
 function rawScripts(n: number): { apply: string; destroy: string } {
   const dir = path.join(work, `raw-${n}`);
   fs.mkdirSync(path.join(dir, 'ns'), { recursive: true });
@@ -65,7 +68,7 @@ function rawScripts(n: number): { apply: string; destroy: string } {
       ['link set dev lo up', `addr add 10.${100 + (i % NETS)}.${hostIdx >> 8}.${hostIdx & 255}/16 dev eth1`, 'link set dev eth1 up'].join('\n') + '\n',
     );
     script.push(`ip -n ${ns} -batch ${dir}/ns/${i}.batch`);
-    destroy.push(`link del dev rawv${i}`, `netns del ${ns}`);
+    destroy.push(`netns del ${ns}`); // its veth goes with it, in the kernel's batched clean-up
   }
   for (let j = 0; j < NETS; j++) destroy.push(`link del dev rawbr${j}`);
   fs.writeFileSync(path.join(dir, 'host.batch'), host.join('\n') + '\n');
@@ -95,7 +98,10 @@ function measure(n: number): Row {
   const raw = rawScripts(n);
   const rawApply = timed(() => inHost('sh', [raw.apply]));
   if (namespacesWith(`${RAW}.`).length !== n) throw new Error('raw script did not make every namespace');
-  const rawDestroy = timed(() => inHost('ip', ['-batch', raw.destroy]));
+  const rawDestroy = timed(() => {
+    inHost('ip', ['-batch', raw.destroy]);
+    while (countLinks() > 0) spawnSync('sleep', ['0.01']); // counted until the last veth is gone
+  });
   const req = { deployment, host: 'bench', fragmentXml, backplane: [] };
   const [agentApply, agentApplyProc] = agentOp('apply', req, stateDir);
   if (namespacesWith(`${deployment}.`).length !== n || countLinks() !== n + NETS) throw new Error('agent apply did not make everything');

@@ -4,14 +4,16 @@
 //    of 1 000 … 10 000 VMs over 8 hosts, for round-robin and mincut; the time/(n log n)
 //    column, normalised to the smallest size, shows the growth (flat = n log n).
 // 2. mincut quality against METIS (gpmetis) on the same graphs, same part count and balance
-//    (5 %, -ufactor=50): nets spanning hosts for both, their ratio, and round-robin's cut
-//    for contrast. See bench/lib/metis.ts for the graph expansion METIS is given.
-import { generateScenario, SHAPES, type Shape } from './lib/generate.ts';
+//    (5 %, -ufactor=50): nets spanning hosts for both, their ratio, the optimum where it is
+//    known (ring: one link per host; sites: sitesOptimum), and round-robin's cut for
+//    contrast. See bench/lib/metis.ts for the graph expansion METIS is given.
+import { generateScenario, SHAPES, SITES, sitesOptimum, type Shape } from './lib/generate.ts';
 import { metisPartition } from './lib/metis.ts';
 import { emulatedCluster } from '../src/emulated/layout.ts';
 import { makePlan } from '../src/controller/plan.ts';
 import { noRestrictions } from '../src/protocol/restrictions.ts';
-import { mincut } from '../src/segmentators/mincut.ts';
+import { prepare } from '../src/segmentators/greedy.ts';
+import { DEFAULT_IMBALANCE, loadBounds, mincut } from '../src/segmentators/mincut.ts';
 import { roundRobin } from '../src/segmentators/round-robin.ts';
 import type { Mapping } from '../src/segmentators/api.ts';
 import type { Scenario } from '../src/scenario/model.ts';
@@ -83,41 +85,74 @@ async function planTimes(): Promise<void> {
   table(rows2);
 }
 
+interface QualityCase {
+  label: string;
+  scenario: Scenario;
+  hosts: number;
+  /** Fewest spanning nets possible, where known. */
+  optimum?: number;
+}
+
+/** The fewest spanning nets of s over k equal hosts, where known: a ring cut into arcs, or sitesOptimum. */
+function optimumOf(shape: Shape, s: Scenario, k: number): number | undefined {
+  const n = s.vms.length;
+  if (shape === 'ring') return k;
+  if (shape !== 'sites' || n % SITES !== 0) return undefined;
+  const hosts = Array.from({ length: k }, (_, i) => ({ name: `h${i}`, cpu: 100, labels: {} }));
+  const { maxLoad } = loadBounds(prepare({ scenario: s, hosts, restrictions: noRestrictions() }), n, DEFAULT_IMBALANCE);
+  return sitesOptimum(SITES, n / SITES, k, Math.max(...maxLoad));
+}
+
+function qualityCases(): QualityCase[] {
+  const cases: QualityCase[] = [];
+  const add = (shape: Shape, n: number, k: number) => {
+    const scenario = generateScenario({ shape, vms: n, seed: 7 });
+    const label = shape === 'sites' ? `sites ${SITES}×${n / SITES}` : shape;
+    cases.push({ label, scenario, hosts: k, optimum: optimumOf(shape, scenario, k) });
+  };
+  for (const shape of SHAPES) for (const n of quick ? [1000] : [1000, 10000]) for (const k of [4, 8]) add(shape, n, k);
+  add('sites', 96, 4); // the small sites shape, which mincut already placed at the optimum
+  return cases;
+}
+
 async function quality(): Promise<void> {
-  console.log('Nets spanning hosts: mincut vs METIS (gpmetis -ufactor=50) vs round-robin, 5 % balance:');
-  const rows: (string | number)[][] = [['shape', 'VMs', 'hosts', 'mincut', 'METIS', 'ratio', 'round-robin', 'mincut imb %', 'METIS imb %', 'mincut ms', 'METIS ms']];
+  console.log('Nets spanning hosts: mincut vs METIS (gpmetis -ufactor=50) vs the optimum (where known) vs round-robin, 5 % balance:');
+  const rows: (string | number)[][] = [['shape', 'VMs', 'hosts', 'mincut', 'METIS', 'optimum', 'ratio', 'round-robin', 'mincut imb %', 'METIS imb %', 'mincut ms', 'METIS ms']];
   const ratios: number[] = [];
   let sumMc = 0;
   let sumMt = 0;
-  for (const shape of SHAPES as readonly Shape[]) {
-    for (const n of quick ? [1000] : [1000, 10000]) {
-      for (const k of [4, 8]) {
-        const s = generateScenario({ shape, vms: n, seed: 7 });
-        const hosts = Array.from({ length: k }, (_, i) => ({ name: `h${i}`, cpu: 100, labels: {} }));
-        const inp = { scenario: s, hosts, restrictions: noRestrictions() };
-        const t = performance.now();
-        const m = mincut.segment(inp) as Mapping;
-        const mcMs = performance.now() - t;
-        const rr = roundRobin.segment(inp) as Mapping;
-        const mc = spanning(s, (i) => m[s.vms[i].name]);
-        const metis = await metisPartition(s, k, 0.05);
-        const mt = spanning(s, (i) => metis.part[i]);
-        const loadsMc = hosts.map((h) => Object.values(m).filter((x) => x === h.name).length);
-        const loadsMt = hosts.map((_h, p) => metis.part.filter((x) => x === p).length);
-        const ratio = mt === 0 ? (mc === 0 ? 1 : Infinity) : mc / mt;
-        ratios.push(ratio);
-        sumMc += mc;
-        sumMt += mt;
-        rows.push([
-          shape, n, k, mc, mt, ratio.toFixed(3), spanning(s, (i) => rr[s.vms[i].name]),
-          (imbalanceOf(loadsMc, n) * 100).toFixed(1), (imbalanceOf(loadsMt, n) * 100).toFixed(1), mcMs.toFixed(0), metis.ms.toFixed(0),
-        ]);
-      }
+  let known = 0;
+  let atOptimum = 0;
+  for (const { label, scenario: s, hosts: k, optimum } of qualityCases()) {
+    const n = s.vms.length;
+    const hosts = Array.from({ length: k }, (_, i) => ({ name: `h${i}`, cpu: 100, labels: {} }));
+    const inp = { scenario: s, hosts, restrictions: noRestrictions() };
+    const t = performance.now();
+    const m = mincut.segment(inp) as Mapping;
+    const mcMs = performance.now() - t;
+    const rr = roundRobin.segment(inp) as Mapping;
+    const mc = spanning(s, (i) => m[s.vms[i].name]);
+    const metis = await metisPartition(s, k, 0.05);
+    const mt = spanning(s, (i) => metis.part[i]);
+    const loadsMc = hosts.map((h) => Object.values(m).filter((x) => x === h.name).length);
+    const loadsMt = hosts.map((_h, p) => metis.part.filter((x) => x === p).length);
+    const ratio = mt === 0 ? (mc === 0 ? 1 : Infinity) : mc / mt;
+    ratios.push(ratio);
+    sumMc += mc;
+    sumMt += mt;
+    if (optimum !== undefined) {
+      known++;
+      if (mc === optimum) atOptimum++;
     }
+    rows.push([
+      label, n, k, mc, mt, optimum ?? '—', ratio.toFixed(3), spanning(s, (i) => rr[s.vms[i].name]),
+      (imbalanceOf(loadsMc, n) * 100).toFixed(1), (imbalanceOf(loadsMt, n) * 100).toFixed(1), mcMs.toFixed(0), metis.ms.toFixed(0),
+    ]);
   }
   table(rows);
   const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
   console.log(`cut ratio mincut/METIS: geometric mean ${geo.toFixed(3)}, total ${(sumMc / sumMt).toFixed(3)} (${sumMc} vs ${sumMt} spanning nets), worst ${Math.max(...ratios).toFixed(3)}`);
+  console.log(`mincut at the optimum in ${atOptimum} of the ${known} cases where it is known`);
 }
 
 await planTimes();

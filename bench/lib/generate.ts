@@ -6,10 +6,13 @@
 //   tiered  core ring → distribution routers (dual-homed) → access LANs of end hosts
 //   mesh    random geometric mesh: routers in the unit square linked to ~3 nearest neighbours
 //   mixed   a campus: one third each of tiered, stars and mesh, joined by a few links
+//   sites   S sites (GenerateOptions.sites, default 8), each one LAN joining its gateway and
+//           its other VMs (n/S VMs per site, the first n mod S sites one more), the gateways
+//           in a ring of point-to-point nets; its optimum is known (sitesOptimum)
 import type { Net, Scenario, Vm } from '../../src/scenario/model.ts';
 import { mulberry32, randInt, type Rng } from '../../src/segmentators/prng.ts';
 
-export const SHAPES = ['ring', 'stars', 'tiered', 'mesh', 'mixed'] as const;
+export const SHAPES = ['ring', 'stars', 'tiered', 'mesh', 'mixed', 'sites'] as const;
 export type Shape = (typeof SHAPES)[number];
 
 const noExtra = () => ({ attrs: {}, children: [] });
@@ -145,7 +148,52 @@ function mesh(b: Builder, n: number, rng: Rng): string[] {
   return vms.slice(0, 3);
 }
 
-function build(b: Builder, shape: Shape, n: number, rng: Rng): string[] {
+/** Default number of sites of the `sites` shape. */
+export const SITES = 8;
+
+function sites(b: Builder, n: number, count: number): string[] {
+  const s = Math.max(1, Math.min(count, n));
+  const gateways = ring(b, s);
+  gateways.forEach((gw, i) => {
+    const size = Math.floor(n / s) + (i < n % s ? 1 : 0);
+    const lan = [gw];
+    while (lan.length < size) lan.push(b.vm());
+    if (lan.length > 1) b.net(lan);
+  });
+  return gateways;
+}
+
+/**
+ * The fewest nets spanning hosts for the `sites` shape of `sites` sites of `perSite` VMs over
+ * `hosts` equal hosts of at most `maxLoad` VMs each — when a known placement reaches the lower
+ * bound below; undefined otherwise.
+ *
+ * Lower bound, for gateways on g hosts: the ring is cut at least g times (never for g = 1, once
+ * for a ring of 2), plus the LANs split: the hosts without a gateway hold ≥ n − g·maxLoad VMs,
+ * all from split LANs (perSite − 1 each); and a whole LAN lies on a gateway host with the
+ * gateways of the split ones, so at most ⌊(g·maxLoad − sites) / (perSite − 1)⌋ are whole.
+ * Placements: `sites/hosts` consecutive whole sites per host (the ring cut `hosts` times), if
+ * they fit; or every gateway on one host with as many whole sites as fit there, the other
+ * LANs' VMs spread over the other hosts (only those LANs span).
+ */
+export function sitesOptimum(sites: number, perSite: number, hosts: number, maxLoad: number): number | undefined {
+  if (hosts < 2) return 0;
+  if (perSite < 2 || sites < 2 || sites * perSite > hosts * maxLoad) return undefined;
+  const n = sites * perSite;
+  const ringCut = (g: number) => (g < 2 ? 0 : sites === 2 ? 1 : g);
+  let lower = Infinity;
+  for (let g = 1; g <= Math.min(sites, hosts); g++) {
+    const byFill = Math.ceil((n - g * maxLoad) / (perSite - 1));
+    const byWhole = sites - Math.floor((g * maxLoad - sites) / (perSite - 1));
+    lower = Math.min(lower, ringCut(g) + Math.max(0, byFill, byWhole));
+  }
+  const arcs = hosts <= sites && Math.ceil(sites / hosts) * perSite <= maxLoad ? ringCut(hosts) : Infinity;
+  const gathered = sites - Math.max(0, Math.min(sites, Math.floor((maxLoad - sites) / (perSite - 1))));
+  const upper = Math.min(arcs, gathered);
+  return upper === lower ? upper : undefined;
+}
+
+function build(b: Builder, shape: Shape, n: number, rng: Rng, siteCount: number): string[] {
   switch (shape) {
     case 'ring':
       return ring(b, n);
@@ -164,6 +212,8 @@ function build(b: Builder, shape: Shape, n: number, rng: Rng): string[] {
       }
       return parts[0];
     }
+    case 'sites':
+      return sites(b, n, siteCount);
   }
 }
 
@@ -171,6 +221,8 @@ export interface GenerateOptions {
   shape: Shape;
   vms: number;
   seed?: number;
+  /** Sites of the `sites` shape (default SITES). */
+  sites?: number;
   /** Memory per VM in MB (unset: no memory figures). */
   memMB?: number;
 }
@@ -179,7 +231,7 @@ export interface GenerateOptions {
 export function generateScenario(o: GenerateOptions): Scenario {
   const rng = mulberry32(o.seed ?? 1);
   const b = new Builder('');
-  build(b, o.shape, o.vms, rng);
+  build(b, o.shape, o.vms, rng, o.sites ?? SITES);
   const memMB = o.memMB ? Object.fromEntries(Object.keys(b.spec).map((v) => [v, o.memMB!])) : undefined;
   return scenarioFromSpec(`${o.shape}-${o.vms}`, b.spec, { memMB });
 }

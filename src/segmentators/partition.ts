@@ -2,7 +2,9 @@
 // (Σ over nets of weight × (parts the net touches − 1)) under per-part load bounds.
 //
 //   1. coarsen: heavy-net matching (rating Σ w/(|e|−1) over shared nets), never merging
-//      vertices fixed to different parts, until ~max(30k, 120) vertices remain;
+//      vertices fixed to different parts, nor two vertices each in a wide net of its own
+//      through a lighter net (two LAN gateways through their link), until ~max(30k, 120)
+//      vertices remain;
 //   2. initial partition of the coarsest hypergraph: recursive bisection, each bisection the
 //      best of a few greedy-grown regions refined by 2-way FM; best of a few tries kept;
 //   3. uncoarsen: project the partition level by level, rebalance overloaded parts, then
@@ -41,7 +43,10 @@ export interface PartitionOptions {
   seed: number;
 }
 
-/** Nets larger than this are ignored when rating matches (they say little about locality). */
+/**
+ * Nets of more pins than this rate only a window of this many pins when matching, and are not
+ * followed when growing regions or offering FM moves: a pass stays linear in the pins.
+ */
 const LARGE_NET = 64;
 const INITIAL_TRIES = 4;
 const BISECTION_TRIES = 4;
@@ -105,12 +110,46 @@ interface Level {
   cmap?: Int32Array;
 }
 
+/**
+ * The pins of net e rated as u's partners: all of them in a net of up to LARGE_NET pins; in a
+ * larger one, a window of LARGE_NET pins from its first pin still free (`cursor`, moved on past
+ * matched and never-merged pins), so that a big LAN costs O(LARGE_NET) per vertex, not its size.
+ */
+function ratedPins(h: Hypergraph, e: number, match: Int32Array, noMerge: Uint8Array, cursor: Int32Array): [number, number] {
+  const end = h.netPtr[e + 1];
+  if (end - h.netPtr[e] <= LARGE_NET) return [h.netPtr[e], end];
+  while (cursor[e] < end && (match[h.pins[cursor[e]]] !== -1 || noMerge[h.pins[cursor[e]]])) cursor[e]++;
+  return [cursor[e], Math.min(end, cursor[e] + LARGE_NET)];
+}
+
+/** Per net, its load (sum of its pins' weights); per vertex, the load of its heaviest net. */
+function netLoads(h: Hypergraph): { load: Int32Array; heaviest: Int32Array } {
+  const load = new Int32Array(h.m);
+  for (let e = 0; e < h.m; e++) for (let i = h.netPtr[e]; i < h.netPtr[e + 1]; i++) load[e] += h.vw[h.pins[i]];
+  const heaviest = new Int32Array(h.n);
+  for (let v = 0; v < h.n; v++) for (let j = h.vPtr[v]; j < h.vPtr[v + 1]; j++) heaviest[v] = Math.max(heaviest[v], load[h.vNets[j]]);
+  return { load, heaviest };
+}
+
 function coarsen(lv: Level, maxVW: number, rng: Rng): Level & { cmapFromFine: Int32Array } {
   const { h, fixed, noMerge } = lv;
   const n = h.n;
   const match = new Int32Array(n).fill(-1);
   const rating = new Float64Array(n);
+  /** Per candidate partner: the load of the heaviest net it shares with u. */
+  const shared = new Int32Array(n);
   const touched: number[] = [];
+  const cursor = h.netPtr.slice(0, h.m);
+  const nets = netLoads(h);
+  // Nets heavier than any two coarse vertices (a site's LAN, not a link between two clusters).
+  // Two vertices each in a wide net of its own (two gateways) are not matched through a lighter
+  // net (their point-to-point link): the pair would tie the two LANs together, chains of such
+  // pairs tie many, and the partition then splits LANs in bulk, which no single move undoes.
+  const wide = 2 * maxVW;
+  const ties = (u: number, v: number) => {
+    const own = Math.min(nets.heaviest[u], nets.heaviest[v]);
+    return own > wide && shared[v] < own;
+  };
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   shuffle(rng, perm);
@@ -122,27 +161,29 @@ function coarsen(lv: Level, maxVW: number, rng: Rng): Level & { cmapFromFine: In
     }
     for (let j = h.vPtr[u]; j < h.vPtr[u + 1]; j++) {
       const e = h.vNets[j];
-      const s = h.netPtr[e + 1] - h.netPtr[e];
-      if (s > LARGE_NET) continue;
-      const r = h.nw[e] / (s - 1);
-      for (let i = h.netPtr[e]; i < h.netPtr[e + 1]; i++) {
+      const r = h.nw[e] / (h.netPtr[e + 1] - h.netPtr[e] - 1);
+      const [lo, hi] = ratedPins(h, e, match, noMerge, cursor);
+      for (let i = lo; i < hi; i++) {
         const v = h.pins[i];
         if (v === u || match[v] !== -1 || noMerge[v]) continue;
         if (fixed[u] !== -1 && fixed[v] !== -1 && fixed[u] !== fixed[v]) continue;
         if (h.vw[u] + h.vw[v] > maxVW) continue;
         if (rating[v] === 0) touched.push(v);
         rating[v] += r;
+        shared[v] = Math.max(shared[v], nets.load[e]);
       }
     }
     let best = -1;
     let bestR = 0;
     for (const v of touched) {
       // Prefer the heavier connection; among equals, the lighter partner (keeps weights even).
-      if (rating[v] > bestR + 1e-12 || (best !== -1 && Math.abs(rating[v] - bestR) <= 1e-12 && h.vw[v] < h.vw[best])) {
+      const better = rating[v] > bestR + 1e-12 || (best !== -1 && Math.abs(rating[v] - bestR) <= 1e-12 && h.vw[v] < h.vw[best]);
+      if (better && !ties(u, v)) {
         bestR = rating[v];
         best = v;
       }
       rating[v] = 0;
+      shared[v] = 0;
     }
     touched.length = 0;
     if (best >= 0) {

@@ -10,19 +10,7 @@ import { roundRobin } from '../../../src/segmentators/round-robin.ts';
 import { constraints } from '../../../src/segmentators/constraints.ts';
 import { mappingProblems } from '../../../src/segmentators/validate.ts';
 import { weighted } from '../../../src/segmentators/weighted.ts';
-import { hosts, input, satisfiableRestrictions } from './fixtures.ts';
-
-const counts = (m: Mapping) => {
-  const c: Record<string, number> = {};
-  for (const h of Object.values(m)) c[h] = (c[h] ?? 0) + 1;
-  return c;
-};
-
-const spanning = (scenarioVms: { name: string; ifaces: { net: string }[] }[], m: Mapping) => {
-  const by = new Map<string, Set<string>>();
-  for (const vm of scenarioVms) for (const f of vm.ifaces) (by.get(f.net) ?? by.set(f.net, new Set()).get(f.net)!).add(m[vm.name]);
-  return [...by.values()].filter((s) => s.size > 1).length;
-};
+import { counts, hosts, input, satisfiableRestrictions, spanning } from './fixtures.ts';
 
 describe('built-in segmentators: properties', function () {
   this.timeout(60000);

@@ -1,6 +1,6 @@
 // Shared fixtures for the segmentator and plan tests: host sets, and seeded restriction sets
 // that are satisfiable by construction (derived from a random reference placement).
-import type { HostFacts, SegmentInput } from '../../../src/segmentators/api.ts';
+import type { HostFacts, Mapping, SegmentInput } from '../../../src/segmentators/api.ts';
 import type { Restrictions } from '../../../src/protocol/restrictions.ts';
 import { noRestrictions } from '../../../src/protocol/restrictions.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
@@ -15,6 +15,20 @@ export function hosts(n: number, opts: { cpu?: number[]; maxVMs?: number[]; memM
     memMB: opts.memMB?.[i],
     labels: {},
   }));
+}
+
+/** VMs per host of a mapping. */
+export function counts(m: Mapping): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const h of Object.values(m)) c[h] = (c[h] ?? 0) + 1;
+  return c;
+}
+
+/** Nets whose VMs the mapping puts on more than one host. */
+export function spanning(vms: { name: string; ifaces: { net: string }[] }[], m: Mapping): number {
+  const by = new Map<string, Set<string>>();
+  for (const vm of vms) for (const f of vm.ifaces) (by.get(f.net) ?? by.set(f.net, new Set()).get(f.net)!).add(m[vm.name]);
+  return [...by.values()].filter((s) => s.size > 1).length;
 }
 
 export function input(scenario: Scenario, hs: HostFacts[], restrictions: Restrictions = noRestrictions()): SegmentInput {
