@@ -3,14 +3,15 @@
 // exits 0 on success, 1 when the op failed, 2 on a bad request. See docs/host-agent.md.
 // The composition root of the host side: `serve` goes to discovery's serve() with the daemon
 // entry below (which gives the daemon the host agent's VM inventory); every other op to the
-// host agent's runAgentOp. Each is loaded only when its op runs.
+// host agent's runAgentOp; an apply's or destroy's `discovery` follow-up (discovery-follow-up.ts)
+// runs after its op, in this process. Each is loaded only when its op runs.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError, errorObject, exitCodeOf } from '../common/errors.ts';
-import { AGENT_OPS as OPS, RUN_STEP, isAgentOp, type AgentOp, type ResultLine } from '../protocol/agent.ts';
+import { AGENT_OPS as OPS, RUN_STEP, isAgentOp, type AgentOp, type ResultLine, type StatusResult } from '../protocol/agent.ts';
 
 /** Entry module of the discovery daemon process that `agent serve` starts. */
-export const DISCOVERY_DAEMON_MAIN = path.join(import.meta.dirname, 'discovery-daemon-main.ts');
+export const DISCOVERY_DAEMON_MAIN = path.join(import.meta.dirname, `discovery-daemon-main${path.extname(import.meta.filename)}`); // .js in the bundle
 
 /** Runs one agent op in this process. */
 export async function runOp(op: AgentOp, request: unknown, stateDir: string | undefined, emit: (line: unknown) => void): Promise<unknown> {
@@ -18,8 +19,21 @@ export async function runOp(op: AgentOp, request: unknown, stateDir: string | un
     const [{ serve }, { DEFAULT_STATE_DIR }] = await Promise.all([import('../discovery/serve.ts'), import('../host-agent/store.ts')]);
     return serve(request, { stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR), emit, daemonMain: DISCOVERY_DAEMON_MAIN });
   }
+  // An apply's or destroy's discovery follow-up: checked before the op, run after it succeeded.
+  const { takeFollowUp, runFollowUp } = await import('./discovery-follow-up.ts');
+  const taken = await takeFollowUp(op, request);
   const { runAgentOp } = await import('../host-agent/agent.ts');
-  return runAgentOp(op, request, { stateDir, emit });
+  const result = await runAgentOp(op, taken.request, { stateDir, emit });
+  if (!taken.followUp) return result;
+  const { DEFAULT_STATE_DIR } = await import('../host-agent/store.ts');
+  const host = (taken.request as { host: string }).host;
+  const discovery = await runFollowUp(taken.followUp, host, {
+    stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR),
+    daemonMain: DISCOVERY_DAEMON_MAIN,
+    emit,
+    status: () => runAgentOp('status', { host }, { stateDir, emit }) as Promise<StatusResult>,
+  });
+  return { ...(result as object), discovery };
 }
 
 async function readStdin(): Promise<string> {

@@ -8,7 +8,7 @@ import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
 import { connectionStats } from '../transport/index.ts';
 import { deploy, type DeployDeps, type DeployReport } from './deploy.ts';
-import { startDiscoveryAfterApply, syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
+import { discoveryFollowUps } from './discovery-hooks.ts';
 import { OperationError } from '../common/errors.ts';
 import { describeOwner, sameOwner } from '../protocol/owner.ts';
 import { callerOf } from './owners.ts';
@@ -57,8 +57,7 @@ export function deployDeps(ctx: CommandContext, cluster: Cluster): DeployDeps {
     makePlan,
     progress: ctx.progress,
     version: ctx.version,
-    afterApply: startDiscoveryAfterApply(ctx.sessions, cluster, ctx.stateDir), // the daemons' control key is kept in the state directory
-    afterRollback: syncDiscoveryAfterDestroy(ctx.sessions),
+    discovery: discoveryFollowUps(cluster, ctx.stateDir), // the daemons' control key is kept in the state directory
   };
 }
 

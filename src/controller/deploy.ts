@@ -28,6 +28,7 @@ import { recordedDriver } from './drivers.ts';
 import { teardown, type TeardownOutcome } from './teardown.ts';
 import { LabFiles } from './lab-files.ts';
 import { addressClash, runningLabs } from './address-clash.ts';
+import { followUpFor, warnOnFollowUp, type DiscoveryFollowUps } from './discovery-hooks.ts';
 
 export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
@@ -59,12 +60,10 @@ export interface DeployDeps {
   /** The controller's ediv version; a host whose agent differs gets a warning. */
   version?: string;
   /**
-   * Called as soon as a host's apply succeeded (starts the discovery daemon there), while
-   * other hosts may still be applying. Best effort: a failure is a warning.
+   * The hosts' discovery daemons, brought in step by each agent in the same run as its apply
+   * (started there) or its rollback's destroy. Best effort: a failure is a warning.
    */
-  afterApply?: (host: ClusterHost) => Promise<void>;
-  /** Called on each host a rollback cleaned (stops a discovery daemon left with nothing to serve). */
-  afterRollback?: (host: ClusterHost) => Promise<void>;
+  discovery?: DiscoveryFollowUps;
 }
 
 export interface DeploySuccess {
@@ -259,23 +258,19 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
     if (!host) throw new OperationError(`${hostName}: the plan names a host that is not in the cluster`, { host: hostName });
     const hp = plan.hosts[hostName]!;
     const vms = req.vms ? hp.vms.filter((vm) => req.vms!.includes(vm)) : undefined;
-    const request = applyRequest(rec, hp, host, labFiles, vms, req.force);
+    const request = { ...applyRequest(rec, hp, host, labFiles, vms, req.force), ...followUpFor(deps.discovery, host, warn) };
     await store.markHostTouched(name, hostName); // committed before the request leaves
     const t0 = Date.now();
     const res = await sessions.run<ApplyResult>(host, 'apply', request, progress);
-    applyMs[hostName] = Date.now() - t0;
+    // The daemon started in the same agent run, after the apply: its time is discovery's.
+    if (res?.discovery) discoveryMs[hostName] = warnOnFollowUp(hostName, res.discovery, warn);
+    applyMs[hostName] = Date.now() - t0 - (discoveryMs[hostName] ?? 0);
     await store.setHostStatus(name, hostName, 'applied');
     const reported = res?.vms?.filter((v) => v.state !== 'running').map((v) => v.name) ?? [];
     const wanted = vms ?? hp.vms;
     await store.setVmStatus(name, wanted.filter((vm) => !reported.includes(vm)), 'running');
     await store.setVmStatus(name, reported, 'failed');
     progress.host(hostName, 'applied', { message: `${(vms ?? hp.vms).length} VMs up` });
-    // Discovery starts here rather than after every host: it overlaps the slower hosts' apply.
-    if (deps.afterApply) {
-      const t1 = Date.now();
-      await deps.afterApply(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
-      discoveryMs[hostName] = Date.now() - t1;
-    }
     return res;
   });
 
@@ -292,7 +287,6 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
       reason: failures.filter((f) => !isInterrupt(f)).map((f) => f.error).join('; '),
       failures,
       fresh: !existing,
-      discoveryStarted: Object.keys(discoveryMs),
     });
   }
 
@@ -339,7 +333,6 @@ async function failDeploy(opts: {
   failures: HostFailure[];
   fresh: boolean;
   /** Hosts whose discovery daemon this deploy started or reloaded. */
-  discoveryStarted: string[];
 }): Promise<DeployFailure> {
   const { req, deps, reason, failures } = opts;
   const { store, progress } = deps;
@@ -369,13 +362,9 @@ async function failDeploy(opts: {
     return fail('kept', `${headline}\nleft in place for inspection (recorded as failed); 'ediv undeploy ${name}' removes it`);
   }
   progress.info(`${headline}; rolling back`);
-  const td = await teardown({ store, name, sessions: deps.sessions, progress, force: req.force });
+  // The destroys bring the hosts' discovery daemons in step (one left with nothing to serve stops).
+  const td = await teardown({ store, name, sessions: deps.sessions, progress, force: req.force, discovery: deps.discovery });
   details.leftovers = td.failed;
-  if (deps.afterRollback) {
-    const byName = new Map(req.cluster.hosts.map((h) => [h.name, h]));
-    const cleaned = td.destroyed.filter((h) => opts.discoveryStarted.includes(h));
-    await Promise.allSettled(cleaned.map((h) => deps.afterRollback!(byName.get(h)!)));
-  }
   if (td.failed.length === 0) {
     await store.deleteScenario(name); // frees the ids
     details.rolledBack = true;

@@ -1,6 +1,7 @@
 // Keeping each host's UPnP discovery daemon (`ediv agent serve`, docs/discovery.md) in step with
 // what the host runs: started (or told to reload) after a deploy applied there, told to reload
-// after an undeploy removed something, stopped when the host runs no scenario any more.
+// after an undeploy removed something, stopped when the host runs no scenario any more — each
+// asked for in the apply's or destroy's own request (a follow-up the agent runs after the op).
 // The controller's side of discovery security lives here too: the cluster's control key (made
 // once, kept 0600 in the controller's state directory, handed to each daemon in the serve
 // request on stdin) and the lab record `ediv discover` verifies hypervisors and VMs against.
@@ -9,9 +10,8 @@ import fs from 'node:fs';
 import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { defaultStateDir } from '../common/paths.ts';
-import type { StatusResult } from '../protocol/agent.ts';
+import type { DiscoveryFollowUp, DiscoveryOutcome } from '../protocol/agent.ts';
 import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
-import type { HostSessions } from './sessions.ts';
 import { STATE_FILE } from '../state/sqlite.ts';
 import { openStateStore, type StoreLocation } from '../state/open.ts';
 
@@ -73,28 +73,62 @@ export function ensureControlKey(stateDir: string): string {
   return hex;
 }
 
-// ---- hooks ------------------------------------------------------------------------------
+// ---- follow-ups ---------------------------------------------------------------------------
 
 /**
- * After a deploy applied on a host: start its daemon, or make a running one re-read the VM
- * list. The request carries the cluster's control key (on stdin, like every agent request).
- * `stateDir`: the controller's state directory holding the key (the command's --state).
+ * What the controller asks each host's agent to do for discovery in the same run as its
+ * apply or destroy (protocol/agent.ts DiscoveryFollowUp): after an apply, start the daemon
+ * (or make it reload); after a destroy, make it reload or stop when the host runs nothing.
  */
-export function startDiscoveryAfterApply(sessions: HostSessions, cluster: Cluster, stateDir: string = defaultStateDir()): (host: ClusterHost) => Promise<void> {
-  return async (host) => {
-    const where = managementOf(host, cluster);
-    if (!where) throw new Error(`${host.name}: its address is a name and the cluster file gives no management network to serve UPnP on`);
-    await sessions.run(host, 'serve', { host: host.name, ...where, controlKey: ensureControlKey(stateDir) });
+export interface DiscoveryFollowUps extends DestroyFollowUps {
+  /** The apply's follow-up, or why the host cannot serve discovery (said as a warning). */
+  afterApply(host: ClusterHost): { followUp: DiscoveryFollowUp } | { problem: string };
+}
+
+/** What a destroy needs (an undeploy has no applies to follow). */
+export interface DestroyFollowUps {
+  afterDestroy(): DiscoveryFollowUp;
+}
+
+/** After a destroy: the daemon reloads, or stops when the host runs nothing any more. */
+export const syncAfterDestroy: DestroyFollowUps = { afterDestroy: () => ({ sync: true }) };
+
+/**
+ * The follow-ups of a cluster. The start request carries the cluster's control key (made on
+ * first use, kept in the controller's state directory `stateDir`, the command's --state).
+ */
+export function discoveryFollowUps(cluster: Cluster, stateDir: string = defaultStateDir()): DiscoveryFollowUps {
+  let controlKey: string | undefined;
+  return {
+    afterApply(host) {
+      const where = managementOf(host, cluster);
+      if (!where) return { problem: `${host.name}: its address is a name and the cluster file gives no management network to serve UPnP on` };
+      controlKey ??= ensureControlKey(stateDir);
+      return { followUp: { start: { ...where, controlKey } } };
+    },
+    ...syncAfterDestroy,
   };
 }
 
-/** After an undeploy removed something on a host: reload its daemon, or stop it when the host runs nothing. */
-export function syncDiscoveryAfterDestroy(sessions: HostSessions): (host: ClusterHost) => Promise<void> {
-  return async (host) => {
-    const st = await sessions.run<StatusResult>(host, 'status', { host: host.name });
-    const busy = st.deployments.some((d) => d.vms.length > 0);
-    await sessions.run(host, 'serve', busy ? { host: host.name, reload: true } : { host: host.name, stop: true });
-  };
+/** The request field for a host: its follow-up, or none (and the warning) when it has none. */
+export function followUpFor(
+  followUps: DiscoveryFollowUps | undefined,
+  host: ClusterHost,
+  warn: (message: string) => void,
+): { discovery?: DiscoveryFollowUp } {
+  if (!followUps) return {};
+  const f = followUps.afterApply(host);
+  if ('problem' in f) {
+    warn(`discovery daemon: ${f.problem}`);
+    return {};
+  }
+  return { discovery: f.followUp };
+}
+
+/** Says a failed follow-up as a warning (the op itself succeeded); the follow-up's time, 0 without one. */
+export function warnOnFollowUp(hostName: string, outcome: DiscoveryOutcome | undefined, warn: (message: string) => void): number {
+  if (outcome && !outcome.ok) warn(`${hostName}: discovery daemon: ${outcome.error ?? 'failed'}`);
+  return outcome?.ms ?? 0;
 }
 
 // ---- the lab record ---------------------------------------------------------------------

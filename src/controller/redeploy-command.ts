@@ -34,7 +34,7 @@ export async function redeployCommand(cmd: RedeployCommand, interrupts?: Interru
     const restrictionsDoc = cmd.restrictions ? await readXmlFile(cmd.restrictions) : undefined;
     const cluster = cmd.cluster ? await loadCluster(cmd.cluster) : await ctx.store.cluster(cmd.lab);
     const restrictions = restrictionsDoc ? restrictionsFromXml(restrictionsDoc, scenario, cluster) : undefined;
-    const { afterRollback: leftHost, ...deps } = deployDeps(ctx, cluster);
+    const deps = deployDeps(ctx, cluster);
     const interrupt = cmd.dryRun ? undefined : interrupts?.(cmd.lab, ctx.progress);
     try {
       return await redeploy(
@@ -48,8 +48,7 @@ export async function redeployCommand(cmd: RedeployCommand, interrupts?: Interru
           force: cmd.force,
           signal: interrupt?.signal,
         },
-        // A host the lab leaves gets what a rolled-back host gets: its discovery daemon brought in step.
-        { ...deps, afterDestroy: leftHost },
+        deps,
       );
     } finally {
       interrupt?.release();

@@ -16,9 +16,10 @@ import { addressClash, runningLabs } from './address-clash.ts';
 import { applyRequest, gatherFacts, throwIfAborted, type DeployDeps, type DeployWarning } from './deploy.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { LabFiles } from './lab-files.ts';
+import { followUpFor, warnOnFollowUp } from './discovery-hooks.ts';
 import { collectingWarnings } from './progress.ts';
 import { redeployChanges, type RedeployChanges } from './redeploy-changes.ts';
-import { errorMessage, settleAll } from './sessions.ts';
+import { settleAll } from './sessions.ts';
 import { idPoolKey } from '../state/store.ts';
 import { idsUsedOnHosts, labFields } from './owners.ts';
 import { findBuiltin } from '../segmentators/registry.ts';
@@ -39,11 +40,11 @@ export interface RedeployRequest {
   signal?: AbortSignal;
 }
 
-/** A deploy's dependencies; the hosts a redeploy no longer uses are cleaned, not rolled back. */
-export interface RedeployDeps extends Omit<DeployDeps, 'afterRollback'> {
-  /** After a host that no longer holds any VM of the lab was cleaned. */
-  afterDestroy?: (host: ClusterHost) => Promise<void>;
-}
+/**
+ * A deploy's dependencies; the hosts a redeploy no longer uses are cleaned, not rolled back
+ * (their destroy, like a rolled-back host's, brings the discovery daemon in step).
+ */
+export type RedeployDeps = DeployDeps;
 
 export interface RedeployHost {
   host: string;
@@ -139,22 +140,23 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
     const t0 = Date.now();
     const hp = plan.hosts[hostName];
     if (!hp) {
-      await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, req.force), host: hostName }, progress);
+      const res = await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, req.force), host: hostName, discovery: deps.discovery?.afterDestroy() }, progress);
+      warnOnFollowUp(hostName, res?.discovery, warn);
       await store.setHostStatus(name, hostName, 'destroyed');
       outcome.set(hostName, { host: hostName, status: 'destroyed', vms: [], ms: Date.now() - t0 });
       progress.host(hostName, 'cleaned', { message: 'no VM of the lab left here' });
-      if (deps.afterDestroy) await deps.afterDestroy(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
       return;
     }
     await store.markHostTouched(name, hostName); // committed before the request leaves
-    const res = await sessions.run<ApplyResult>(host, 'apply', applyRequest(rec, hp, host, labFiles, undefined, req.force), progress);
+    const request = { ...applyRequest(rec, hp, host, labFiles, undefined, req.force), ...followUpFor(deps.discovery, host, warn) };
+    const res = await sessions.run<ApplyResult>(host, 'apply', request, progress);
+    warnOnFollowUp(hostName, res?.discovery, warn);
     await store.setHostStatus(name, hostName, 'applied');
     const failedVms = res?.vms?.filter((v) => v.state !== 'running').map((v) => v.name) ?? [];
     await store.setVmStatus(name, hp.vms.filter((vm) => !failedVms.includes(vm)), 'running');
     await store.setVmStatus(name, failedVms, 'failed');
     outcome.set(hostName, { host: hostName, status: 'applied', vms: hp.vms, made: res?.made, ms: Date.now() - t0 });
     progress.host(hostName, 'applied', { message: res?.made ? `${res.made.length} of ${hp.vms.length} VMs (re)made` : `${hp.vms.length} VMs` });
-    if (deps.afterApply) await deps.afterApply(host).catch((err: unknown) => warn(`${hostName}: discovery daemon: ${errorMessage(err)}`));
   });
 
   const failures: HostFailure[] = results.flatMap((r) => (r.ok ? [] : [hostFailure(r.item, r.error)]));

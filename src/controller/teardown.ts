@@ -7,6 +7,7 @@ import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 import type { StateStore } from '../state/store.ts';
 import { labFields } from './owners.ts';
+import { warnOnFollowUp, type DestroyFollowUps } from './discovery-hooks.ts';
 
 export interface TeardownOutcome {
   /** Hosts where the destroy succeeded. */
@@ -14,7 +15,7 @@ export interface TeardownOutcome {
   failed: { host: string; error: string }[];
   /** Everything the agents reported removing, per host. */
   removed: Record<string, string[]>;
-  /** Time of each host's destroy op (ms). */
+  /** Time of each host's destroy op (ms), its discovery follow-up left out. */
   destroyMs: Record<string, number>;
 }
 
@@ -29,6 +30,8 @@ export async function teardown(opts: {
   vms?: string[];
   /** --force: the hosts remove it even where another owner's deployment is recorded (and log it). */
   force?: boolean;
+  /** Each destroy brings its host's discovery daemon in step (reload, or stop when nothing is left). */
+  discovery?: DestroyFollowUps;
 }): Promise<TeardownOutcome> {
   const { store, name, sessions, progress } = opts;
   const rec = await store.requireScenario(name);
@@ -55,8 +58,9 @@ export async function teardown(opts: {
     if (!host) throw new Error(`host ${h.host} is not in the cluster recorded for ${name}`);
     const vms = opts.vms?.filter((vm) => vmHost.get(vm) === h.host);
     const t0 = Date.now();
-    const res = await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, opts.force), host: h.host, vms }, progress);
-    outcome.destroyMs[h.host] = Date.now() - t0;
+    const discovery = opts.discovery?.afterDestroy();
+    const res = await sessions.run<DestroyResult>(host, 'destroy', { ...labFields(rec, opts.force), host: h.host, vms, discovery }, progress);
+    outcome.destroyMs[h.host] = Date.now() - t0 - warnOnFollowUp(h.host, res?.discovery, (m) => progress.warn(m));
     if (vms) {
       await store.setVmStatus(name, vms, 'destroyed');
     } else {

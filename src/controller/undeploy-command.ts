@@ -2,7 +2,7 @@
 // discovery daemons kept in step on every host cleaned.
 import { connectionStats } from '../transport/index.ts';
 import { accessibleLab, withContext, type CommonOptions } from './command-context.ts';
-import { syncDiscoveryAfterDestroy } from './discovery-hooks.ts';
+import { syncAfterDestroy } from './discovery-hooks.ts';
 import type { TargetFilter } from './target-filter.ts';
 import { undeployScenario, type UndeployReport } from './undeploy.ts';
 
@@ -19,7 +19,7 @@ export async function undeployCommand(cmd: UndeployCommand): Promise<UndeployCom
     await accessibleLab(ctx, cmd.name);
     const report = await undeployScenario(
       { name: cmd.name, purge: cmd.purge, vms: cmd.vms, hosts: cmd.hosts, force: cmd.force },
-      { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, afterDestroy: syncDiscoveryAfterDestroy(ctx.sessions) },
+      { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, discovery: syncAfterDestroy },
     );
     ctx.progress.done(); // the live progress lines end before the result
     return { ...report, connections: connectionStats().perHost };

@@ -3,12 +3,12 @@
 // kept (so running undeploy again finishes the job), unless purge asks to forget it anyway.
 // A failure is a report (ok: false) carrying the typed error.
 import { HostFailedError } from '../common/errors.ts';
-import type { ClusterHost } from '../protocol/cluster.ts';
 import type { Progress } from './progress.ts';
 import type { HostSessions } from './sessions.ts';
 import type { StateStore } from '../state/store.ts';
 import { checkTargets } from './target-filter.ts';
 import { teardown } from './teardown.ts';
+import type { DestroyFollowUps } from './discovery-hooks.ts';
 
 export interface UndeployRequest {
   name: string;
@@ -36,7 +36,8 @@ export interface UndeployReport {
 
 export async function undeployScenario(
   req: UndeployRequest,
-  deps: { store: StateStore; sessions: HostSessions; progress: Progress; afterDestroy?: (host: ClusterHost) => Promise<void> },
+  /** discovery: each destroy brings its host's discovery daemon in step (reload, or stop when nothing is left). */
+  deps: { store: StateStore; sessions: HostSessions; progress: Progress; discovery?: DestroyFollowUps },
 ): Promise<UndeployReport> {
   const { store, progress } = deps;
   await store.requireScenario(req.name);
@@ -48,12 +49,7 @@ export async function undeployScenario(
   });
   const partial = Boolean(req.vms || req.hosts);
   if (!partial) await store.setScenarioStatus(req.name, 'undeploying');
-  const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts, force: req.force });
-
-  if (deps.afterDestroy) {
-    const byName = new Map((await store.cluster(req.name)).hosts.map((h) => [h.name, h]));
-    await Promise.allSettled(td.destroyed.map((h) => deps.afterDestroy!(byName.get(h)!)));
-  }
+  const td = await teardown({ store, name: req.name, sessions: deps.sessions, progress, vms: req.vms, hosts: req.hosts, force: req.force, discovery: deps.discovery });
 
   const ids = (await store.ids(req.name)).map((i) => i.id);
   const report: UndeployReport = {

@@ -77,7 +77,8 @@ export interface ServeContext {
 
 const WHERE = 'serve request';
 
-function checkRequest(raw: unknown): ServeRequest {
+/** The request, checked: every problem at once (InputError), nothing touched. */
+export function checkServeRequest(raw: unknown): ServeRequest {
   const problems: InputProblem[] = [];
   const bad = (message: string) => problems.push({ loc: { file: WHERE }, message });
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw InputError.at(WHERE, undefined, undefined, 'expected a JSON object');
@@ -228,7 +229,7 @@ function sameConfig(a: DaemonConfig, b: DaemonConfig): boolean {
 }
 
 export async function serve(request: unknown, ctx: ServeContext): Promise<ServeResult> {
-  const req = checkRequest(request);
+  const req = checkServeRequest(request);
   const stateDir = req.stateDir ?? ctx.stateDir;
   if (!stateDir) throw InputError.at(WHERE, undefined, undefined, 'no state directory: give "stateDir" or run the agent with --state-dir');
   const dir = path.join(path.resolve(stateDir), '.discovery');

@@ -86,6 +86,30 @@ export interface ApplyRequest extends OwnedRequest {
   driver?: string;
   /** Only these VMs (EDIV -M); default all VMs of the fragment. */
   vms?: string[];
+  /** What to do for the host's discovery daemon once the apply succeeded. */
+  discovery?: DiscoveryFollowUp;
+}
+
+/**
+ * The host's discovery daemon brought in step by the agent right after an apply or a destroy,
+ * in the same agent run (a second SSH exec and Node start-up per host cost more than the
+ * daemon's own work). `start`: start the daemon, or make a running one reload (the serve
+ * request's fields: where to listen, the controller's control key). `sync`: make it reload,
+ * or stop it when the host runs no VM any more. The agent's command line (src/cli/agent.ts)
+ * takes the field off the request and runs it; the host agent's op never sees it.
+ */
+export type DiscoveryFollowUp =
+  | { start: { address?: string; network?: string; controlKey: string } }
+  | { sync: true };
+
+/** What became of a DiscoveryFollowUp: best effort, the op itself succeeded either way. */
+export interface DiscoveryOutcome {
+  ok: boolean;
+  /** The daemon runs afterwards. */
+  running?: boolean;
+  error?: string;
+  /** Time it took in the agent. */
+  ms: number;
 }
 
 /** One entry of ApplyRequest.files: a file (its bytes in base64) or a directory. */
@@ -102,6 +126,8 @@ export interface ApplyResult {
   links: string[];
   /** The VMs made or remade by this apply (the others were left running as they were); absent from older agents. */
   made?: string[];
+  /** The outcome of the request's `discovery` follow-up, when it had one. */
+  discovery?: DiscoveryOutcome;
 }
 
 /** Runs a sequence (`seq`) or a one-off command (`command`) in VMs: exactly one of the two. */
@@ -183,11 +209,15 @@ export interface DestroyRequest extends OwnedRequest {
   deployment: string;
   host: string;
   vms?: string[];
+  /** What to do for the host's discovery daemon once the destroy succeeded (normally `sync`). */
+  discovery?: DiscoveryFollowUp;
 }
 
 export interface DestroyResult {
   deployment: string;
   removed: string[];
+  /** The outcome of the request's `discovery` follow-up, when it had one. */
+  discovery?: DiscoveryOutcome;
 }
 
 export interface StatusRequest {

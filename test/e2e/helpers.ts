@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { edivBin, edivRoot } from '../../src/common/paths.ts';
 import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
+import { pidAlive } from '../../src/common/process.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import { tagOf } from '../../src/host-agent/store.ts';
 
@@ -77,7 +78,7 @@ export interface HostSnapshot {
   pids: number[];
 }
 
-/** Links and processes in each emulated host's namespace. */
+/** Links and (live) processes in each emulated host's namespace. */
 export async function snapshotHosts(n: number, instance = INSTANCE): Promise<Record<string, HostSnapshot>> {
   const out: Record<string, HostSnapshot> = {};
   for (let i = 1; i <= n; i++) {
@@ -87,7 +88,8 @@ export async function snapshotHosts(n: number, instance = INSTANCE): Promise<Rec
       .filter(Boolean)
       .map((l) => l.split(': ')[1]!.split('@')[0]!)
       .sort();
-    const pids = (await sh('ip', ['netns', 'pids', ns])).split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+    // A zombie has exited and holds nothing; it lasts until the sandbox's PID 1 reaps it.
+    const pids = (await sh('ip', ['netns', 'pids', ns])).split('\n').filter(Boolean).map(Number).filter(pidAlive).sort((a, b) => a - b);
     out[`host${i}`] = { links, pids };
   }
   return out;

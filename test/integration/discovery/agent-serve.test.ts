@@ -87,4 +87,30 @@ describe('discovery with the host agent (root)', function () {
     const stopped = await agent('serve', { host: 'h1', stop: true });
     expect(stopped).to.include({ stopped: true, pid: served.pid });
   });
+
+  it('an apply\'s discovery follow-up starts the daemon in the same agent run; a destroy\'s stops it when nothing is left', async () => {
+    const key = 'cd'.repeat(32);
+    const applied = await agent('apply', { deployment: DEP, host: 'h1', fragmentXml: FRAGMENT, backplane: [], discovery: { start: { address: '198.18.6.11', controlKey: key } } });
+    expect(applied.discovery, JSON.stringify(applied.discovery)).to.include({ ok: true, running: true });
+    expect(applied.vms.map((v: { name: string }) => v.name)).to.deep.equal(['a1', 'a2']);
+    const status = await agent('serve', { host: 'h1', reload: true });
+    expect(status).to.include({ running: true, signedControl: true });
+    lab.trackPid(status.pid);
+    const t = await discover();
+    expect(t.hypervisors.map((h) => [h.host, h.vms.map((v) => `${v.deployment}/${v.name}`)])).to.deep.equal([['h1', [`${DEP}/a1`, `${DEP}/a2`]]]);
+
+    // Destroying one VM leaves the daemon running (reloaded); destroying the rest stops it.
+    const partial = await agent('destroy', { deployment: DEP, host: 'h1', vms: ['a1'], discovery: { sync: true } });
+    expect(partial.discovery).to.include({ ok: true, running: true });
+    const destroyed = await agent('destroy', { deployment: DEP, host: 'h1', discovery: { sync: true } });
+    expect(destroyed.discovery).to.include({ ok: true, running: false });
+    expect(fs.existsSync(`/proc/${status.pid}`) && !fs.readFileSync(`/proc/${status.pid}/stat`, 'utf8').includes(') Z '), 'the daemon still runs').to.equal(false);
+  });
+
+  it('a malformed follow-up refuses the apply before anything is made (exit 2)', async () => {
+    const r = await lab.runIn(h1, [NODE, EDIV, 'agent', 'apply', '--state-dir', stateDir], 60_000, JSON.stringify({ deployment: DEP, host: 'h1', fragmentXml: FRAGMENT, backplane: [], discovery: { start: { address: '198.18.6.11' } } }));
+    expect(r.code).to.equal(2);
+    expect(r.stdout).to.match(/needs the controller's \\"controlKey\\"|needs the controller's "controlKey"/);
+    expect((await ip('netns', 'list')).split('\n').filter((l) => l.startsWith(`${DEP}.`))).to.deep.equal([]);
+  });
 });

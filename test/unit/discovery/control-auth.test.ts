@@ -18,8 +18,7 @@ import { serve } from '../../../src/discovery/serve.ts';
 import { controlKeyHolder } from '../../../src/discovery/daemon.ts';
 import { faultMessage, signer } from '../../../src/discovery/browse.ts';
 import type { TreeService, TreeVm } from '../../../src/discovery/control-point.ts';
-import { controlKeyFile, ensureControlKey, readControlKey, startDiscoveryAfterApply } from '../../../src/controller/discovery-hooks.ts';
-import { HostSessions, type AgentChannel } from '../../../src/controller/sessions.ts';
+import { controlKeyFile, discoveryFollowUps, ensureControlKey, followUpFor, readControlKey } from '../../../src/controller/discovery-hooks.ts';
 import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { InputError } from '../../../src/common/errors.ts';
 
@@ -161,16 +160,20 @@ describe('discovery: signed control (HMAC)', () => {
       expect(said.at(-1)).to.match(/every action is open/);
     });
 
-    it('the controller makes its key once (0600), refuses a readable one, and sends it with serve', async () => {
+    it('the controller makes its key once (0600), refuses a readable one, and sends it in the apply\'s discovery follow-up', () => {
       const hex = ensureControlKey(dir);
       expect(ensureControlKey(dir)).to.equal(hex);
       expect(readControlKey(dir)).to.equal(hex);
       expect(mode(controlKeyFile(dir))).to.equal(0o600);
-      const sent: unknown[] = [];
-      const channel: AgentChannel = { runAgent: async <T>(_op: string, req: unknown) => (sent.push(req), {} as T), close: () => {} };
       const cluster = emulatedCluster(1, '/nonexistent');
-      await startDiscoveryAfterApply(new HostSessions(async () => channel), cluster, dir)(cluster.hosts[0]!);
-      expect(sent).to.deep.equal([{ host: cluster.hosts[0]!.name, address: cluster.hosts[0]!.address, controlKey: hex }]);
+      const said: string[] = [];
+      const field = followUpFor(discoveryFollowUps(cluster, dir), cluster.hosts[0]!, (m) => said.push(m));
+      expect(field).to.deep.equal({ discovery: { start: { address: cluster.hosts[0]!.address, controlKey: hex } } });
+      expect(said).to.deep.equal([]);
+      // A host named by DNS in a cluster without a management network cannot serve: a warning, no follow-up.
+      const named = { ...cluster.hosts[0]!, address: 'host1.example' };
+      expect(followUpFor(discoveryFollowUps({ ...cluster, management: {} }, dir), named, (m) => said.push(m))).to.deep.equal({});
+      expect(said.join()).to.match(/address is a name and the cluster file gives no management network/);
       fs.chmodSync(controlKeyFile(dir), 0o640);
       expect(() => readControlKey(dir)).to.throw(/readable by others/);
     });
