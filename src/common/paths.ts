@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isRoot } from './root.ts';
@@ -10,6 +11,18 @@ export function defaultStateDir(): string {
   return path.join(xdg, 'ediv');
 }
 
-/** Root of the ediv source tree (for running the agent of this very checkout). */
-export const edivRoot = path.resolve(import.meta.dirname, '..', '..');
+/**
+ * Root of the ediv package (for running the agent of this very checkout): the nearest directory
+ * above this module with a package.json (the module is src/common/paths.ts in the sources, a
+ * chunk in dist/build-<digest>/ in the bundle).
+ */
+export const edivRoot = packageRoot(import.meta.dirname);
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
+
 export const edivBin = path.join(edivRoot, 'bin', 'ediv');

@@ -55,11 +55,14 @@ export const files = (dir: string) => ({
 
 /**
  * Whether pid is a discovery daemon started from the entry module `main` (guards against a
- * recycled pid in a stale pid file).
+ * recycled pid in a stale pid file). Matched by the entry's name without its directory and
+ * extension: a daemon started from the sources (…/src/cli/x.ts) or from a build
+ * (…/dist/build-…/x.js, perhaps an older one) is the same daemon.
  */
 export function isDaemonProcess(pid: number, main: string): boolean {
+  const entry = (file: string) => path.basename(file).replace(/\.[cm]?[jt]s$/, '');
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a === main);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => entry(a) === entry(main));
   } catch {
     return false;
   }
