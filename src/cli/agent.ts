@@ -81,9 +81,10 @@ export function register(program: Command): void {
       'Host agent, run by the controller on each cluster host (over SSH).\n' +
         `Ops: ${OPS.join(', ')}. Reads one JSON request on stdin; writes JSON lines on stdout:\n` +
         'progress events {"type":"progress",...}, then one {"type":"result","ok":...} line.\n' +
+        '`agent session` runs request lines {"op":...,"request":{...}} one after another.\n' +
         'Exit codes: 0 ok, 1 operation failed, 2 bad request. See docs/host-agent.md.',
     )
-    .argument('<op>', `operation: ${OPS.join(' | ')}`)
+    .argument('<op>', `operation: ${OPS.join(' | ')} | session`)
     .argument('[request]', 'connect and capture only: the request, base64 of its JSON (their stdin/stdout are not the protocol\'s)')
     .option('--state-dir <dir>', 'agent state directory (journal); default /var/lib/ediv/agent')
     .option('--trace', 'report every command run as a progress event {"step":"run"} (the controller\'s -v)')
@@ -95,6 +96,11 @@ export function register(program: Command): void {
         traceCommands((message) => writeLine({ type: 'progress', step: RUN_STEP, message }));
       }
       try {
+        if (op === 'session') {
+          const { runSession } = await import('./agent-session.ts');
+          const preload = () => import('../host-agent/agent.ts');
+          return await runSession(process.stdin, writeLine, (o, request, emit) => runOp(o, request, opts.stateDir, emit), preload);
+        }
         if (!isAgentOp(op)) {
           throw new InputError({ loc: { file: 'command line' }, message: `unknown agent op ${JSON.stringify(op)} (known: ${OPS.join(', ')})` });
         }

@@ -6,7 +6,7 @@ import { safeNameProblem } from '../common/names.ts';
 import { parseScenarioFile } from '../scenario/index.ts';
 import type { Scenario } from '../scenario/model.ts';
 import { readXmlFile } from '../scenario/xml.ts';
-import { connectionStats } from '../transport/index.ts';
+import { agentStarts, connectionStats } from '../transport/index.ts';
 import { deploy, type DeployDeps, type DeployReport } from './deploy.ts';
 import { discoveryFollowUps } from './discovery-hooks.ts';
 import { OperationError } from '../common/errors.ts';
@@ -61,8 +61,8 @@ export function deployDeps(ctx: CommandContext, cluster: Cluster): DeployDeps {
   };
 }
 
-/** The deploy's report, with the SSH connections each host needed (one is the goal). */
-export type DeployCommandReport = DeployReport & { connections: ReturnType<typeof connectionStats>['perHost'] };
+/** The deploy's report, with the SSH connections each host needed and the agent processes it started there (one each is the goal). */
+export type DeployCommandReport = DeployReport & { connections: ReturnType<typeof connectionStats>['perHost']; agentProcesses: Record<string, number> };
 
 export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSource): Promise<DeployCommandReport> {
   // Bad input is refused before anything is touched: the scenario, then the restrictions
@@ -100,7 +100,7 @@ export async function deployCommand(cmd: DeployCommand, interrupts?: InterruptSo
         deployDeps(ctx, cluster),
       );
       ctx.progress.done(); // the live progress lines end before the result
-      return { ...report, connections: connectionStats().perHost };
+      return { ...report, connections: connectionStats().perHost, agentProcesses: agentStarts() };
     } finally {
       interrupt?.release();
     }

@@ -1,6 +1,6 @@
 // `ediv undeploy` as one call: the state and connections around undeployScenario, with the
 // discovery daemons kept in step on every host cleaned.
-import { connectionStats } from '../transport/index.ts';
+import { agentStarts, connectionStats } from '../transport/index.ts';
 import { accessibleLab, withContext, type CommonOptions } from './command-context.ts';
 import { syncAfterDestroy } from './discovery-hooks.ts';
 import type { TargetFilter } from './target-filter.ts';
@@ -12,7 +12,7 @@ export interface UndeployCommand extends CommonOptions, TargetFilter {
   force?: boolean;
 }
 
-export type UndeployCommandReport = UndeployReport & { connections: ReturnType<typeof connectionStats>['perHost'] };
+export type UndeployCommandReport = UndeployReport & { connections: ReturnType<typeof connectionStats>['perHost']; agentProcesses: Record<string, number> };
 
 export async function undeployCommand(cmd: UndeployCommand): Promise<UndeployCommandReport> {
   return withContext(cmd, async (ctx) => {
@@ -22,6 +22,6 @@ export async function undeployCommand(cmd: UndeployCommand): Promise<UndeployCom
       { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress, discovery: syncAfterDestroy },
     );
     ctx.progress.done(); // the live progress lines end before the result
-    return { ...report, connections: connectionStats().perHost };
+    return { ...report, connections: connectionStats().perHost, agentProcesses: agentStarts() };
   });
 }

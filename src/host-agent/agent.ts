@@ -32,6 +32,7 @@ import { capabilities, facts, loadAverage } from './facts.ts';
 import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
+import { resetOpOutputAllowance } from './drivers/netns/exec.ts';
 import { deploymentDriver, driverContext, vmAction, vmStates } from './inventory.ts';
 import { deploymentLinks } from './links.ts';
 import { checkLabFiles, labFileResolver, removeOtherLabFiles, storeLabFiles } from './lab-files.ts';
@@ -61,6 +62,7 @@ export interface AgentOptions {
 export async function runAgentOp(op: AgentOp, request: unknown, opts: AgentOptions): Promise<unknown> {
   if (!isAgentOp(op)) throw new OperationError(`unknown agent op ${JSON.stringify(op)} (known: ${AGENT_OPS.join(', ')})`);
   validateRequest(op, request);
+  resetOpOutputAllowance(); // per op, also when a session runs several in one process
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
   trustStateDir(stateDir);
   switch (op) {

@@ -13,6 +13,14 @@ export function isAgentOp(op: string): op is AgentOp {
   return (AGENT_OPS as readonly string[]).includes(op);
 }
 
+/**
+ * The first line of `ediv agent session` (src/cli/agent-session.ts): the agent runs request
+ * lines `{"op", "request"}` one after another, each answered like a single op. An agent that
+ * prints something else first has no sessions (an older version): the caller runs each op as
+ * its own `ediv agent <op>`.
+ */
+export const SESSION_HELLO = { type: 'session', version: 1 } as const;
+
 export interface FactsRequest {}
 
 export interface FactsResult {

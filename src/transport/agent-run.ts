@@ -20,8 +20,8 @@ export interface Started {
   kill(): void;
 }
 
-/** The command line that runs an agent op on a host (`trace`: it reports each command it runs). */
-export function agentArgv(host: ClusterHost, op: AgentOp, trace = false): string[] {
+/** The command line that runs an agent op (or a session of ops) on a host (`trace`: it reports each command it runs). */
+export function agentArgv(host: ClusterHost, op: AgentOp | 'session', trace = false): string[] {
   const argv = [...host.agentCommand, 'agent', op];
   if (host.agentStateDir) argv.push('--state-dir', host.agentStateDir);
   if (trace) argv.push('--trace');
@@ -221,7 +221,7 @@ function isProgressEvent(m: Record<string, unknown>): m is ProgressEvent & Recor
 }
 
 /** Parses one agent output line: a progress event, a result line, or stray output (undefined). */
-function parseAgentLine(line: string): ProgressEvent | ResultLine | undefined {
+export function parseAgentLine(line: string): ProgressEvent | ResultLine | undefined {
   let msg: unknown;
   try {
     msg = JSON.parse(line);
@@ -235,6 +235,44 @@ function parseAgentLine(line: string): ProgressEvent | ResultLine | undefined {
   return undefined;
 }
 
+/** The first MAX_KEEP characters of what an agent printed that is not the protocol's. */
+export class StrayOutput {
+  private text = '';
+
+  push(line: string): void {
+    if (this.text.length < MAX_KEEP) this.text += line.slice(0, MAX_KEEP - this.text.length) + '\n';
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** The error of an agent's failed result line, naming the host and carrying the agent's error. */
+export function agentFailure(hostName: string, op: string, result: ResultLine): OperationError {
+  return new OperationError(`${hostName}: agent ${op} failed: ${printable(String(result.error?.message ?? 'unknown error'))}`, {
+    host: hostName,
+    details: result.error,
+  });
+}
+
+/** The error of an agent that ended without a (successful) result: how it ended, its last words. */
+export function agentEnded(
+  hostName: string,
+  op: string,
+  r: { exitCode: number | null; signal?: string; stderr: string },
+  stray: string,
+  hadResult: boolean,
+): OperationError {
+  const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
+  const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
+  const hint = r.exitCode === 127 ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)' : '';
+  return new OperationError(
+    `${hostName}: agent ${op} ${how} without ${hadResult ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,
+    { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr } },
+  );
+}
+
 /** Runs an agent op over a started command: parses its JSON lines into progress and the result. */
 export async function agentOutcome<T>(
   p: Started,
@@ -245,7 +283,7 @@ export async function agentOutcome<T>(
   o: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<T> {
   let result: ResultLine<T> | undefined;
-  let stray = '';
+  const stray = new StrayOutput();
   const r = await finish(p, `agent ${op}`, hostName, {
     ...o,
     input: JSON.stringify(request ?? {}) + '\n',
@@ -255,21 +293,10 @@ export async function agentOutcome<T>(
       const msg = parseAgentLine(l);
       if (msg?.type === 'progress') onProgress?.(msg);
       else if (msg?.type === 'result') result = msg as ResultLine<T>;
-      else if (stray.length < MAX_KEEP) stray += l.slice(0, MAX_KEEP - stray.length) + '\n';
+      else stray.push(l);
     },
   });
   if (result?.ok && r.exitCode === 0) return result.result as T;
-  if (result && !result.ok) {
-    throw new OperationError(`${hostName}: agent ${op} failed: ${printable(String(result.error?.message ?? 'unknown error'))}`, {
-      host: hostName,
-      details: result.error,
-    });
-  }
-  const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
-  const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
-  const hint = r.exitCode === 127 ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)' : '';
-  throw new OperationError(
-    `${hostName}: agent ${op} ${how} without ${result ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,
-    { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr } },
-  );
+  if (result && !result.ok) throw agentFailure(hostName, op, result);
+  throw agentEnded(hostName, op, r, String(stray), result !== undefined);
 }

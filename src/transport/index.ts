@@ -7,7 +7,7 @@ import type { HostTransport, TransportOptions } from './types.ts';
 export type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 export { mapHosts, valuesOrThrow } from './parallel.ts';
 export type { HostOutcome } from './parallel.ts';
-export { connectionStats, resetConnectionStats } from './stats.ts';
+export { agentStarts, connectionStats, resetConnectionStats } from './stats.ts';
 export { shQuote, shQuoteArgv } from './ssh-quote.ts';
 
 /**

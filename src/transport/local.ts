@@ -5,8 +5,10 @@ import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentOutcome, finish } from './agent-run.ts';
+import { AgentSession } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';
+import { countAgentStart } from './stats.ts';
 import type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 
 export function startLocal(hostName: string, argv: string[]): Started {
@@ -32,17 +34,28 @@ export function startLocal(hostName: string, argv: string[]): Started {
 export class LocalTransport implements HostTransport {
   readonly host: ClusterHost;
   private readonly opts: TransportOptions;
+  /** The agent process that runs this host's ops one after another (agent-session.ts). */
+  private readonly session: AgentSession;
 
   constructor(host: ClusterHost, opts: TransportOptions = {}) {
     this.host = host;
     this.opts = opts;
+    this.session = new AgentSession(host.name, async () => {
+      countAgentStart(host.name);
+      return startLocal(host.name, agentArgv(host, 'session', opts.trace));
+    });
   }
 
   private timeout(o?: CallOptions): number {
     return o?.timeoutMs ?? this.opts.operationTimeoutMs ?? DEFAULTS.operationTimeoutMs;
   }
 
-  runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
+  async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
+    if (this.opts.agentSessions !== false) {
+      const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+      if (r) return r.value;
+    }
+    countAgentStart(this.host.name);
     const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
@@ -67,5 +80,7 @@ export class LocalTransport implements HostTransport {
     return finish(p, argv[0]!, this.host.name, { input: o?.input, timeoutMs: this.timeout(o), signal: o?.signal });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.session.close();
+  }
 }

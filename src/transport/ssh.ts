@@ -9,6 +9,7 @@ import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentOutcome, finish } from './agent-run.ts';
+import { AgentSession } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { privateKeyProblem } from './file-safety.ts';
 import { hostKeyRefusal, loadKnownHosts, recordHostKey, serverHostKeyOrder, verifyHostKey } from './host-key-check.ts';
@@ -18,7 +19,7 @@ import { printable } from '../common/printable.ts';
 import { shQuoteArgv } from './ssh-quote.ts';
 import { resolveTarget } from './ssh-target.ts';
 import type { SshTarget } from './ssh-target.ts';
-import { countConnection } from './stats.ts';
+import { countAgentStart, countConnection } from './stats.ts';
 import { DEFAULTS } from './types.ts';
 import type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
 
@@ -69,12 +70,18 @@ export class SshTransport implements HostTransport {
   private closed = false;
   /** Rejecters of operations in flight, failed at once when the connection drops. */
   private readonly inFlight = new Set<(err: Error) => void>();
+  /** The connection's agent process that runs its ops one after another (agent-session.ts). */
+  private readonly session: AgentSession;
 
   constructor(host: ClusterHost, opts: TransportOptions = {}) {
     this.host = host;
     this.opts = opts;
     this.target = resolveTarget(host, opts);
     this.slots = new Slots(opts.maxChannels ?? DEFAULTS.maxChannels);
+    this.session = new AgentSession(host.name, () => {
+      countAgentStart(host.name);
+      return this.start(shQuoteArgv(agentArgv(this.host, 'session', this.opts.trace)), 'agent session');
+    });
   }
 
   private fail(message: string, cause?: unknown): OperationError {
@@ -317,6 +324,11 @@ export class SshTransport implements HostTransport {
   }
 
   async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
+    if (this.opts.agentSessions !== false) {
+      const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+      if (r) return r.value;
+    }
+    countAgentStart(this.host.name);
     const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
     return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
@@ -341,6 +353,7 @@ export class SshTransport implements HostTransport {
   }
 
   async close(): Promise<void> {
+    await this.session.close(); // its input ends: the agent exits on its own
     this.closed = true;
     const c = this.client ?? (await this.connecting?.catch(() => undefined));
     this.client = undefined;

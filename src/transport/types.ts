@@ -20,6 +20,12 @@ export interface TransportOptions {
   sshConfig?: string | false;
   /** SSH agent socket; false to not use an agent. Default $SSH_AUTH_SOCK. */
   agentSocket?: string | false;
+  /**
+   * Run the connection's agent ops one after another in one `ediv agent session` process (one
+   * Node start-up per host and command, not per op); ops that arrive while it is busy run on
+   * their own. Default true; false: every op is its own `ediv agent <op>`.
+   */
+  agentSessions?: boolean;
   /** Channels open at once on one connection (sshd's MaxSessions defaults to 10). Default 8. */
   maxChannels?: number;
 }

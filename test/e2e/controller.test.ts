@@ -91,6 +91,9 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
       dep.json.warnings.filter((w: { feature: string }) => w.feature === 'deploy'),
       'no deploy warning: every host answered and its discovery daemon started',
     ).to.deep.equal([]);
+    // One SSH connection and one agent process per host did the facts, the apply and the discovery daemon's start.
+    expect(dep.json.connections).to.deep.equal({ host1: 1, host2: 1, host3: 1 });
+    expect(dep.json.agentProcesses).to.deep.equal({ host1: 1, host2: 1, host3: 1 });
     const running = await snapshotHosts(HOSTS);
     for (const h of ['host1', 'host2', 'host3']) {
       expect(running[h]!.pids.length, `${h} runs its discovery daemon`).to.be.greaterThan(baseline[h]!.pids.length);

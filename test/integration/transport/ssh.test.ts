@@ -7,15 +7,19 @@ import path from 'node:path';
 import { OperationError } from '../../../src/common/errors.ts';
 import type { ClusterHost } from '../../../src/protocol/cluster.ts';
 import type { ProgressEvent } from '../../../src/protocol/agent.ts';
-import { connectionStats, mapHosts, openTransport, resetConnectionStats } from '../../../src/transport/index.ts';
+import { agentStarts, connectionStats, mapHosts, openTransport, resetConnectionStats } from '../../../src/transport/index.ts';
 import type { HostTransport, TransportOptions } from '../../../src/transport/index.ts';
 import { useEmulatedCluster } from '../../helpers/emulated.ts';
 
-// An "agent" written in sh for protocol tests that must not depend on the real agent: it
-// echoes its argv and request back as the result, after two progress events.
+// "Agents" written in sh for protocol tests that must not depend on the real agent. Like an
+// agent of a version without sessions, they refuse `agent session` at once (the transport then
+// runs each op on its own). The echo agent echoes its argv and request back as the result,
+// after two progress events.
+const NO_SESSIONS = `[ "$2" = session ] && { echo '{"type":"result","ok":false,"error":{"message":"unknown agent op session"}}'; exit 2; }; `;
 const ECHO_AGENT = [
   '/bin/sh',
   '-c',
+  NO_SESSIONS +
   'read -r req; printf \'{"type":"progress","step":"one","done":1,"total":2}\\n\'; echo "not json"; ' +
     'printf \'{"type":"progress","step":"two","done":2,"total":2}\\n\'; ' +
     'printf \'{"type":"result","ok":true,"result":{"request":%s,"argc":%d,"op":"%s"}}\\n\' "$req" "$#" "$2"',
@@ -24,7 +28,7 @@ const ECHO_AGENT = [
 const FAILING_AGENT = [
   '/bin/sh',
   '-c',
-  'cat >/dev/null; echo oops >&2; printf \'{"type":"result","ok":false,"error":{"message":"bridge br0 is busy","code":"EBUSY"}}\\n\'; exit 1',
+  NO_SESSIONS + 'cat >/dev/null; echo oops >&2; printf \'{"type":"result","ok":false,"error":{"message":"bridge br0 is busy","code":"EBUSY"}}\\n\'; exit 1',
   'fake-agent',
 ];
 
@@ -138,6 +142,27 @@ describe('SSH transport (root, emulated cluster instance 5)', function () {
     expect(f.hostname).to.equal('host2');
     expect(f.root).to.equal(true);
     expect(f.capabilities.netns).to.equal(true);
+  });
+
+  it('runs a connection\'s agent ops in one agent process (ediv agent session), each with its own result', async () => {
+    resetConnectionStats();
+    const t = await connect(ec.cluster.hosts[1]!);
+    const f = await t.runAgent<{ hostname: string }>('facts', {});
+    expect(f.hostname).to.equal('host2');
+    const st = await t.runAgent<{ deployments: unknown[] }>('status', { host: 'host2' });
+    expect(st.deployments).to.be.an('array');
+    const bad = (await t.runAgent('status', { host: 'host2', bogus: 1 }).catch((e: unknown) => e)) as OperationError;
+    expect(bad.message).to.match(/^host2: agent status failed: .*bogus/);
+    expect((await t.runAgent<{ hostname: string }>('facts', {})).hostname).to.equal('host2'); // a refused op leaves the session usable
+    expect(agentStarts()).to.deep.equal({ host2: 1 });
+    expect(connectionStats().perHost).to.deep.equal({ host2: 1 });
+  });
+
+  it('an agent without sessions runs each op on its own', async () => {
+    resetConnectionStats();
+    const t = await connect(withHost(0, { agentCommand: ECHO_AGENT }));
+    for (const op of ['facts', 'status'] as const) expect((await t.runAgent<{ op: string }>(op, {})).op).to.equal(op);
+    expect(agentStarts()).to.deep.equal({ host1: 3 }); // the refused session, then one per op
   });
 
   it('enforces the operation timeout and keeps the connection usable', async () => {

@@ -54,7 +54,7 @@ export function runInVm(enter: string[], text: string): Promise<CommandOutcome> 
  * command that prints gigabytes must not make the agent read them.
  */
 export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-/** And of all the commands of one agent op together (one op per agent process). */
+/** And of all the commands of one agent op together (runAgentOp resets it at the start of each op). */
 export const MAX_OP_OUTPUT_BYTES = 16 * 1024 * 1024;
 let opOutputLeft = MAX_OP_OUTPUT_BYTES;
 
@@ -76,7 +76,7 @@ export function readOutput(file: string, max = MAX_OUTPUT_BYTES): string {
   }
 }
 
-/** For tests: a fresh op-wide output allowance. */
+/** A fresh op-wide output allowance: at the start of each op (an agent session runs several). */
 export function resetOpOutputAllowance(): void {
   opOutputLeft = MAX_OP_OUTPUT_BYTES;
 }
