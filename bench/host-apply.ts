@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bigFragment, namespacesWith, removeNamespaces } from '../test/integration/agent/helpers.ts';
+import { flatTopology, mininetBuild } from './lib/mininet.ts';
 
 const HOSTNS = 'edivb-bench';
 const NETS = 4; // VMs spread over 4 nets: a Linux bridge takes at most 1024 ports
@@ -111,19 +112,6 @@ function measure(n: number): Row {
   return { vms: n, agentApply, agentApplyProc, agentDestroy, rawApply, rawDestroy, again };
 }
 
-function mininet(n: number): { build: number; stop: number } | string {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${HOSTNS}`, '/usr/bin/python3', path.join(repoRoot, 'bench/host-mininet.py'), String(n), String(NETS), 'ediv4'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as { build: number; stop: number };
-  } catch {
-    return `Mininet failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`;
-  }
-}
-
 function cleanup(): void {
   removeNamespaces([...namespacesWith(`${RAW}.`), ...namespacesWith('edivb-bench'), HOSTNS].filter((n, i, a) => a.indexOf(n) === i));
   fs.rmSync(work, { recursive: true, force: true });
@@ -157,7 +145,7 @@ try {
   );
   if (withMininet) {
     process.stderr.write(`Mininet with ${mainVms} hosts...\n`);
-    const m = mininet(mainVms);
+    const m = await mininetBuild({ netns: HOSTNS, topology: flatTopology(mainVms, NETS), work });
     const main = rows.find((r) => r.vms === mainVms)!;
     if (typeof m === 'string') console.log(m);
     else {

@@ -1,19 +1,26 @@
-# Mininet 2.3 baseline for bench/host-apply.ts: builds `n` hosts on `nets` Linux-bridge switches
-# (no controller), as the agent's fragment does, then stops. Run inside the bench's host
-# namespace. Prints {"build": seconds, "stop": seconds}.
+# Mininet 2.3 baseline of the benchmarks (bench/lib/mininet.ts): builds the hosts and Linux-bridge
+# switches (no controller) of a topology file, then stops. Run inside a namespace the benchmark
+# made. The file: {"switches": [name, ...], "hosts": [{"name": h, "links": [{"switch": s,
+# "ip": "a.b.c.d/p"}, ...]}, ...]}; host h's k-th link is its interface h-eth<k>.
+# Prints {"build": seconds, "stop": seconds}.
 import json, sys, time
 from mininet.net import Mininet
 from mininet.node import Host
 from mininet.nodelib import LinuxBridge
 
-n, nets, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with open(sys.argv[1]) as f:
+    topo = json.load(f)
 net = Mininet(switch=LinuxBridge, controller=None, host=Host, build=False, waitConnected=False)
+built = None
 try:
     t0 = time.time()
-    switches = [net.addSwitch('%ss%d' % (prefix, j + 1)) for j in range(nets)]
-    for i in range(n):
-        h = net.addHost('h%d' % (i + 1), ip='10.%d.%d.%d/16' % (100 + i % nets, (i // nets + 1) >> 8, (i // nets + 1) & 255))
-        net.addLink(h, switches[i % nets])
+    switches = {s: net.addSwitch(s) for s in topo['switches']}
+    for h in topo['hosts']:
+        links = h['links']
+        # ip= is what Mininet gives the host's first interface when it configures the hosts.
+        node = net.addHost(h['name'], ip=links[0]['ip'] if links else None)
+        for l in links:
+            net.addLink(node, switches[l['switch']], params1={'ip': l['ip']})
     net.build()
     net.start()
     built = time.time() - t0
