@@ -27,6 +27,7 @@ const OPTIONS: Record<string, { value: boolean; benches: Bench[]; help: string }
   '--labs': { value: true, benches: ['shared-cluster'], help: 'tutorial copies' },
   '--controllers': { value: true, benches: ['shared-cluster'], help: 'controllers at once' },
   '--runs': { value: true, benches: ['discovery'], help: 'repetitions' },
+  '--stub': { value: false, benches: ['discovery'], help: 'only the in-process part (daemon ready time with a stub send)' },
 };
 
 function usage(): string {

@@ -10,7 +10,7 @@ import { DEVICE_HYPERVISOR, DEVICE_VM, SERVICE_ID_VM_MANAGEMENT, SERVICE_VM_MANA
 import { hypervisorUdn, vmUdn } from './udn.ts';
 import { configIdOf } from './description.ts';
 import { DeviceServer } from './device-server.ts';
-import { SsdpAdvertiser } from './ssdp.ts';
+import { SsdpAdvertiser, type AdvertiserOptions } from './ssdp.ts';
 import type { InterfaceAddress } from './netif.ts';
 import { ControlVerifier } from './control-auth.ts';
 
@@ -105,6 +105,8 @@ export interface HypervisorOptions {
   log?: (msg: string) => void;
   /** Interval of the backstop poll of the provider (state changes made elsewhere), ms. */
   pollMs?: number;
+  /** Sends SSDP datagrams instead of a socket (tests, benchmark: then no SSDP socket is opened). */
+  ssdpSend?: AdvertiserOptions['send'];
 }
 
 export class HypervisorDaemon {
@@ -125,7 +127,9 @@ export class HypervisorDaemon {
     this.opts = opts;
     const verifier = new ControlVerifier(opts.controlKeys ?? (() => undefined));
     this.server = new DeviceServer({ address: opts.iface.address, port: opts.port, log: opts.log, network: opts.iface, verifier });
-    this.ssdp = new SsdpAdvertiser({ iface: opts.iface, maxAge: opts.maxAge, bootId: opts.bootId, log: opts.log });
+    this.ssdp = new SsdpAdvertiser({
+      iface: opts.iface, maxAge: opts.maxAge, bootId: opts.bootId, log: opts.log, ...(opts.ssdpSend ? { send: opts.ssdpSend } : {}),
+    });
   }
 
   get url(): string {
@@ -212,7 +216,10 @@ export class HypervisorDaemon {
       this.configId = configIdOf(this.root);
       this.server.setDevice(this.root, this.configId);
       this.opts.log?.(`serving ${devices.length} VMs, CONFIGID ${this.configId}`);
-      await this.ssdp.setDevice(this.root, this.location, this.configId);
+      // Searches see the new set at once; its announcements go out in the background (thousands
+      // of datagrams for a thousand VMs): ready does not wait for them. The advertiser logs
+      // their failures (its chain never rejects).
+      this.ssdp.setDevice(this.root, this.location, this.configId);
     }
     for (const s of changedState) this.server.publish(s.device, s.service);
   }

@@ -53,7 +53,7 @@ export async function startSelfAdvertisement(req: SelfAdvertiseRequest): Promise
   const location = await server.listen();
   const ssdp = new SsdpAdvertiser({ iface, maxAge: req.maxAge, bootId: Math.floor(Date.now() / 1000) & 0x7fffffff });
   await ssdp.start();
-  await ssdp.setDevice(root, location, configId);
+  ssdp.setDevice(root, location, configId); // announced in the background
   return {
     udn: root.udn,
     location,

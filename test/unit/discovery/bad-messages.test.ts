@@ -59,7 +59,8 @@ const nullSsdp = (data: Buffer | string) => () => {
 async function stubAdvertiser() {
   const sent: string[] = [];
   const adv = new SsdpAdvertiser({ iface: { name: 'mgmt0', address: '198.18.6.11', netmask: '255.255.255.0' }, maxAge: 1800, bootId: 1, repeats: 1, send: async (m) => void sent.push(m) });
-  await adv.setDevice(hypervisorTree('h1', [['lab', 'r1']]), LOC, 1);
+  adv.setDevice(hypervisorTree('h1', [['lab', 'r1']]), LOC, 1);
+  await adv.announced(); // the stubbed alive round
   sent.length = 0;
   return { adv, sent };
 }

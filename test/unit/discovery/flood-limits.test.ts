@@ -24,7 +24,8 @@ async function advertiser(vms: number) {
     send: async (msg, _port, address) => void sent.push({ address, msg }),
   });
   const tree = hypervisorTree('h1', Array.from({ length: vms }, (_, i) => ['lab', `vm${i}`] as [string, string]));
-  await adv.setDevice(tree, 'http://198.18.6.11:4000/description.xml', 1);
+  adv.setDevice(tree, 'http://198.18.6.11:4000/description.xml', 1);
+  await adv.announced();
   sent.length = 0; // the stubbed alive round
   return { adv, sent, clock, size: advertSet(tree).length };
 }
