@@ -50,8 +50,10 @@ function agentOp(op: string, request: unknown, stateDir: string): [number, numbe
 }
 
 /**
- * The raw script: one `ip -batch` on the host side, one `ip -n <ns> -batch` per namespace; its
- * destroy deletes the namespaces and bridges and is timed until the last veth is gone.
+ * The raw script: one `ip -batch` on the host side, one `nsenter --net=<ns> ip -batch` per
+ * namespace (as bench/deploy-baseline.ts: `ip -n` would copy the whole mount table, one mount per
+ * namespace, on every call, which makes the baseline quadratic); its destroy deletes the
+ * namespaces and bridges and is timed until the last veth is gone.
  */
 function rawScripts(n: number): { apply: string; destroy: string } {
   const dir = path.join(work, `raw-${n}`);
@@ -68,7 +70,7 @@ function rawScripts(n: number): { apply: string; destroy: string } {
       path.join(dir, 'ns', `${i}.batch`),
       ['link set dev lo up', `addr add 10.${100 + (i % NETS)}.${hostIdx >> 8}.${hostIdx & 255}/16 dev eth1`, 'link set dev eth1 up'].join('\n') + '\n',
     );
-    script.push(`ip -n ${ns} -batch ${dir}/ns/${i}.batch`);
+    script.push(`nsenter --net=/run/netns/${ns} ip -batch ${dir}/ns/${i}.batch`);
     destroy.push(`netns del ${ns}`); // its veth goes with it, in the kernel's batched clean-up
   }
   for (let j = 0; j < NETS; j++) destroy.push(`link del dev rawbr${j}`);

@@ -10,6 +10,18 @@ export type { RunResult };
 
 export const NETNS_DIR = '/run/netns';
 
+/** Whether python3 (which runs the agent's helpers: launcher.py, ns-config.py) is on this host's PATH. */
+export function python3Present(): boolean {
+  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((dir) => {
+    try {
+      fs.accessSync(path.join(dir || '.', 'python3'), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Agent commands die with the agent (see RunOptions.dieWithParent). */
 export async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
   return runProgram(cmd, args, { input, dieWithParent: true });

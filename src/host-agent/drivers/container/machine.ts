@@ -78,18 +78,6 @@ export interface MachineBatchResult {
   failed: Map<string, string>;
 }
 
-/** Whether python3 (which runs launcher.py) is on this host's PATH. */
-export function python3Present(): boolean {
-  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((dir) => {
-    try {
-      fs.accessSync(path.join(dir || '.', 'python3'), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 export const LAUNCHER = fileURLToPath(new URL('./launcher.py', import.meta.url));
 
 /** A launcher report line (see launcher.py). */

@@ -67,19 +67,46 @@ function routeDestination(r: VmSpec['routes'][number]): string {
   return r.family === 'ipv6' ? '::/0' : '0.0.0.0/0';
 }
 
-/** Lines run inside the VM's namespace (`ip -n <ns> -batch -`). */
-export function vmInnerLines(vm: VmSpec): string[] {
-  const lines = ['link set dev lo up'];
-  for (const a of vm.loopback ?? []) lines.push(`addr add ${a} dev lo`);
+/** One step inside a VM's namespace (ns-config.ts runs them, in order). */
+export type NsOp =
+  | { op: 'up'; dev: string }
+  | { op: 'addr'; dev: string; cidr: string; nodad?: boolean }
+  | { op: 'route'; dst: string; via: string }
+  | { op: 'sysctl'; key: string; value: string };
+
+/** What is made inside the VM's namespace: links up, addresses, routes, then its net sysctls. */
+export function vmInnerOps(vm: VmSpec): NsOp[] {
+  const ops: NsOp[] = [{ op: 'up', dev: 'lo' }];
+  for (const a of vm.loopback ?? []) ops.push({ op: 'addr', dev: 'lo', cidr: a });
   for (const i of vm.ifaces) {
-    for (const a of i.ipv4) lines.push(`addr add ${a} dev ${i.inner}`);
+    for (const a of i.ipv4) ops.push({ op: 'addr', dev: i.inner, cidr: a });
     // nodad: the address is usable at once (no duplicate address detection delay).
-    for (const a of i.ipv6) lines.push(`addr add ${a} dev ${i.inner} nodad`);
-    lines.push(`link set dev ${i.inner} up`);
+    for (const a of i.ipv6) ops.push({ op: 'addr', dev: i.inner, cidr: a, nodad: true });
+    ops.push({ op: 'up', dev: i.inner });
   }
-  if (vm.mgmt) lines.push(`addr add ${vm.mgmt.vm} dev ${vm.mgmt.inner}`, `link set dev ${vm.mgmt.inner} up`);
-  for (const r of vm.routes) lines.push(`route replace ${routeDestination(r)} via ${r.gateway}`);
-  return lines;
+  if (vm.mgmt) ops.push({ op: 'addr', dev: vm.mgmt.inner, cidr: vm.mgmt.vm }, { op: 'up', dev: vm.mgmt.inner });
+  for (const r of vm.routes) ops.push({ op: 'route', dst: routeDestination(r), via: r.gateway });
+  for (const [key, value] of vmSysctls(vm)) ops.push({ op: 'sysctl', key, value });
+  return ops;
+}
+
+/** An op as an iproute2 batch line (`ip -batch`); a sysctl is not ip's (undefined). */
+export function nsOpLine(op: NsOp): string | undefined {
+  switch (op.op) {
+    case 'up':
+      return `link set dev ${op.dev} up`;
+    case 'addr':
+      return `addr add ${op.cidr} dev ${op.dev}${op.nodad ? ' nodad' : ''}`;
+    case 'route':
+      return `route replace ${op.dst} via ${op.via}`;
+    case 'sysctl':
+      return undefined;
+  }
+}
+
+/** The iproute2 lines of the VM's namespace (`ip -batch` inside it): its ops but the sysctls. */
+export function vmInnerLines(vm: VmSpec): string[] {
+  return vmInnerOps(vm).flatMap((op) => nsOpLine(op) ?? []);
 }
 
 /** sysctl settings inside the VM's namespace (name → value); empty when none needed. */

@@ -14,7 +14,8 @@ import { OperationError } from '../../../common/errors.ts';
 import { Journal, type Resource } from '../../journal.ts';
 import { isBackplaneKind } from '../../../protocol/backplane.ts';
 import { bridgeKey, mgmtKey, netSpecHash, qdiscKey, vethKey, type DesiredState, type NetSpec, type VmSpec } from './desired.ts';
-import { bridgeLines, bridgeUpLines, connectionLines, vmHostLines, vmInnerLines, vmShapingLines, vmSysctls } from './commands.ts';
+import { bridgeLines, bridgeUpLines, connectionLines, vmHostLines, vmInnerOps, vmShapingLines } from './commands.ts';
+import { configureNamespaces } from './ns-config.ts';
 import {
   hostConfigLines,
   hostLinkLines,
@@ -36,7 +37,6 @@ import {
   listLinks,
   listNetns,
   mustIpBatch,
-  mustRun,
   nsBatches,
   cgroupPids,
   pidsInNetns,
@@ -242,10 +242,9 @@ export async function applyNetns(
   }
 
   ctx.emit({ type: 'progress', step: 'vms', message: `configuring ${stale.length} VM namespace(s)`, total: stale.length });
-  await nsBatches(
-    stale.map((vm) => ({ netns: vm.netns, lines: vmInnerLines(vm) })),
-    path.join(deploymentDir(ctx.stateDir, ctx.deployment), 'batches'),
-    PARALLEL,
+  await configureNamespaces(
+    stale.map((vm) => ({ netns: vm.netns, ops: vmInnerOps(vm) })),
+    { dir: path.join(deploymentDir(ctx.stateDir, ctx.deployment), 'batches'), workers: PARALLEL },
   );
   // Link shaping: host-side ends in one tc batch, VM-side ends in their namespaces.
   const shaped = stale.map((vm) => ({ vm, ...vmShapingLines(vm) })).filter((x) => x.host.length || x.inner.length);
@@ -260,12 +259,6 @@ export async function applyNetns(
       'tc',
     );
   }
-  const routers = stale.filter((vm) => vmSysctls(vm).length > 0);
-  await mapLimit(routers, PARALLEL, async (vm) => {
-    // /proc/sys/net belongs to the namespace of the process that opens it.
-    const settings = vmSysctls(vm).map(([k, v]) => `${k}=${v}`);
-    await mustRun('nsenter', [`--net=/run/netns/${vm.netns}`, 'sysctl', '-q', '-w', ...settings]);
-  });
   journal.intend(await machine.start(ctx, stale));
   for (const message of (await machine.dhcp?.(ctx, stale)) ?? []) ctx.emit({ type: 'progress', step: 'warning', message });
   await mustIpBatch(bridgesToUp.flatMap(bridgeUpLines), 'bringing bridges up');
