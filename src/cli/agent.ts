@@ -19,20 +19,28 @@ export async function runOp(op: AgentOp, request: unknown, stateDir: string | un
     const [{ serve }, { DEFAULT_STATE_DIR }] = await Promise.all([import('../discovery/serve.ts'), import('../host-agent/store.ts')]);
     return serve(request, { stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR), emit, daemonMain: DISCOVERY_DAEMON_MAIN });
   }
-  // An apply's or destroy's discovery follow-up: checked before the op, run after it succeeded.
-  const { takeFollowUp, runFollowUp } = await import('./discovery-follow-up.ts');
+  // An apply's or destroy's discovery follow-up: checked before the op, begun with it (a daemon
+  // to start starts meanwhile), finished after it succeeded.
+  const [{ takeFollowUp, beginFollowUp, runFollowUp }, { runAgentOp }, { DEFAULT_STATE_DIR }] = await Promise.all([
+    import('./discovery-follow-up.ts'),
+    import('../host-agent/agent.ts'),
+    import('../host-agent/store.ts'),
+  ]);
   const taken = await takeFollowUp(op, request);
-  const { runAgentOp } = await import('../host-agent/agent.ts');
-  const result = await runAgentOp(op, taken.request, { stateDir, emit });
-  if (!taken.followUp) return result;
-  const { DEFAULT_STATE_DIR } = await import('../host-agent/store.ts');
+  if (!taken.followUp) return runAgentOp(op, taken.request, { stateDir, emit });
   const host = (taken.request as { host: string }).host;
-  const discovery = await runFollowUp(taken.followUp, host, {
-    stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR),
-    daemonMain: DISCOVERY_DAEMON_MAIN,
-    emit,
-    status: () => runAgentOp('status', { host }, { stateDir, emit }) as Promise<StatusResult>,
-  });
+  const ctx = { stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR), daemonMain: DISCOVERY_DAEMON_MAIN, emit };
+  const status = () => runAgentOp('status', { host }, { stateDir, emit }) as Promise<StatusResult>;
+  await beginFollowUp(taken.followUp, host, ctx);
+  let result: unknown;
+  try {
+    result = await runAgentOp(op, taken.request, { stateDir, emit });
+  } catch (err) {
+    // A daemon started early for a failed apply serves what the host runs, or stops if nothing.
+    if ('start' in taken.followUp) await runFollowUp({ sync: true }, host, { ...ctx, status });
+    throw err;
+  }
+  const discovery = await runFollowUp(taken.followUp, host, { ...ctx, status });
   return { ...(result as object), discovery };
 }
 

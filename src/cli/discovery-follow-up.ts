@@ -39,6 +39,20 @@ async function checkFollowUp(raw: unknown, host: string): Promise<DiscoveryFollo
 }
 
 /**
+ * Before the op: a `start` spawns the daemon now when none runs, so that its start-up overlaps
+ * the apply (runFollowUp then finds it and makes it reload). Best effort, like the rest.
+ */
+export async function beginFollowUp(followUp: DiscoveryFollowUp, host: string, ctx: { stateDir: string; daemonMain: string; emit: Emit }): Promise<void> {
+  if (!('start' in followUp)) return;
+  try {
+    const { serveEarly } = await import('../discovery/serve.ts');
+    await serveEarly({ host, ...followUp.start }, { stateDir: ctx.stateDir, emit: ctx.emit, daemonMain: ctx.daemonMain });
+  } catch {
+    // runFollowUp tries again and reports what is wrong
+  }
+}
+
+/**
  * Runs the follow-up after a successful op. Best effort: the op's work is done and stays done,
  * so a failure here is the outcome's error (the controller warns), never the op's.
  */

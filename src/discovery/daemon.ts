@@ -37,6 +37,11 @@ export interface DaemonState {
   udn: string;
   bootId: number;
   configId: number;
+  /**
+   * SIGHUPs whose reload has finished (the n-th SIGHUP counts once a reload that began after it
+   * is done): `serve` waits for it to pass the count it saw before signalling.
+   */
+  hupsServed?: number;
   host: string;
   interface: string;
   address: string;
@@ -163,16 +168,27 @@ export async function runDaemon(configPath: string, entry: DaemonEntry): Promise
     daemon = new HypervisorDaemon({ host: cfg.host, iface, port: cfg.port, maxAge: cfg.maxAge, bootId, provider, udn: cfg.udn, controlKeys: keys.get, log });
     const url = await daemon.start();
     const d = daemon;
+    let hups = 0;
+    let hupsServed = 0;
     const writeState = () =>
       writeJsonAtomic(f.state, {
-        pid: process.pid, url, udn: d.udn, bootId, configId: d.currentConfigId, host: cfg.host,
+        pid: process.pid, url, udn: d.udn, bootId, configId: d.currentConfigId, hupsServed, host: cfg.host,
         interface: iface.name, address: iface.address, startedAt: new Date().toISOString(), config: cfg,
       } satisfies DaemonState);
     writeState();
     log(`serving ${url} on ${iface.name}, BOOTID ${bootId}`);
     process.on('SIGHUP', () => {
+      const n = ++hups;
       keys.reread(); // serve() may have added a key before signalling
-      void d.reload().then(writeState, (e: Error) => log(`reload failed: ${e.message}`));
+      // reload() re-runs when asked while running: what it resolves with began after this signal.
+      const served = () => {
+        hupsServed = Math.max(hupsServed, n);
+        writeState();
+      };
+      void d.reload().then(served, (e: Error) => {
+        log(`reload failed: ${e.message}`);
+        served(); // done, if not well: a serve waiting for it goes on
+      });
     });
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -228,7 +228,11 @@ function sameConfig(a: DaemonConfig, b: DaemonConfig): boolean {
   return [...keys].every((k) => a[k] === b[k]);
 }
 
-export async function serve(request: unknown, ctx: ServeContext): Promise<ServeResult> {
+/** Daemons this process started early (serveEarly) whose readiness a later serve awaits, by directory. */
+const earlyStarts = new Map<string, Promise<unknown>>();
+
+/** What every serve request does first: its directory (0700) and key file, and the daemon running there. */
+async function prepare(request: unknown, ctx: ServeContext) {
   const req = checkServeRequest(request);
   const stateDir = req.stateDir ?? ctx.stateDir;
   if (!stateDir) throw InputError.at(WHERE, undefined, undefined, 'no state directory: give "stateDir" or run the agent with --state-dir');
@@ -237,7 +241,35 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
   fs.chmodSync(dir, 0o700); // made by an older version with the umask's mode, perhaps
   const say = (message: string) => ctx.emit?.({ type: 'progress', step: 'discovery', message });
   const controlKeyFile = await installControlKey(dir, req.controlKey, say);
-  const pid = runningPid(dir, ctx.daemonMain);
+  // A daemon this process started early has its pid file once it is up: wait for that first.
+  await earlyStarts.get(dir)?.catch(() => {});
+  earlyStarts.delete(dir);
+  return { req, stateDir, dir, controlKeyFile, pid: runningPid(dir, ctx.daemonMain) };
+}
+
+/**
+ * The first half of a start, for the agent to call before an apply: when no daemon runs with
+ * these settings, spawns one and returns at once, so that its start-up overlaps the apply; the
+ * serve request after the apply then waits for it and makes it reload (a few milliseconds)
+ * instead of starting it then. Stop and reload requests do nothing here.
+ */
+export async function serveEarly(request: unknown, ctx: ServeContext): Promise<void> {
+  const s = await prepare(request, ctx);
+  if (s.req.stop || s.req.reload) return;
+  const cfg = daemonConfig(s);
+  if (s.pid !== undefined) {
+    const st = readState(s.dir);
+    if (st && sameConfig(st.config, cfg)) return;
+    await stopDaemon(s.pid);
+  }
+  const started = spawnDaemon(s.req.host, s.dir, cfg, ctx);
+  started.catch(() => {}); // its failure is the later serve's to report (it starts one itself)
+  earlyStarts.set(s.dir, started);
+}
+
+export async function serve(request: unknown, ctx: ServeContext): Promise<ServeResult> {
+  const s = await prepare(request, ctx);
+  const { req, dir, pid } = s;
 
   if (req.stop) {
     if (pid === undefined) return { host: req.host, running: false, stopped: false };
@@ -247,12 +279,44 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
   }
   if (req.reload) {
     if (pid === undefined) return { host: req.host, running: false, reloaded: false };
-    process.kill(pid, 'SIGHUP');
+    await reloadDaemon(pid, dir);
     return { ...describe(req.host, pid, dir), reloaded: true };
   }
 
+  const cfg = daemonConfig(s);
+  if (pid !== undefined) {
+    const st = readState(dir);
+    if (st && sameConfig(st.config, cfg)) {
+      // Already serving: make it pick up the VMs that just changed.
+      await reloadDaemon(pid, dir);
+      return { ...describe(req.host, pid, dir), started: false, reloaded: true };
+    }
+    ctx.emit?.({ type: 'progress', step: 'discovery', message: 'restarting discovery daemon with a new configuration' });
+    await stopDaemon(pid);
+  }
+  return spawnDaemon(req.host, dir, cfg, ctx);
+}
+
+/** How long a serve waits for the daemon to have re-read the VM list after its SIGHUP. */
+const RELOAD_WAIT_MS = 5000;
+
+/**
+ * Signals the daemon to re-read the VM list and waits (bounded) until a reload requested after
+ * the signal has finished: then it serves what the host runs now. A daemon of an older version
+ * (no `hupsServed` in its state) is not waited for.
+ */
+async function reloadDaemon(pid: number, dir: string): Promise<void> {
+  const before = readState(dir)?.hupsServed;
+  process.kill(pid, 'SIGHUP');
+  if (before === undefined) return;
+  const end = Date.now() + RELOAD_WAIT_MS;
+  while (Date.now() < end && (readState(dir)?.hupsServed ?? before) <= before) await sleep(10);
+}
+
+function daemonConfig(s: Awaited<ReturnType<typeof prepare>>): DaemonConfig {
+  const { req, dir, stateDir, controlKeyFile } = s;
   const iface = resolveInterface({ interface: req.interface, address: req.address, network: req.network }, WHERE);
-  const cfg: DaemonConfig = {
+  return {
     host: req.host,
     interface: iface.name,
     address: iface.address,
@@ -264,20 +328,10 @@ export async function serve(request: unknown, ctx: ServeContext): Promise<ServeR
     ...(req.udn ? { udn: req.udn } : {}),
     ...(controlKeyFile ? { controlKeyFile } : {}),
   };
-  if (pid !== undefined) {
-    const st = readState(dir);
-    if (st && sameConfig(st.config, cfg)) {
-      // Already serving: make it pick up the VMs that just changed.
-      process.kill(pid, 'SIGHUP');
-      return { ...describe(req.host, pid, dir), started: false, reloaded: true };
-    }
-    ctx.emit?.({ type: 'progress', step: 'discovery', message: 'restarting discovery daemon with a new configuration' });
-    await stopDaemon(pid);
-  }
-  return startDaemon(req.host, dir, cfg, ctx);
 }
 
-async function startDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: ServeContext): Promise<ServeResult> {
+/** Starts the daemon and resolves once it serves (its state file names its pid). */
+async function spawnDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: ServeContext): Promise<ServeResult> {
   const f = files(dir);
   fs.writeFileSync(f.config, JSON.stringify(cfg, null, 2) + '\n');
   const logFd = fs.openSync(f.log, 'a', 0o600);
@@ -299,7 +353,7 @@ async function startDaemon(host: string, dir: string, cfg: DaemonConfig, ctx: Se
       // Lost a race with another serve: report the daemon that won.
       const other = runningPid(dir, ctx.daemonMain);
       if (other !== undefined) {
-        process.kill(other, 'SIGHUP');
+        await reloadDaemon(other, dir);
         return { ...describe(host, other, dir), started: false, reloaded: true };
       }
     }

@@ -107,6 +107,17 @@ describe('discovery with the host agent (root)', function () {
     expect(fs.existsSync(`/proc/${status.pid}`) && !fs.readFileSync(`/proc/${status.pid}/stat`, 'utf8').includes(') Z '), 'the daemon still runs').to.equal(false);
   });
 
+  it('an apply that fails after its daemon was started early leaves no daemon when the host runs nothing', async () => {
+    const key = 'ef'.repeat(32);
+    const backplane = [{ kind: 'vxlan', net: 'N', id: 4242, trunk: 'nosuchtrunk0', localAddress: '198.18.6.11', remotes: ['198.18.6.12'] }];
+    const r = await lab.runIn(h1, [NODE, EDIV, 'agent', 'apply', '--state-dir', stateDir], 60_000, JSON.stringify({ deployment: DEP, host: 'h1', fragmentXml: FRAGMENT, backplane, discovery: { start: { address: '198.18.6.11', controlKey: key } } }));
+    expect(r.code, r.stdout).to.equal(1);
+    expect(r.stdout).to.match(/nosuchtrunk0/);
+    const after = await agent('serve', { host: 'h1', reload: true });
+    expect(after).to.include({ running: false });
+    await agent('destroy', { deployment: DEP, host: 'h1' });
+  });
+
   it('a malformed follow-up refuses the apply before anything is made (exit 2)', async () => {
     const r = await lab.runIn(h1, [NODE, EDIV, 'agent', 'apply', '--state-dir', stateDir], 60_000, JSON.stringify({ deployment: DEP, host: 'h1', fragmentXml: FRAGMENT, backplane: [], discovery: { start: { address: '198.18.6.11' } } }));
     expect(r.code).to.equal(2);
