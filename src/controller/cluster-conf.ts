@@ -40,7 +40,7 @@ const HOST_KEYS: ReadonlyMap<string, string> = new Map([
   ['ifname', 'trunk'],
 ]);
 const VLAN_KEYS = ['first', 'last'];
-const CLUSTER_KEYS = ['host', 'default_segmentation', 'mgmt_network', 'mgmt_network_mask', 'backplane'];
+const CLUSTER_KEYS = ['host', 'default_segmentation', 'mgmt_network', 'mgmt_network_mask', 'backplane', 'vxlan_port', 'trunk_mtu'];
 
 function splitSections(text: string, file: string): Section[] {
   const sections: Section[] = [];
@@ -192,6 +192,18 @@ export function readClusterConf(text: string, file: string): LocatedDoc {
   if (backplane) {
     doc.backplane = backplane.value;
     note(['backplane'], backplane, 'backplane');
+  }
+  // ediv extensions, like backplane: the cluster file's vxlan.port and trunkMTU.
+  const vxlanPort = clusterKeys.get('vxlan_port');
+  if (vxlanPort) {
+    doc.vxlan = { port: numeric(vxlanPort.value) };
+    note(['vxlan'], vxlanPort, 'vxlan_port');
+    note(['vxlan', 'port'], vxlanPort, 'vxlan_port');
+  }
+  const trunkMtu = clusterKeys.get('trunk_mtu');
+  if (trunkMtu) {
+    doc.trunkMTU = numeric(trunkMtu.value);
+    note(['trunkMTU'], trunkMtu, 'trunk_mtu');
   }
   const net = clusterKeys.get('mgmt_network');
   const mask = clusterKeys.get('mgmt_network_mask');

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { InputProblem } from '../common/errors.ts';
 import { safeNameProblem } from '../common/names.ts';
-import { AUTO_DRIVER, type BackplaneKind } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, MTU_BOUNDS, VXLAN_OVERHEAD, type BackplaneKind } from '../protocol/cluster.ts';
 import { BACKPLANES, DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import { findBuiltin, listSegmentators } from '../segmentators/registry.ts';
 import { show } from './cluster-schema-errors.ts';
@@ -40,6 +40,8 @@ export interface RawCluster {
   hosts: RawHost[];
   ids?: IdRange | IdRange[];
   backplane?: BackplaneKind;
+  trunkMTU?: number;
+  vxlan?: { port?: number };
   management?: { network?: string; interface?: string };
   segmentator?: string;
   state?: string;
@@ -163,6 +165,35 @@ function sameAgentProblem(h: RawHost, other: string): string {
   );
 }
 
+/**
+ * `vxlan` and `trunkMTU`: the vxlan section only with the vxlan backplane (written without it,
+ * the lab would silently run on vlan), and a trunk MTU that leaves the VMs' frames at least
+ * MTU_BOUNDS.min bytes once the encapsulation is taken off (the schema bounds the number itself).
+ */
+function backplaneSettingsProblems(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const at = (path: DocPath, message: string, key = false) => problems.push({ loc: { file: doc.file, ...doc.locate(path, key) }, message });
+  const backplane = raw.backplane ?? DEFAULT_BACKPLANE;
+  if (raw.vxlan !== undefined && backplane !== 'vxlan') {
+    const which = `${backplane}${raw.backplane === undefined ? ' (the default)' : ''}`;
+    at(['vxlan'], `${doc.describe(['vxlan'])}: these settings are the vxlan backplane's, but the backplane is ${which}: set backplane to vxlan, or remove them`, true);
+  }
+  if (raw.trunkMTU !== undefined && backplane === 'vxlan') {
+    // The encapsulation is bigger over an IPv6 underlay; a DNS name is resolved later, so IPv4 is assumed for it.
+    const ipv6 = raw.hosts.some((h) => isIP(h.trunkAddress ?? h.address ?? h.name) === 6);
+    const overhead = ipv6 ? VXLAN_OVERHEAD.ipv6 : VXLAN_OVERHEAD.ipv4;
+    const least = MTU_BOUNDS.min + overhead;
+    if (raw.trunkMTU < least) {
+      at(
+        ['trunkMTU'],
+        `${doc.describe(['trunkMTU'])} ${raw.trunkMTU} leaves ${raw.trunkMTU - overhead} bytes for the VMs' frames after VXLAN's ${overhead}-byte ` +
+          `encapsulation (over ${ipv6 ? 'IPv6' : 'IPv4'}); an interface needs at least ${MTU_BOUNDS.min}: trunkMTU must be at least ${least}`,
+      );
+    }
+  }
+  return problems;
+}
+
 export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
   const problems: InputProblem[] = [];
   const at = (path: DocPath, message: string, key = false) => problems.push({ loc: { file: doc.file, ...doc.locate(path, key) }, message });
@@ -250,6 +281,8 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
       }
     }
   }
+
+  problems.push(...backplaneSettingsProblems(raw, doc));
 
   if (raw.management?.network !== undefined) {
     const badNet = cidrProblem(raw.management.network);

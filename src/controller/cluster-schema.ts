@@ -2,7 +2,7 @@
 // same document shape before validation). `default` values are documentation: the defaults
 // are applied in cluster.ts, after validation. docs/cluster-file.md describes every field.
 import { Ajv, type ErrorObject } from 'ajv';
-import { AUTO_DRIVER, BACKPLANE_KINDS } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, BACKPLANE_KINDS, MTU_BOUNDS, VXLAN_DEFAULT_PORT } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 
 /**
@@ -79,6 +79,20 @@ export const clusterSchema = {
       default: { first: 1000, last: 1999 },
     },
     backplane: { enum: BACKPLANE_KINDS, default: DEFAULT_BACKPLANE },
+    trunkMTU: {
+      type: 'integer',
+      minimum: MTU_BOUNDS.min,
+      maximum: MTU_BOUNDS.max,
+      description: "MTU of the trunk path between hosts; a spanning net's MTU is this minus the encapsulation (vxlan: 50 over IPv4, 70 over IPv6). Default: each trunk interface's own MTU.",
+    },
+    vxlan: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Settings of the vxlan backplane (only with backplane: vxlan).',
+      properties: {
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: VXLAN_DEFAULT_PORT, description: 'UDP port of every VXLAN link.' },
+      },
+    },
     management: {
       type: 'object',
       additionalProperties: false,

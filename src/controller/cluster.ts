@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.ts';
 import { readBoundedFile } from '../common/input-file.ts';
-import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
+import { AUTO_DRIVER, VXLAN_DEFAULT_PORT, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { DEFAULT_BACKPLANE } from '../protocol/backplane.ts';
 import { readClusterConf } from './cluster-conf.ts';
 import { checkCluster, rangesOf, stringProblems, type IdRange, type RawCluster, type RawHost } from './cluster-rules.ts';
@@ -112,6 +112,8 @@ export function clusterFromDoc(doc: LocatedDoc, format: ClusterFormat): Cluster 
     hosts: raw.hosts.map((h) => toHost(h, baseDir, driver)),
     ids,
     backplane: raw.backplane ?? CLUSTER_DEFAULTS.backplane,
+    ...(raw.trunkMTU !== undefined ? { trunkMTU: raw.trunkMTU } : {}),
+    ...(raw.vxlan !== undefined ? { vxlan: { port: raw.vxlan.port ?? VXLAN_DEFAULT_PORT } } : {}),
     management,
     segmentator: raw.segmentator ?? CLUSTER_DEFAULTS.segmentator,
     ...(raw.state !== undefined ? { state: raw.state } : {}),

@@ -26,12 +26,13 @@
 // fragment that has it, as EDIV did: `external="<trunk>.<id>"` for the vlan backplane (the
 // 802.1q subinterface of the host's trunk); for vxlan `external="vxlan<id>"` (VNI = id),
 // naming the VXLAN device the net is bridged to. The host agent creates the actual devices
-// from the BackplaneLink entries (kind, id, trunk, local and remote underlay addresses).
+// from the BackplaneLink entries (kind, id, trunk, local and remote underlay addresses, and the
+// cluster file's VXLAN port and trunk MTU).
 import type { Net, Scenario } from '../scenario/model.ts';
 import { seqNames } from '../scenario/sequences.ts';
 import { isHostLocalNet } from '../scenario/reserved-nets.ts';
 import type { Mapping } from '../segmentators/api.ts';
-import type { BackplaneKind, Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { VXLAN_DEFAULT_PORT, type BackplaneKind, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
 import { allocateIds, byName } from './ids.ts';
 import type { BackplaneLink, SpanningNet } from '../protocol/plan.ts';
@@ -69,6 +70,17 @@ export function hostSectionHost(scenario: Scenario, mapping: Mapping, hostOrder:
 /** What a spanning net's `external` becomes in the fragment of a host. */
 export function backplaneBinding(kind: BackplaneKind, host: ClusterHost, id: number): string {
   return BACKPLANES[kind].external(host.trunk, id);
+}
+
+/**
+ * The cluster-wide settings every backplane link of the cluster carries: the VXLAN port (always,
+ * for vxlan, so a plan shows it next to the id) and the trunk MTU (when the cluster file sets it).
+ */
+export function linkSettings(cluster: Pick<Cluster, 'backplane' | 'vxlan' | 'trunkMTU'>): Pick<BackplaneLink, 'port' | 'trunkMTU'> {
+  return {
+    ...(cluster.backplane === 'vxlan' ? { port: cluster.vxlan?.port ?? VXLAN_DEFAULT_PORT } : {}),
+    ...(cluster.trunkMTU !== undefined ? { trunkMTU: cluster.trunkMTU } : {}),
+  };
 }
 
 export function underlayAddress(host: ClusterHost): string {
@@ -187,6 +199,7 @@ export function splitScenario(
           .filter((h) => h !== hostName)
           .map((h) => underlayAddress(byHostName.get(h)!))
           .sort(byName),
+        ...linkSettings(cluster),
       }));
     fragments.push({ host: hostName, vms, fragmentName, fragment, backplane });
   }

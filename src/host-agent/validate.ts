@@ -5,9 +5,10 @@ import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
 import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type CaptureRequest, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
-import { BACKPLANE_KINDS } from '../protocol/cluster.ts';
+import { BACKPLANE_KINDS, MTU_BOUNDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
 import { MAX_DEPLOYMENT_KEY } from '../protocol/deployment-key.ts';
+import { backplaneFor } from './backplanes/registry.ts';
 import { driverNames } from './drivers/registry.ts';
 import { labFilesProblems } from './lab-files.ts';
 
@@ -96,7 +97,7 @@ function checkBackplane(c: Checker, v: unknown): void {
   v.forEach((b, i) => {
     const f = `backplane[${i}]`;
     if (!c.object(b, f)) return;
-    c.unknownKeys(b, ['kind', 'net', 'id', 'trunk', 'localAddress', 'remotes'], f);
+    c.unknownKeys(b, ['kind', 'net', 'id', 'trunk', 'localAddress', 'remotes', 'port', 'trunkMTU'], f);
     const link = b as Partial<BackplaneLink>;
     const kind = isBackplaneKind(link.kind) ? BACKPLANES[link.kind] : undefined;
     if (!kind) c.fail(`${f}.kind`, `must be ${BACKPLANE_KINDS.map((k) => JSON.stringify(k)).join(' or ')}`);
@@ -108,6 +109,21 @@ function checkBackplane(c: Checker, v: unknown): void {
     if (kind?.needsLocalAddress && link.localAddress === undefined) c.fail(`${f}.localAddress`, `is required for ${kind.kind}`);
     if (!Array.isArray(link.remotes)) c.fail(`${f}.remotes`, 'must be an array of IP addresses');
     else link.remotes.forEach((r, j) => net.isIP(String(r)) || c.fail(`${f}.remotes[${j}]`, 'must be an IP address'));
+    if (link.port !== undefined) {
+      if (kind && backplaneFor(kind.kind).defaultPort === undefined) c.fail(`${f}.port`, `a ${kind.kind} link has no port`);
+      else if (!Number.isInteger(link.port) || link.port < 1 || link.port > 65535) c.fail(`${f}.port`, 'must be a UDP port, an integer 1..65535');
+    }
+    if (link.trunkMTU !== undefined) {
+      if (!Number.isInteger(link.trunkMTU) || link.trunkMTU < MTU_BOUNDS.min || link.trunkMTU > MTU_BOUNDS.max) {
+        c.fail(`${f}.trunkMTU`, `must be an integer ${MTU_BOUNDS.min}..${MTU_BOUNDS.max}`);
+      } else if (kind && (link.localAddress === undefined || typeof link.localAddress === 'string')) {
+        // What is left for the VMs' frames once the encapsulation is taken off must be an MTU.
+        const overhead = backplaneFor(kind.kind).mtuOverhead(link as BackplaneLink);
+        if (link.trunkMTU - overhead < MTU_BOUNDS.min) {
+          c.fail(`${f}.trunkMTU`, `${link.trunkMTU} leaves ${link.trunkMTU - overhead} bytes after the ${overhead}-byte ${kind.label} encapsulation; at least ${MTU_BOUNDS.min + overhead}`);
+        }
+      }
+    }
   });
 }
 

@@ -11,6 +11,27 @@ export type BackplaneKind = (typeof BACKPLANE_KINDS)[number];
  */
 export const AUTO_DRIVER = 'auto';
 
+/** The UDP port VXLAN links use when the cluster file's `vxlan.port` is not set (IANA's). */
+export const VXLAN_DEFAULT_PORT = 4789;
+
+/**
+ * Bytes VXLAN adds to every frame it carries over the trunk: the outer IP header (20 for an IPv4
+ * underlay, 40 for IPv6), UDP (8), VXLAN (8) and the inner Ethernet header (14).
+ */
+export const VXLAN_OVERHEAD = { ipv4: 50, ipv6: 70 } as const;
+
+/**
+ * MTUs an interface can have: Linux's smallest for Ethernet-like links (ETH_MIN_MTU, also IPv4's
+ * minimum) and the largest IP packet (IP_MAX_MTU). A backplane's overlay MTU (what the VMs'
+ * interfaces get) must stay at least `min` once the encapsulation is taken off the trunk's.
+ */
+export const MTU_BOUNDS = { min: 68, max: 65535 } as const;
+
+/** VXLAN's encapsulation overhead over an underlay address of this family (IPv6 when it holds ':'). */
+export function vxlanOverhead(underlayAddress: string | undefined): number {
+  return underlayAddress?.includes(':') ? VXLAN_OVERHEAD.ipv6 : VXLAN_OVERHEAD.ipv4;
+}
+
 export interface SshSettings {
   user: string;
   port: number;
@@ -65,6 +86,19 @@ export interface Cluster {
     ranges?: { first: number; last: number }[];
   };
   backplane: BackplaneKind;
+  /**
+   * The MTU of the trunk path between hosts (cluster file `trunkMTU`): the largest packet the
+   * underlay carries from any host's trunk to any other's. A spanning net's MTU (its backplane
+   * device, bridge and VM interfaces) is this minus the encapsulation (VXLAN: 50 bytes over
+   * IPv4, 70 over IPv6; VLAN: none). Absent: each host uses its trunk interface's own MTU for
+   * vxlan, and vlan nets keep the kernel's default.
+   */
+  trunkMTU?: number;
+  /** The cluster file's `vxlan` section (only with backplane vxlan); absent: its defaults. */
+  vxlan?: {
+    /** UDP port of every VXLAN link (local and destination); VXLAN_DEFAULT_PORT when not given. */
+    port: number;
+  };
   management: {
     /** Management network in CIDR form, e.g. 10.250.0.0/16. */
     network?: string;

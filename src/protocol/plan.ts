@@ -26,6 +26,17 @@ export interface BackplaneLink {
   localAddress?: string;
   /** vxlan: underlay addresses of the other hosts carrying the net (head-end replication). */
   remotes: string[];
+  /**
+   * vxlan: the UDP port of the link (the cluster file's `vxlan.port`; the controller always sends
+   * it for vxlan). Absent (requests made before it existed): VXLAN_DEFAULT_PORT. Not for vlan.
+   */
+  port?: number;
+  /**
+   * The trunk path's MTU (the cluster file's `trunkMTU`), from which the net's MTU is derived
+   * (minus the encapsulation). Absent: the trunk interface's own MTU (vxlan) or the kernel's
+   * default (vlan). Never more than the trunk interface's MTU on the host.
+   */
+  trunkMTU?: number;
 }
 
 export interface HostPlan {

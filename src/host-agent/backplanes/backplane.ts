@@ -18,6 +18,11 @@ export interface BackplaneSpec {
   remotes: string[];
   /** MTU of the backplane device (and of every VM interface on the net); undefined = default. */
   mtu?: number;
+  /**
+   * The link's UDP port, only when it is not the kind's `defaultPort` (so the spec, and its hash,
+   * of a link made before ports were configurable stays the same).
+   */
+  port?: number;
 }
 
 /** What a link name may be derived from. */
@@ -37,7 +42,12 @@ export interface Backplane {
   check(caps: Capabilities, nets: string[]): void;
   /** Host-side name of the link of `link.net`. */
   linkName(link: BackplaneLink, naming: LinkNaming): string;
-  /** Bytes the encapsulation takes from the trunk's MTU; 0 = the net keeps the default MTU. */
+  /** The UDP port of an encapsulating kind's links when the request names none; undefined: links of this kind have no port. */
+  readonly defaultPort?: number;
+  /**
+   * Bytes the encapsulation takes from the trunk's MTU; 0 = without the request's trunkMTU, the
+   * net keeps the default MTU (see backplaneMtu).
+   */
   mtuOverhead(link: BackplaneLink): number;
   /** `ip -batch` lines that make the link and enslave it to the net's bridge. */
   linkLines(net: { bridge: string }, b: BackplaneSpec): string[];
@@ -55,4 +65,20 @@ export interface Backplane {
 /** Journal key of a net's backplane link. */
 export function backplaneKey(net: string): string {
   return `backplane:${net}`;
+}
+
+/**
+ * The MTU of a spanning net (its backplane device, bridge and VM interfaces): the trunk's MTU —
+ * the request's `trunkMTU` (the cluster file's), else the trunk interface's own — minus the
+ * encapsulation. Undefined: the kernel's defaults (a kind without overhead, and no trunkMTU).
+ */
+export function backplaneMtu(b: Backplane, link: BackplaneLink, trunkInterfaceMtu: number | undefined): number | undefined {
+  const overhead = b.mtuOverhead(link);
+  const trunk = link.trunkMTU ?? (overhead ? trunkInterfaceMtu : undefined);
+  return trunk === undefined ? undefined : trunk - overhead;
+}
+
+/** The spec's `port`: the link's, unless it is the kind's default. */
+export function specPort(b: Backplane, link: BackplaneLink): Pick<BackplaneSpec, 'port'> {
+  return link.port !== undefined && link.port !== b.defaultPort ? { port: link.port } : {};
 }

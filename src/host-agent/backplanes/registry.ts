@@ -33,9 +33,21 @@ export function checkBackplaneSupport(caps: Capabilities, links: BackplaneLink[]
   }
 }
 
-/** Refuses backplane links whose trunk interface this host does not have. */
-export function checkTrunks(links: BackplaneLink[], hostLinks: ReadonlyMap<string, unknown>, host: string): void {
+/**
+ * Refuses, before anything is made, backplane links whose trunk interface this host does not
+ * have, or whose trunkMTU (the cluster file's) is more than that interface's MTU: the kernel would
+ * refuse such a VLAN subinterface half-way through the apply, and silently cap a VXLAN device at
+ * the interface's MTU - 50 while the bridge and the VMs took the larger MTU (big frames lost).
+ */
+export function checkTrunks(links: BackplaneLink[], hostLinks: ReadonlyMap<string, { mtu?: number }>, host: string): void {
   for (const b of links) {
-    if (!hostLinks.has(b.trunk)) throw new OperationError(`backplane trunk interface ${b.trunk} (net ${b.net}) does not exist on host ${host}`);
+    const trunk = hostLinks.get(b.trunk);
+    if (!trunk) throw new OperationError(`backplane trunk interface ${b.trunk} (net ${b.net}) does not exist on host ${host}`);
+    if (b.trunkMTU !== undefined && trunk.mtu !== undefined && trunk.mtu < b.trunkMTU) {
+      throw new OperationError(
+        `the cluster file's trunkMTU ${b.trunkMTU} (net ${b.net}) is more than the MTU ${trunk.mtu} of trunk interface ${b.trunk} on host ${host}; ` +
+          `nothing was changed: raise the interface's MTU (ip link set dev ${b.trunk} mtu ${b.trunkMTU}) or lower trunkMTU`,
+      );
+    }
   }
 }

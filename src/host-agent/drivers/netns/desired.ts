@@ -9,7 +9,7 @@ import type { Scenario, Vm } from '../../../scenario/model.ts';
 import type { BackplaneLink } from '../../../protocol/plan.ts';
 import { InputError, type InputProblem } from '../../../common/errors.ts';
 import { MAX_IFNAME, NameAllocator, netnsName, readableLinkName, stableMac, vmIfaceName, type NamedAfter } from '../../naming.ts';
-import type { BackplaneSpec } from '../../backplanes/backplane.ts';
+import { backplaneMtu, specPort, type BackplaneSpec } from '../../backplanes/backplane.ts';
 import { backplaneFor } from '../../backplanes/registry.ts';
 import { MGMT_IFACE, mgmtDisabled, privateMgmtAddresses, vmMgmtOf, type VmMgmt } from '../../../scenario/vm-mgmt.ts';
 import { vmMgmtProblems } from '../../../scenario/checks.ts';
@@ -277,9 +277,7 @@ export function desiredState(input: DesiredInput): DesiredState {
     const link = links.get(n.name);
     if (link) {
       const backplane = backplaneFor(link.kind);
-      const trunkMtu = input.trunkMtu(link.trunk);
-      const overhead = backplane.mtuOverhead(link);
-      const mtu = overhead && trunkMtu ? trunkMtu - overhead : undefined;
+      const mtu = backplaneMtu(backplane, link, input.trunkMtu(link.trunk));
       spec.mtu = mtu;
       spec.backplane = {
         kind: link.kind,
@@ -289,6 +287,7 @@ export function desiredState(input: DesiredInput): DesiredState {
         localAddress: link.localAddress,
         remotes: [...link.remotes].sort(),
         mtu,
+        ...specPort(backplane, link),
       };
     }
     nets.set(n.name, spec);
