@@ -17,6 +17,7 @@ describe('cluster file (YAML / JSON)', () => {
     expect(c.source).to.deep.equal({ path: example('cluster.yaml'), format: 'yaml' });
     expect(c.backplane).to.equal('vxlan');
     expect(c.ids).to.deep.equal({ first: 5000, last: 5999 });
+    expect([c.vxlan, c.trunkMTU]).to.deep.equal([{ port: 14789 }, 1500]);
     expect(c.management).to.deep.equal({ network: '10.250.0.0/16', interface: 'eth0' });
     expect(c.segmentator).to.equal('WeightedRoundRobin');
     expect([c.driver, c.drivers]).to.deep.equal(['auto', { dynamips: 'netns' }]);
