@@ -25,9 +25,14 @@ import {
   vmNamespaces,
   type HostSnapshot,
 } from './helpers.ts';
+import { haveThirdParty, itWithThirdParty } from '../helpers/third-party.ts';
 
 const HOSTS = 3;
-/** The VNX tutorial with the files its filetrees name (the third-party copy has the XML only), set up in `before`. */
+/**
+ * The VNX tutorial (read from ../shared/third-party/vnx) with the files its filetrees name (the
+ * third-party copy has the XML only), set up in `before`; the tests deploying it are skipped,
+ * saying so, without it.
+ */
 let TUTORIAL: string;
 const TUTORIAL_NAME = 'tutorial_lxc_ubuntu';
 const OURS = path.join(repoRoot, 'scenarios', 'tutorial.xml');
@@ -53,7 +58,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
       mkdirSync(path.join(work, 'tutorial/conf/tutorial_ubuntu', h), { recursive: true });
       writeFileSync(path.join(work, 'tutorial/conf/tutorial_ubuntu', h, 'index.html'), `<h1>${h}</h1>\n`);
     }
-    copyFileSync(thirdParty('02-tutorial_lxc_ubuntu.xml'), TUTORIAL);
+    if (haveThirdParty('vnx')) copyFileSync(thirdParty('02-tutorial_lxc_ubuntu.xml'), TUTORIAL);
     clusterDir = ec.dir;
     clusterFile = ec.clusterFile;
     setAgentStateDirs(ec.cluster.hosts.map((h) => h.agentStateDir!));
@@ -78,7 +83,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect((await recordedIds(state))).to.deep.equal({});
   }
 
-  it('deploys the VNX tutorial round-robin: VMs on different hosts reach each other through r1 and r2; exec output per VM; undeploy leaves nothing', async () => {
+  itWithThirdParty('deploys the VNX tutorial round-robin: VMs on different hosts reach each other through r1 and r2; exec output per VM; undeploy leaves nothing', async () => {
     newState();
     const dep = await ediv(['deploy', TUTORIAL, ...common(), '--segmentator', 'round-robin', '--json']);
     expect(dep.code, dep.stderr).to.equal(0);
@@ -153,9 +158,9 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(un.code, un.stderr).to.equal(0);
     expect(un.json.freedIds.length).to.equal(dep.json.spanning.length);
     await expectNothingLeft([TUTORIAL_NAME]);
-  });
+  }, 'vnx');
 
-  it('two scenarios deployed at once get distinct ids, both work, both undeploy cleanly', async () => {
+  itWithThirdParty('two scenarios deployed at once get distinct ids, both work, both undeploy cleanly', async () => {
     newState();
     const [a, b] = await Promise.all([
       ediv(['deploy', TUTORIAL, ...common(), '--json']),
@@ -183,7 +188,7 @@ describe('e2e: controller on a 3-host emulated cluster', function () {
     expect(ua.code, ua.stderr).to.equal(0);
     expect(ub.code, ub.stderr).to.equal(0);
     await expectNothingLeft([TUTORIAL_NAME, 'tutorial']);
-  });
+  }, 'vnx');
 
   it('a host whose agent fails mid-apply: everything is rolled back on every host and the error names the host', async () => {
     newState();

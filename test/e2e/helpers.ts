@@ -9,10 +9,12 @@ import { emulatedHostNamespace } from '../../src/emulated/layout.ts';
 import { pidAlive } from '../../src/common/process.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import { tagOf } from '../../src/host-agent/store.ts';
+import { thirdPartyPath } from '../helpers/third-party.ts';
 
 export const INSTANCE = 7;
 export const repoRoot = edivRoot;
-export const thirdParty = (f: string): string => path.resolve(repoRoot, '../shared/third-party/vnx', f);
+/** A file of ../shared/third-party/vnx (not checked: a test needing it uses test/helpers/third-party.ts to skip without it). */
+export const thirdParty = (f: string): string => thirdPartyPath('vnx', f);
 
 export interface CliResult {
   code: number;

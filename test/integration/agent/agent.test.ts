@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
 import type { AgentExecResult, ApplyResult, FactsResult, LabFile, StatusResult, VmActionResult } from '../../../src/protocol/agent.ts';
 import {
@@ -18,14 +17,18 @@ import {
   startAgent,
   tempDir,
 } from './helpers.ts';
+import { haveThirdParty, itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const HOST = 'edivt-h1';
 const DEP = 'edivt-tut';
 const BIG = 'edivt-big';
 
-const tutorial = fs.readFileSync(path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml'), 'utf8');
-// The tutorial plus a few sequences this test runs (h1 pings h3 across r1 and r2).
-const fragment = tutorial
+// The VNX tutorial, read in place from ../shared/third-party/vnx (in `before`, when it is there:
+// the tests applying it are skipped, saying so, without it).
+const TUTORIAL = thirdPartyPath('vnx', '02-tutorial_lxc_ubuntu.xml');
+/** The tutorial plus a few sequences this test runs (h1 pings h3 across r1 and r2); set in `before`. */
+let fragment = '';
+const tutorialFragment = (tutorial: string) => tutorial
   .replace(
     '<route type="ipv6" gw="2001:db8:0::1">default</route>\n  </vm>',
     '<route type="ipv6" gw="2001:db8:0::1">default</route>\n' +
@@ -58,6 +61,7 @@ describe('integration: ediv agent on one host namespace', function () {
     removeNamespaces([HOST]); // left over by an interrupted run
     addHostNs(HOST);
     stateDir = tempDir('state');
+    if (haveThirdParty('vnx')) fragment = tutorialFragment(fs.readFileSync(TUTORIAL, 'utf8'));
   });
 
   after(() => {
@@ -88,7 +92,7 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(r.result.error!.message).to.match(/deployment: must be a name/).and.match(/fragmentXml: must be a non-empty string/);
   });
 
-  it('vlan backplane on a kernel without 8021q fails early, suggesting vxlan, making nothing', async function () {
+  itWithThirdParty('vlan backplane on a kernel without 8021q fails early, suggesting vxlan, making nothing', async function () {
     if (fs.existsSync('/proc/net/vlan/config')) this.skip();
     const r = await runAgent(
       HOST,
@@ -100,9 +104,9 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(r.result.error!.message).to.match(/802\.1q/).and.match(/vxlan/);
     expect(namespacesWith(`${DEP}.`)).to.deep.equal([]);
     expect(linksIn(HOST)).to.deep.equal([]);
-  });
+  }, 'vnx');
 
-  it('apply makes one namespace per VM with the addresses, routes and forwarding of the fragment', async () => {
+  itWithThirdParty('apply makes one namespace per VM with the addresses, routes and forwarding of the fragment', async () => {
     const r = await apply();
     expect(r.code, JSON.stringify(r.result)).to.equal(0);
     const res = r.result.result as ApplyResult;
@@ -126,9 +130,9 @@ describe('integration: ediv agent on one host namespace', function () {
     // Readable where lab and net (VM and interface) fit in 15 characters.
     expect(journaled('bridge')).to.include('edivt-tut-Net0');
     expect(journaled('veth')).to.include('edivt-tut-r1-3');
-  });
+  }, 'vnx');
 
-  it('exec: ping across two routers, output and exit codes per command', async () => {
+  itWithThirdParty('exec: ping across two routers, output and exit codes per command', async () => {
     const ping = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ping', vms: ['h1'] }, stateDir);
     expect(ping.code).to.equal(0);
     const [h1] = (ping.result.result as AgentExecResult).vms;
@@ -148,16 +152,16 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(res.vms[0].commands[0]).to.deep.include({ stdout: 'out\n', stderr: 'err\n', exitCode: 3 });
     expect(res.vms[0].commands[1].exitCode).to.equal(0);
     expect(res.vms[0].commands[1].stdout).to.contain('10.1.0.2/24');
-  });
+  }, 'vnx');
 
-  it('exec: cmd-seq expansion runs ls1 then ls2 on h2', async () => {
+  itWithThirdParty('exec: cmd-seq expansion runs ls1 then ls2 on h2', async () => {
     const r = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ls12', vms: ['h2'] }, stateDir);
     const cmds = (r.result.result as AgentExecResult).vms[0].commands;
     expect(cmds.map((c) => c.command)).to.deep.equal(['ls -al /tmp', 'ls -al /root']);
     expect(cmds.every((c) => c.exitCode === 0)).to.equal(true);
-  });
+  }, 'vnx');
 
-  it('filetrees reach the VM’s view of /var/www/html, not the host’s', async () => {
+  itWithThirdParty('filetrees reach the VM’s view of /var/www/html, not the host’s', async () => {
     // The host's own page, if it has one (a host with apache2 installed does): it must not change.
     const hostPage = () => (fs.existsSync('/var/www/html/index.html') ? fs.readFileSync('/var/www/html/index.html', 'utf8') : undefined);
     const before = hostPage();
@@ -176,9 +180,9 @@ describe('integration: ediv agent on one host namespace', function () {
     // files, so stop it the tutorial's way (its pid file and logs are the host's).
     const stop = await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'stop-www', vms: ['h3'] }, stateDir);
     expect(stop.code, JSON.stringify(stop.result)).to.equal(0);
-  });
+  }, 'vnx');
 
-  it('apply twice changes nothing the second time', async () => {
+  itWithThirdParty('apply twice changes nothing the second time', async () => {
     const journal = fs.readFileSync(path.join(stateDir, 'deployments', DEP, 'journal.jsonl'), 'utf8');
     const inode = fs.statSync(`/run/netns/${ns('h1')}`).ino;
     const r = await apply();
@@ -188,9 +192,9 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(r.lines.some((l) => l.type === 'progress' && l.step === 'host')).to.equal(false);
     expect(fs.readFileSync(path.join(stateDir, 'deployments', DEP, 'journal.jsonl'), 'utf8')).to.equal(journal);
     expect(fs.statSync(`/run/netns/${ns('h1')}`).ino).to.equal(inode);
-  });
+  }, 'vnx');
 
-  it('an edited fragment re-applied: unchanged VMs keep running, a removed VM and a removed net go, a changed VM is remade', async () => {
+  itWithThirdParty('an edited fragment re-applied: unchanged VMs keep running, a removed VM and a removed net go, a changed VM is remade', async () => {
     // Without h4, Net3 (r1's third interface and the <host> section's net) and the <host> section.
     const edited = fragment
       .replace(/<vm name="h4"[\s\S]*?<\/vm>/, '')
@@ -224,16 +228,16 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(macOf('r1')).to.match(/^02:/).and.equal(r1Mac);
     const ping = (await runAgent(HOST, 'exec', { deployment: DEP, host: 'h1', seq: 'ping', vms: ['h1'] }, stateDir)).result.result as AgentExecResult;
     expect(ping.vms[0].commands[0].exitCode, JSON.stringify(ping.vms[0].commands[0])).to.equal(0);
-  });
+  }, 'vnx');
 
-  it('status reports the VMs as running', async () => {
+  itWithThirdParty('status reports the VMs as running', async () => {
     const r = await runAgent(HOST, 'status', { host: 'h1' }, stateDir);
     const s = r.result.result as StatusResult;
     expect(s.deployments.map((d) => d.name)).to.deep.equal([DEP]);
     expect(s.deployments[0].vms.every((v) => v.state === 'running')).to.equal(true);
-  });
+  }, 'vnx');
 
-  it('VM life cycle (the agent’s vm op): suspend freezes the VM’s processes and unplugs its cables; resume, stop, start', async () => {
+  itWithThirdParty('VM life cycle (the agent’s vm op): suspend freezes the VM’s processes and unplugs its cables; resume, stop, start', async () => {
     const { listVms, vmAction: localAction } = await import('../../../src/host-agent/inventory.ts');
     // Through the agent, in the host's namespace (where the VMs' cables are).
     const vmAction = async (_stateDir: string, deployment: string, vm: string, action: string) => {
@@ -269,9 +273,9 @@ describe('integration: ediv agent on one host namespace', function () {
     expect((await vmAction(stateDir, DEP, 'h1', 'status')).state).to.equal('stopped');
     expect((await vmAction(stateDir, DEP, 'h1', 'start')).state).to.equal('running');
     expect(await linkUp('h1', true)).to.equal(true);
-  });
+  }, 'vnx');
 
-  it('destroy leaves nothing: no namespace, link, process or journal; destroy again succeeds', async () => {
+  itWithThirdParty('destroy leaves nothing: no namespace, link, process or journal; destroy again succeeds', async () => {
     const holders = namespacesWith(`${DEP}.`).flatMap((n) => sh('ip', ['netns', 'pids', n]).split(/\s+/).filter(Boolean));
     expect(holders.length).to.equal(2); // h3 and h4 hold private file-system views
     const r = await runAgent(HOST, 'destroy', { deployment: DEP, host: 'h1' }, stateDir);
@@ -282,7 +286,7 @@ describe('integration: ediv agent on one host namespace', function () {
     expect(fs.existsSync(path.join(stateDir, 'deployments', DEP))).to.equal(false);
     const again = await runAgent(HOST, 'destroy', { deployment: DEP, host: 'h1' }, stateDir);
     expect(again.code).to.equal(0);
-  });
+  }, 'vnx');
 
   it('destroy after the agent is killed (SIGKILL) in the middle of a big apply leaves nothing', async () => {
     const fragmentXml = bigFragment(BIG, 400);

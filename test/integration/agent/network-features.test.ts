@@ -7,19 +7,18 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { Journal } from '../../../src/host-agent/journal.ts';
 import type { ApplyResult, FactsResult, LabFile, ProgressEvent } from '../../../src/protocol/agent.ts';
 import { freshHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, vnx, type AgentRun } from './helpers.ts';
 import { initBinary } from '../../../src/host-agent/drivers/container/machine.ts';
+import { describeWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const HOST = 'edivt-hs1';
 const HS = 'edivt-hsec';
 const SHAPE = 'edivt-shape';
 const MGMT = 'edivt-mgmt';
 const DEPLOYMENTS = [HS, SHAPE, MGMT, `${HS}c`, `${MGMT}c`];
-const TUTORIAL = path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml');
-const haveTutorial = fs.existsSync(TUTORIAL);
+const TUTORIAL = thirdPartyPath('vnx', '02-tutorial_lxc_ubuntu.xml');
 const haveInit = initBinary() !== undefined;
 
 type Link = { ifname: string; master?: string; addr_info?: { local: string; prefixlen: number }[] };
@@ -81,8 +80,7 @@ describe('integration: the network layer’s scenario features (host section, li
 
   // ---- the <host> section ----------------------------------------------------------------
 
-  const tutorialReal = haveTutorial ? describe : describe.skip;
-  tutorialReal(`the <host> section of the VNX tutorial${haveTutorial ? '' : ' (SKIPPED: ../shared/third-party/vnx is absent)'}`, () => {
+  describeWithThirdParty('the <host> section of the VNX tutorial', () => {
     // The tutorial (h1..h4, routers r1/r2; the host on Net3 with routes to 10.1.0.0/16 and
     // 2001:db8::/32 via r1), plus forwarding in the host section.
     const tutorial = () => fs.readFileSync(TUTORIAL, 'utf8').replace('</hostif>', '</hostif>\n    <forwarding type="ip"/>');
@@ -159,7 +157,7 @@ describe('integration: the network layer’s scenario features (host section, li
       await expectUnchangedApply(`${HS}c`, small, 'container');
       await expectGone(`${HS}c`);
     });
-  });
+  }, 'vnx/02-tutorial_lxc_ubuntu.xml');
 
   it('a <host> section on a net the fragment lacks, or with a default route, is refused before anything is made', async () => {
     const base = (host: string) => vnx(HS, ['N0'], `  <vm name="a" type="lxc"><if id="1" net="N0"/></vm>\n  ${host}`);

@@ -13,19 +13,19 @@ import { currentUser, openStateStore } from '../../../src/state/open.ts';
 import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
 import { parseScenarioFile } from '../../../src/scenario/index.ts';
+import { describeWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const node = path.join(edivRoot, 'node_modules', '.bin', 'node');
-const tutorial = path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml');
-const haveTutorial = existsSync(tutorial);
+// The VNX tutorial, read in place from ../shared/third-party/vnx (the suite is skipped, saying so, without it).
+const tutorial = thirdPartyPath('vnx', '02-tutorial_lxc_ubuntu.xml');
 const DOT = '/usr/bin/dot';
 const VMS = ['h1', 'h2', 'r1', 'r2', 'h3', 'h4'];
 
-describe(`ediv graph (CLI)${haveTutorial ? '' : ` (SKIPPED: ${tutorial} is absent)`}`, function () {
+describeWithThirdParty('ediv graph (CLI)', function () {
   this.timeout(60000);
   let dir: string;
   let env: Record<string, string>;
   before(function () {
-    if (!haveTutorial) this.skip();
     dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-graph-cli-'));
     env = { EDIV_STATE_DIR: path.join(dir, 'state') };
   });
@@ -140,4 +140,4 @@ describe(`ediv graph (CLI)${haveTutorial ? '' : ` (SKIPPED: ${tutorial} is absen
       expect(opt.stderr).to.contain('--segmentator: plans a scenario file');
     });
   });
-});
+}, 'vnx/02-tutorial_lxc_ubuntu.xml');

@@ -6,9 +6,11 @@ import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { parseScenarioText } from '../../../src/scenario/index.ts';
 import { BGP_XML } from '../../helpers/bgp-scenario.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const node = path.join(edivRoot, 'node_modules', '.bin', 'node');
-const thirdParty = path.resolve(edivRoot, '../shared/third-party/vnx');
+// The real VNX scenarios and EDIV files, read in place from ../shared/third-party/vnx (those tests are skipped, saying so, without it).
+const thirdParty = thirdPartyPath('vnx');
 
 describe('ediv plan / ediv segmentators (CLI)', function () {
   this.timeout(60000);
@@ -21,7 +23,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const ediv = (...args: string[]) => execa(node, [path.join(edivRoot, 'bin', 'ediv'), ...args], { env, reject: false, cwd: dir });
 
-  it('plans for the emulated cluster and prints the table, counts, spanning nets and quality', async () => {
+  itWithThirdParty('plans for the emulated cluster and prints the table, counts, spanning nets and quality', async () => {
     const r = await ediv('plan', path.join(thirdParty, '03-ediv_testing-tutorial_root2_all.xml'), '--local-hosts', '2');
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/UML\s+host1/).and.match(/Ubuntu\s+host2/);
@@ -29,9 +31,9 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     expect(r.stdout).to.match(/Net0\s+1000\s+host1,host2/);
     expect(r.stdout).to.contain('quality: 2 spanning nets, 2 cross-host attachments, imbalance 20.0 %');
     expect(existsSync(env.EDIV_STATE_DIR)).to.equal(false, 'planning creates no state');
-  });
+  }, 'vnx');
 
-  it("--json with EDIV's cluster.conf and restriction file; --out writes the fragments", async () => {
+  itWithThirdParty("--json with EDIV's cluster.conf and restriction file; --out writes the fragments", async () => {
     const scenario = path.join(dir, 'bgp.xml');
     writeFileSync(scenario, BGP_XML);
     const out = path.join(dir, 'frags');
@@ -56,7 +58,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     expect(frag.name).to.equal('bgp_zermat');
     expect(frag.vms.map((v) => v.name)).to.deep.equal(['R2', 'R3', 'R6']);
     expect(frag.nets.find((n) => n.name === 'AS5-AS6')!.external).to.equal('eth1.101');
-  });
+  }, 'vnx');
 
   it('--out writes fragments whose lab-file paths resolve from anywhere (absolute, from the scenario’s directory)', async () => {
     const scenario = path.join(dir, 'files.xml');
@@ -75,7 +77,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     expect(vm.execs.map((x) => x.text)).to.deep.equal([path.join(dir, 'scripts/run.sh'), 'echo conf/a']);
   });
 
-  it('--out replaces a symbolic link planted at DIR/<host>.xml instead of writing through it; an unwritable DIR is bad input', async () => {
+  itWithThirdParty('--out replaces a symbolic link planted at DIR/<host>.xml instead of writing through it; an unwritable DIR is bad input', async () => {
     const out = path.join(dir, 'planted');
     mkdirSync(out);
     const victim = path.join(dir, 'victim.txt');
@@ -93,18 +95,18 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
       expect(b.exitCode, b.stderr).to.equal(2);
       expect(b.stderr).to.contain('--out').and.contain('cannot write').and.not.contain('    at ');
     }
-  });
+  }, 'vnx');
 
-  it('bad input exits 2 with a message, no stack trace', async () => {
+  itWithThirdParty('bad input exits 2 with a message, no stack trace', async () => {
     const unknown = await ediv('plan', path.join(thirdParty, '01-simple_lxc_ubuntu.xml'), '--segmentator', 'nope');
     expect(unknown.exitCode).to.equal(2);
     expect(unknown.stderr).to.contain('segmentator "nope"').and.not.contain('    at ');
     const hostsArg = await ediv('plan', path.join(thirdParty, '01-simple_lxc_ubuntu.xml'), '--local-hosts', 'x');
     expect(hostsArg.exitCode).to.equal(2);
     expect(hostsArg.stderr).to.contain('--local-hosts');
-  });
+  }, 'vnx');
 
-  it('an unsatisfiable restriction file exits 2 naming the rules (--json)', async () => {
+  itWithThirdParty('an unsatisfiable restriction file exits 2 naming the rules (--json)', async () => {
     const scenario = path.join(dir, 'bgp2.xml');
     writeFileSync(scenario, BGP_XML);
     const rfile = path.join(dir, 'r.xml');
@@ -114,7 +116,7 @@ describe('ediv plan / ediv segmentators (CLI)', function () {
     const doc = JSON.parse(r.stdout);
     expect(doc.ok).to.equal(false);
     expect(doc.problems[0].message).to.contain('vm_deploy_at R1 → zermat').and.contain('affinity {R1, R2}').and.contain('vm_deploy_at R2 → kofy');
-  });
+  }, 'vnx');
 
   it('ediv segmentators lists names, descriptions and aliases (text and --json)', async () => {
     const text = await ediv('segmentators');

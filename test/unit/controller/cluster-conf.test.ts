@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
 import { expectInputError } from './expect-input-error.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vnx = (f: string) => path.resolve(repoRoot, '../shared/third-party/vnx', f);
+// EDIV's own cluster.conf files, read in place from ../shared/third-party/vnx (those tests are skipped, saying so, without it).
+const vnx = (f: string) => thirdPartyPath('vnx', f);
 
 describe('EDIV cluster.conf', () => {
-  it('reads the VNX-era file (host ids, host_name, mem, cpu, max_vms, if_name)', async () => {
+  itWithThirdParty('reads the VNX-era file (host ids, host_name, mem, cpu, max_vms, if_name)', async () => {
     const c = await loadCluster(vnx('03b-ediv-vnx-cluster.conf'));
     expect(c.source.format).to.equal('cluster.conf');
     expect(c.hosts.map((h) => [h.name, h.address, h.memMB, h.cpu, h.maxVMs, h.trunk])).to.deep.equal([
@@ -24,9 +23,9 @@ describe('EDIV cluster.conf', () => {
     expect(c.hosts[0]!.agentCommand).to.deep.equal(['ediv']);
     expect(c.hosts[0]!.transport).to.equal('ssh');
     expect(c.hosts[0]!.driver).to.equal('auto'); // cluster.conf has no driver: each VM's type decides (controller/drivers.ts)
-  });
+  }, 'vnx');
 
-  it('reads the EDIV 0.9.4 file (sections named by host, max_vhost, ifname) and ignores the unlisted cuco', async () => {
+  itWithThirdParty('reads the EDIV 0.9.4 file (sections named by host, max_vhost, ifname) and ignores the unlisted cuco', async () => {
     const c = await loadCluster(vnx('03c-ediv-0.9.4-cluster.conf'));
     expect(c.hosts.map((h) => [h.name, h.address, h.memMB, h.cpu, h.maxVMs, h.trunk])).to.deep.equal([
       ['zermat', 'zermat', 2048, 100, 0, 'eth1'],
@@ -35,7 +34,7 @@ describe('EDIV cluster.conf', () => {
     expect(c.ids).to.deep.equal({ first: 100, last: 199 });
     expect(c.segmentator).to.equal('RoundRobin');
     expect(c.management.network).to.equal('10.250.0.0/16');
-  });
+  }, 'vnx');
 
   const conf = (extra: string, hostSection = '[a]\nifname = eth0\n') =>
     `[vlan]\nfirst = 10\nlast = 20\n[cluster]\nhost = a\n${extra}\n${hostSection}`;

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateScenario, scenarioFromSpec, SHAPES } from '../../../bench/lib/generate.ts';
 import { OperationError } from '../../../src/common/errors.ts';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { loadCluster } from '../../../src/controller/cluster.ts';
 import type { Cluster } from '../../../src/protocol/cluster.ts';
 import { emulatedCluster } from '../../../src/emulated/layout.ts';
@@ -17,8 +16,10 @@ import type { Scenario } from '../../../src/scenario/model.ts';
 import { builtinSegmentators } from '../../../src/segmentators/registry.ts';
 import { vmMgmtOf, withMgmtOffset } from '../../../src/scenario/vm-mgmt.ts';
 import { BGP_XML } from '../../helpers/bgp-scenario.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const thirdParty = path.resolve(edivRoot, '../shared/third-party/vnx');
+// The real VNX scenarios and EDIV files, read in place from ../shared/third-party/vnx (those tests are skipped, saying so, without it).
+const thirdParty = thirdPartyPath('vnx');
 const THIRD_PARTY_FILES = [
   '01-simple_lxc_ubuntu.xml',
   '02-tutorial_lxc_ubuntu.xml',
@@ -92,14 +93,14 @@ describe('makePlan: the split', function () {
   const cluster3 = emulatedCluster(3, '/nonexistent/cluster');
 
   for (const file of THIRD_PARTY_FILES) {
-    it(`${file}: fragments add up to the scenario, with every segmentator`, async () => {
+    itWithThirdParty(`${file}: fragments add up to the scenario, with every segmentator`, async () => {
       const scenario = await parseScenarioFile(path.join(thirdParty, file));
       for (const seg of builtinSegmentators) {
         const plan = await makePlan({ scenario, cluster: cluster3, segmentator: seg.name });
         expect(plan.segmentator).to.equal(seg.name);
         checkUnion(scenario, plan, cluster3);
       }
-    });
+    }, 'vnx');
   }
 
   for (const shape of SHAPES) {
@@ -133,7 +134,7 @@ describe('makePlan: the split', function () {
     expect(plan.quality).to.deep.equal({ spanningNets: 1, crossHostAttachments: 1, imbalance: 0 });
   });
 
-  it('keeps the <host> section in the fragment of the host running a VM on the first hostif net', async () => {
+  itWithThirdParty('keeps the <host> section in the fragment of the host running a VM on the first hostif net', async () => {
     const scenario = await parseScenarioFile(path.join(thirdParty, '02-tutorial_lxc_ubuntu.xml'));
     const hostifNet = scenario.host!.ifaces[0].net;
     for (const seg of builtinSegmentators) {
@@ -145,7 +146,7 @@ describe('makePlan: the split', function () {
         expect(hp.fragmentXml.includes('<host>')).to.equal(hp.host === keeper);
       }
     }
-  });
+  }, 'vnx');
 
   it('a hostif net whose VMs run elsewhere spans to the host-section host', async () => {
     const base = scenarioFromSpec('hs', { a: ['lan'], b: ['other'] });
@@ -161,7 +162,7 @@ describe('makePlan: the split', function () {
     expect(plan.spanning).to.deep.equal([]);
   });
 
-  it("honours EDIV's restriction example (03d) on the 0.9.4 cluster.conf (03c), with every segmentator", async () => {
+  itWithThirdParty("honours EDIV's restriction example (03d) on the 0.9.4 cluster.conf (03c), with every segmentator", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-bgp-'));
     try {
       const file = path.join(dir, 'bgp.xml');
@@ -180,7 +181,7 @@ describe('makePlan: the split', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 'vnx');
 
   it('plans with the default segmentator of the cluster and the given active hosts only', async () => {
     const scenario = generateScenario({ shape: 'ring', vms: 6, seed: 1 });

@@ -2,15 +2,15 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { loadCluster, parseClusterText } from '../../../src/controller/cluster.ts';
 import { MAX_PROBLEMS } from '../../../src/controller/cluster-schema-errors.ts';
 import { MAX_CONFLICTS_SHOWN, MAX_RESTRICTION_FILE_BYTES, loadRestrictions, parseRestrictionsText } from '../../../src/controller/restrictions.ts';
 import { expectInputError, expectInputErrorAsync } from './expect-input-error.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vnx = (f: string) => path.resolve(repoRoot, '../shared/third-party/vnx', f);
+// EDIV's restriction example and cluster.conf files, read in place from ../shared/third-party/vnx (those tests are skipped, saying so, without it).
+const vnx = (f: string) => thirdPartyPath('vnx', f);
 const RESTRICTIONS_03D = vnx('03d-ediv-restriction-file-bgp.xml');
 
 const emptyExtra = () => ({ attrs: {}, children: [] });
@@ -48,7 +48,7 @@ const bgp = scenario('bgp', {
 });
 
 describe('EDIV restriction files', () => {
-  it('reads 03d against the 0.9.4 cluster, resolving kofy.dit.upm.es to kofy', async () => {
+  itWithThirdParty('reads 03d against the 0.9.4 cluster, resolving kofy.dit.upm.es to kofy', async () => {
     const cluster = await loadCluster(vnx('03c-ediv-0.9.4-cluster.conf'));
     const r = await loadRestrictions(RESTRICTIONS_03D, bgp, cluster);
     expect(r).to.deep.equal({
@@ -59,13 +59,13 @@ describe('EDIV restriction files', () => {
       netDeployTogether: [],
       source: RESTRICTIONS_03D,
     });
-  });
+  }, 'vnx');
 
-  it('without a cluster keeps host names as written', async () => {
+  itWithThirdParty('without a cluster keeps host names as written', async () => {
     const r = await loadRestrictions(RESTRICTIONS_03D, bgp);
     expect(r.vmDeployAt).to.deep.equal([{ vm: 'R2', host: 'zermat.dit.upm.es' }]);
     expect(r.netDeployAt).to.deep.equal([{ net: 'AS1-AS4', host: 'kofy.dit.upm.es' }]);
-  });
+  }, 'vnx');
 
   it('resolves hosts by name, then address, then first DNS label', () => {
     const cluster = parseClusterText(
@@ -86,7 +86,7 @@ describe('EDIV restriction files', () => {
   });
 
   describe('bad input: file, line, column and what is wrong (InputError, exit 2)', () => {
-    it('03d against a scenario without those routers: every unknown VM and net', async () => {
+    itWithThirdParty('03d against a scenario without those routers: every unknown VM and net', async () => {
       const other = scenario('tutorial', { h1: ['Net0'], r1: ['Net0', 'Net1'] });
       const problems = await expectInputErrorAsync(
         () => loadRestrictions(RESTRICTIONS_03D, other),
@@ -95,17 +95,17 @@ describe('EDIV restriction files', () => {
         { line: 8, column: 3, message: /VM "R6" is not in scenario/ },
       );
       expect(problems).to.have.length(8);
-    });
+    }, 'vnx');
 
-    it('an unknown host lists the valid hosts', async () => {
+    itWithThirdParty('an unknown host lists the valid hosts', async () => {
       const cluster = await loadCluster(vnx('03b-ediv-vnx-cluster.conf'));
       await expectInputErrorAsync(() => loadRestrictions(RESTRICTIONS_03D, bgp, cluster), {
         line: 3,
         message: /host "kofy\.dit\.upm\.es" is not in the cluster; valid hosts: host1 \(host1\.domain\.org\), host2 \(host2\.domain\.org\), host3 \(host3\.domain\.org\)/,
       }, { line: 5, message: /host "zermat\.dit\.upm\.es" is not in the cluster/ });
-    });
+    }, 'vnx');
 
-    it('a VM pinned to two hosts, VMs both together and apart, more VMs apart than hosts', async () => {
+    itWithThirdParty('a VM pinned to two hosts, VMs both together and apart, more VMs apart than hosts', async () => {
       const cluster = await loadCluster(vnx('03c-ediv-0.9.4-cluster.conf'));
       const text = `<deployment_restrictions>
   <vm_deploy_at vm="R1" host="kofy"/>
@@ -122,7 +122,7 @@ describe('EDIV restriction files', () => {
         { line: 7, message: /keeps 3 VMs apart but the cluster has only 2 host\(s\)/ },
       );
       expect(problems).to.have.length(3);
-    });
+    }, 'vnx');
 
     it('VMs kept together through a chain of <affinity> rules and apart by an <antiaffinity>', () => {
       const text = `<deployment_restrictions>

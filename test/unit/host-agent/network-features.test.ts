@@ -4,9 +4,6 @@
 // layer refuses before anything is made. The real files of ../shared are read in place (skipped,
 // saying so, when that folder is absent).
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { InputError } from '../../../src/common/errors.ts';
 import { emulatedCluster } from '../../../src/emulated/layout.ts';
 import { makePlan } from '../../../src/controller/plan.ts';
@@ -18,6 +15,7 @@ import { vmHostLines, vmInnerLines, vmShapingLines } from '../../../src/host-age
 import { hostConfigLines, hostLinkLines, hostLinkResources, hostSysctls } from '../../../src/host-agent/drivers/netns/host-section.ts';
 import { ifaceShaping, netShaping, parseDelay, parseLoss, parseRate, shapingLines, supportedShaping, tbfBurst } from '../../../src/host-agent/drivers/netns/shaping.ts';
 import { NameAllocator } from '../../../src/host-agent/naming.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const FILE = 'lab.xml';
 const vnx = (body: string, global = '') =>
@@ -258,12 +256,11 @@ describe('network layer: the <host> section', () => {
     expect(() => parse(vnx('<net name="n" mode="virtual_bridge"/>\n<host><hostif net="gone"/></host>'))).to.throw(InputError, /"gone", which is not declared/);
   });
 
-  const tutorial = path.resolve(edivRoot, '../shared/third-party/vnx/02-tutorial_lxc_ubuntu.xml');
-  const have = existsSync(tutorial);
-  (have ? it : it.skip)(`the VNX tutorial's section: the host on Net3, routes via r1${have ? '' : ' (SKIPPED: ../shared/third-party/vnx is absent)'}`, async () => {
+  const tutorial = thirdPartyPath('vnx', '02-tutorial_lxc_ubuntu.xml');
+  itWithThirdParty("the VNX tutorial's section: the host on Net3, routes via r1", async () => {
     const d = desired(await parseScenarioFile(tutorial));
     expect(d.host!.ifaces.map((i) => [i.net, i.ipv4, i.ipv6])).to.deep.equal([['Net3', ['10.1.3.2/24'], ['2001:db8:3::2/64']]]);
     expect(hostConfigLines(d.host!).slice(-2)).to.deep.equal(['route add 10.1.0.0/16 via 10.1.3.1', 'route add 2001:db8::/32 via 2001:db8:3::1']);
     expect(hostSysctls(d.host!)).to.deep.equal([]);
-  });
+  }, 'vnx/02-tutorial_lxc_ubuntu.xml');
 });

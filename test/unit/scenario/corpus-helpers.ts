@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { InputError } from '../../../src/common/errors.ts';
 import { readXml } from '../../../src/scenario/xml.ts';
 import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
@@ -17,8 +16,9 @@ import { makePlan } from '../../../src/controller/plan.ts';
 import { backplaneBinding } from '../../../src/controller/split.ts';
 import type { Cluster } from '../../../src/protocol/cluster.ts';
 import type { Plan } from '../../../src/protocol/plan.ts';
+import { THIRD_PARTY_DIR, haveThirdParty } from '../../helpers/third-party.ts';
 
-export const THIRD_PARTY = path.resolve(edivRoot, '../shared/third-party');
+export const THIRD_PARTY = THIRD_PARTY_DIR;
 export const CORPUS_FOLDERS = ['vnx', 'vnx-more', 'ovf', 'ovf-more'] as const;
 export const VNX_XSD = path.join(THIRD_PARTY, 'vnx', 'vnx-2.00.xsd');
 export const XMLLINT = '/usr/bin/xmllint';
@@ -62,7 +62,7 @@ export function corpusFiles(folder: string): CorpusFile[] {
 }
 
 export function folderPresent(folder: string): boolean {
-  return existsSync(path.join(THIRD_PARTY, folder));
+  return haveThirdParty(folder);
 }
 
 /** A VNX 2.x document (root <vnx>, version 2.*): the ones the 2.00 XSD is for. */

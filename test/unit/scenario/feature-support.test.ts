@@ -2,11 +2,12 @@
 // shape and location, the driver dependence of the FEATURES table, and the real files of
 // ../shared/third-party (read in place; skipped, saying so, when that folder is absent).
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../../../src/common/paths.ts';
 import { parseScenarioFile, parseScenarioText } from '../../../src/scenario/index.ts';
 import { FEATURES, featureWarnings, type ScenarioWarning } from '../../../src/scenario/feature-support.ts';
+import { describeWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
 const FILE = 'lab.xml';
 const vnx = (body: string, global = '') =>
@@ -253,12 +254,9 @@ describe('scenario feature support (warnings)', () => {
     expect([...seen].sort()).to.deep.equal(Object.keys(FEATURES).sort());
   });
 
-  const thirdParty = path.resolve(edivRoot, '../shared/third-party');
-  const haveShared = existsSync(thirdParty);
-  const real = haveShared ? describe : describe.skip;
-  real(`on real files in ../shared/third-party${haveShared ? '' : ' (SKIPPED: ../shared/third-party is absent)'}`, () => {
+  describeWithThirdParty('on real files in ../shared/third-party', () => {
     const featuresOf = async (rel: string, driver = 'netns') => {
-      const s = await parseScenarioFile(path.join(thirdParty, rel));
+      const s = await parseScenarioFile(thirdPartyPath(rel));
       return new Set(featureWarnings(s, onDriver(driver)).map((w) => w.feature));
     };
 
@@ -286,5 +284,5 @@ describe('scenario feature support (warnings)', () => {
       expect([...(await featuresOf('ovf/cot_ubuntu.2.0.ovf'))].sort()).to.deep.equal(['filesystem', 'mem', 'vcpu']);
       expect([...(await featuresOf('ovf-more/govmomi-scaleout.ovf'))]).to.deep.equal([]);
     });
-  });
+  }, ['vnx', 'vnx-more', 'ovf', 'ovf-more']);
 });

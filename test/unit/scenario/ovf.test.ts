@@ -1,26 +1,17 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseScenarioFile, parseScenarioText, writeScenario } from '../../../src/scenario/index.ts';
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { MAX_INSTANCES, parseOvfText } from '../../../src/scenario/ovf.ts';
 import { expectInputError } from '../controller/expect-input-error.ts';
+import { describeWithThirdParty, requireThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const ovfDir = path.resolve(repoRoot, '../shared/third-party/ovf');
-const moreDir = path.resolve(repoRoot, '../shared/third-party/ovf-more');
+// Real envelopes, read in place from ../shared/third-party/ovf and ovf-more (those suites are skipped, saying so, without them).
+const ovfDir = thirdPartyPath('ovf');
+const moreDir = thirdPartyPath('ovf-more');
 const parseIn = (dir: string, f: string) => parseOvfText(readFileSync(path.join(dir, f), 'utf8'), path.join(dir, f));
 const parseFile = (f: string) => parseIn(ovfDir, f);
-
-/** A `before` hook skipping the suite, visibly, when a folder of real envelopes is absent. */
-function needs(dir: string) {
-  return function (this: Mocha.Context) {
-    if (existsSync(dir)) return;
-    console.log('    (skipped: ../shared is absent)');
-    this.skip();
-  };
-}
 
 /** The parts of a scenario the OVF mapping decides, for compact assertions. */
 function summary(s: Scenario) {
@@ -43,9 +34,7 @@ const envelope = (inner: string, head = '') => `<?xml version="1.0"?>\n<Envelope
 const system = (id: string, items: string) => `<VirtualSystem ovf:id="${id}"><Info>x</Info><VirtualHardwareSection><Info>hw</Info>${items}</VirtualHardwareSection></VirtualSystem>`;
 
 describe('OVF envelopes', () => {
-  describe('the third-party envelopes', () => {
-    before(needs(ovfDir));
-
+  describeWithThirdParty('the third-party envelopes', () => {
     it('cot_ubuntu.2.0.ovf: a VirtualBox 2.0 export (MegaBytes, EthernetPortItem, StorageItem, /disk/ without ovf:)', () => {
       const s = parseFile('cot_ubuntu.2.0.ovf');
       expect(summary(s)).to.deep.equal({
@@ -91,7 +80,7 @@ describe('OVF envelopes', () => {
         ],
       });
     });
-  });
+  }, 'ovf');
 
   it('takes the default deployment configuration (repeated InstanceIDs, bounds)', () => {
     const text = envelope(
@@ -353,8 +342,7 @@ describe('OVF envelopes', () => {
     });
   });
 
-  describe('the second corpus (../shared/third-party/ovf-more)', () => {
-    before(needs(moreDir));
+  describeWithThirdParty('the second corpus (../shared/third-party/ovf-more)', () => {
     const more = (f: string) => parseIn(moreDir, f);
 
     it('govmomi-vbox10_0.9.ovf: OVF 0.9 by VirtualBox, 4 NICs on 4 networks', () => {
@@ -383,7 +371,7 @@ describe('OVF envelopes', () => {
     });
 
     it('every envelope of both folders is a valid scenario whose VNX fragment is valid and has the same VMs', async function () {
-      needs(ovfDir).call(this);
+      requireThirdParty(this, 'ovf');
       const files = [ovfDir, moreDir].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ovf')).map((f) => path.join(d, f)));
       expect(files).to.have.length(13);
       for (const file of files) {
@@ -394,7 +382,7 @@ describe('OVF envelopes', () => {
         expect(s.vms.length, file).to.be.greaterThan(0);
       }
     });
-  });
+  }, 'ovf-more');
 });
 
 describe('OVF lookups by name', () => {

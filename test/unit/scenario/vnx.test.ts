@@ -4,10 +4,11 @@ import { parseScenarioFile, parseScenarioText, writeScenario, checkScenario } fr
 import type { Scenario } from '../../../src/scenario/model.ts';
 import { parseMem } from '../../../src/scenario/vnx-parse.ts';
 import { InputError } from '../../../src/common/errors.ts';
-import { edivRoot } from '../../../src/common/paths.ts';
 import { withoutLocations } from './corpus-helpers.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const vnxDir = path.resolve(edivRoot, '../shared/third-party/vnx');
+// The real VNX/VNUML and OVF files, read in place from ../shared/third-party (those tests are skipped, saying so, without it).
+const vnxDir = thirdPartyPath('vnx');
 export const VNX_FILES = [
   '01-simple_lxc_ubuntu.xml',
   '02-tutorial_lxc_ubuntu.xml',
@@ -31,7 +32,7 @@ const vnx = (body: string, global = '') =>
   `<vnx>\n<global><version>2.0</version><scenario_name>t</scenario_name>${global}</global>\n${body}\n</vnx>\n`;
 
 describe('VNUML/VNX scenarios', () => {
-  it('reads the VNX 2.0 tutorial into the model', async () => {
+  itWithThirdParty('reads the VNX 2.0 tutorial into the model', async () => {
     const s = await parseScenarioFile(path.join(vnxDir, '02-tutorial_lxc_ubuntu.xml'));
     expect([s.name, s.source.format, s.source.version, s.global.version, s.global.automac]).to.deep.equal([
       'tutorial_lxc_ubuntu', 'vnx', '2.0', '2.0', true,
@@ -61,9 +62,9 @@ describe('VNUML/VNX scenarios', () => {
       tag: 'filesystem', attrs: { type: 'cow' }, children: [{ text: '/usr/share/vnx/filesystems/rootfs_lxc' }],
     });
     expect(s.extra.attrs['xsi:noNamespaceSchemaLocation']).to.equal('/usr/share/xml/vnx/vnx-2.00.xsd');
-  });
+  }, 'vnx');
 
-  it('reads VNUML 1.8 with entities, netmasks and memory', async () => {
+  itWithThirdParty('reads VNUML 1.8 with entities, netmasks and memory', async () => {
     const s = await parseScenarioFile(path.join(vnxDir, '04-vnuml18-s21seclabsvirtual-v02.xml'));
     expect([s.name, s.source.format, s.source.version, s.global.automacOffset]).to.deep.equal(['s21seclabsvirtual', 'vnuml', '1.8', 0]);
     expect(s.vms).to.have.length(37);
@@ -78,25 +79,25 @@ describe('VNUML/VNX scenarios', () => {
     expect(www.execs[1].text).to.equal('/etc/init.d/apache2 restart </dev/null >/dev/null 2>&1 &');
     const defaults = s.global.extra.children.find((c) => c.node.tag === 'vm_defaults')!.node;
     expect(JSON.stringify(defaults)).to.include('/usr/share/vnuml/kernels/linux');
-  });
+  }, 'vnx');
 
-  it('reads VNX 1.92 with vm type, subtype, mem and exec mode', async () => {
+  itWithThirdParty('reads VNX 1.92 with vm type, subtype, mem and exec mode', async () => {
     const s = await parseScenarioFile(path.join(vnxDir, '03-ediv_testing-tutorial_root2_all.xml'));
     expect(s.source.version).to.equal('1.92');
     const ub = s.vms.find((v) => v.name === 'Ubuntu')!;
     expect([ub.type, ub.subtype, ub.os, ub.memMB]).to.deep.equal(['libvirt', 'kvm', 'linux', 256]);
     expect(ub.ifaces[0].ipv4).to.deep.equal([{ address: '10.0.0.3', prefix: 24 }]);
     expect(ub.execs[0]).to.deep.include({ seq: 'comando', mode: 'exec', text: 'gnome-calculator' });
-  });
+  }, 'vnx');
 
   for (const f of VNX_FILES) {
-    it(`round-trips ${f}: parse → write → parse gives the same model`, async () => {
+    itWithThirdParty(`round-trips ${f}: parse → write → parse gives the same model`, async () => {
       const s = await parseScenarioFile(path.join(vnxDir, f));
       const text = writeScenario(s);
       const again = parseScenarioText(text, path.join(vnxDir, f));
       expect(withoutLocations(again)).to.deep.equal(withoutLocations(s));
       expect(text.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).to.equal(true);
-    });
+    }, 'vnx');
   }
 
   it('writes kept elements back in place and escapes text', () => {
@@ -119,7 +120,7 @@ describe('VNUML/VNX scenarios', () => {
     expect(s.vms[0].execs[0].text).to.equal('a && b < "c"');
   });
 
-  it('writes a VNUML scenario as VNUML and an OVF-sourced one as VNX 2.0', async () => {
+  itWithThirdParty('writes a VNUML scenario as VNUML and an OVF-sourced one as VNX 2.0', async () => {
     const s = await parseScenarioFile(path.join(vnxDir, '04-vnuml18-s21seclabsvirtual-v02.xml'));
     const out = writeScenario(s);
     expect(out).to.match(/<vnuml>\n  <global>\n    <version>1\.8<\/version>\n    <simulation_name>s21seclabsvirtual<\/simulation_name>/);
@@ -128,10 +129,10 @@ describe('VNUML/VNX scenarios', () => {
     const v = writeScenario(ovf);
     expect(v).to.match(/<vnx xmlns:xsi="[^"]+" xsi:noNamespaceSchemaLocation="\/usr\/share\/xml\/vnx\/vnx-2.00.xsd">\n  <global>\n    <version>2\.0<\/version>\n    <scenario_name>s21seclabsvirtual<\/scenario_name>/);
     expect(parseScenarioText(v, 'w.xml').vms).to.have.length(37);
-  });
+  }, 'vnx');
 
   for (const f of ['cot_ubuntu.2.0.ovf', 'govmomi_vCD_vApp_OVF.ovf', 'govmomi_virtualsystemcollection_dsp0243_2.1.1_example3.ovf']) {
-    it(`dispatches the OVF envelope ${f} and writes it as VNX 2.0 that reads back the same`, async () => {
+    itWithThirdParty(`dispatches the OVF envelope ${f} and writes it as VNX 2.0 that reads back the same`, async () => {
       const s = await parseScenarioFile(path.resolve(vnxDir, '../ovf', f));
       expect(s.source.format).to.equal('ovf');
       expect(s.vms.length).to.be.above(0);
@@ -141,7 +142,7 @@ describe('VNUML/VNX scenarios', () => {
       expect(again.source.format).to.equal('vnx');
       const shape = (x: Scenario) => withoutLocations({ name: x.name, nets: x.nets, vms: x.vms });
       expect(shape(again)).to.deep.equal(shape(s));
-    });
+    }, 'ovf');
   }
 
   it('reads memory sizes with VNX units', () => {

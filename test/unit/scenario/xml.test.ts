@@ -9,8 +9,10 @@ import { quote } from '../../../src/scenario/quote.ts';
 import { writeLargeScenario } from './large-scenario.ts';
 import { InputError } from '../../../src/common/errors.ts';
 import { edivRoot } from '../../../src/common/paths.ts';
+import { itWithThirdParty, thirdPartyPath } from '../../helpers/third-party.ts';
 
-const vnxDir = path.resolve(edivRoot, '../shared/third-party/vnx');
+// A real VNUML file, read in place from ../shared/third-party/vnx (that test is skipped, saying so, without it).
+const vnxDir = thirdPartyPath('vnx');
 
 function problem(fn: () => unknown): { line?: number; column?: number; message: string; file: string } {
   try {
@@ -63,14 +65,14 @@ describe('xml reader', () => {
     expect(doc.root.text()).to.equal('/usr/share/kernels/x </dev/null 2>&1 & &');
   });
 
-  it('reads the VNUML 1.8 file with its entities', async () => {
+  itWithThirdParty('reads the VNUML 1.8 file with its entities', async () => {
     const doc = await readXmlFile(path.join(vnxDir, '04-vnuml18-s21seclabsvirtual-v02.xml'));
     expect(doc.root.tag).to.equal('vnuml');
     expect(doc.root.child('global')!.child('vm_defaults')!.child('kernel')!.text()).to.equal('/usr/share/vnuml/kernels/linux');
     const www = doc.root.elements('vm').find((v) => v.attrs.name === 'www')!;
     expect(www.line).to.equal(212);
     expect(www.elements('exec')[1].text()).to.equal('/etc/init.d/apache2 restart </dev/null >/dev/null 2>&1 & ');
-  });
+  }, 'vnx');
 
   it('resolves namespaces and finds attributes by local name', () => {
     const doc = readXml(
