@@ -1,4 +1,4 @@
-// `node scripts/build.ts [--quiet]`: bundles ediv's two process entries (the CLI and the discovery
+// `node scripts/build.ts [--quiet] [--pack]`: bundles ediv's two process entries (the CLI and the discovery
 // daemon) into dist/build-<digest>/, which bin/ediv then runs instead of the TypeScript sources
 // while they are unchanged (bin/build-select.mjs says how that is checked). Starting from the
 // bundle costs about half the CPU of stripping the types of ~200 modules, and the controller
@@ -8,6 +8,10 @@
 // build directory is always complete and a concurrent build of the same sources changes nothing
 // (when the target exists, only its manifest of input stats is recorded anew). The 3 newest
 // builds are kept: a process started from an older one may still load its chunks.
+//
+// `--pack` (npm's prepack) also writes dist/.npmignore so that the package holds this build only
+// (package.json `files` takes dist/; an installed package has no src/, and bin/build-select.mjs
+// then runs the one build there). Older builds stay on disk for the processes that still use them.
 //
 // Layout: every module of a build sits in the build's root directory (entries main.js and
 // discovery-daemon-main.js, chunks beside them), so import.meta.dirname of any module is the
@@ -138,9 +142,21 @@ function prune(root: string, current: string): void {
   }
 }
 
+/** dist/.npmignore leaving only `current` (a build directory) to `npm pack`. */
+export function writePackIgnore(root: string, current: string): void {
+  const dist = path.join(root, 'dist');
+  const text =
+    '# Written by `node scripts/build.ts --pack` (prepack): the package holds the current build only.\n' +
+    `/*\n!/${path.basename(current)}/\n`;
+  const tmp = path.join(dist, `.tmp-npmignore-${unique()}`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, path.join(dist, '.npmignore'));
+}
+
 if (import.meta.main) {
   try {
     const r = await build();
+    if (process.argv.includes('--pack')) writePackIgnore(path.resolve(import.meta.dirname, '..'), r.dir);
     if (!process.argv.includes('--quiet')) {
       console.error(`${path.relative(process.cwd(), r.dir) || '.'} (${r.built ? 'built' : 'up to date'}, ${r.ms} ms)`);
     }
