@@ -46,6 +46,11 @@ const host = {
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
         identity: { type: 'string', minLength: 1, description: 'Private key file (relative to the cluster file).' },
         knownHosts: { type: 'string', minLength: 1, description: 'known_hosts file (relative to the cluster file).' },
+        sudo: {
+          type: 'boolean',
+          default: false,
+          description: 'Run the agent through `sudo -n --` (a non-root user with a NOPASSWD sudoers rule for the agent command).',
+        },
       },
     },
     trunk: { type: 'string', description: 'Interface carrying the backplane.' },

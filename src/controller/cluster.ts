@@ -79,6 +79,8 @@ function toHost(h: RawHost, baseDir: string, driver: string): ClusterHost {
   const knownHosts = expandPath(h.ssh?.knownHosts, baseDir);
   if (identity !== undefined) host.ssh.identity = identity;
   if (knownHosts !== undefined) host.ssh.knownHosts = knownHosts;
+  // `sudo` is checked by the schema (a boolean); cluster-rules.ts's RawHost does not list it.
+  if ((h.ssh as { sudo?: unknown } | undefined)?.sudo === true) host.ssh.sudo = true;
   if (h.trunkAddress !== undefined) host.trunkAddress = h.trunkAddress;
   if (h.memMB !== undefined) host.memMB = h.memMB;
   if (h.maxVMs !== undefined) host.maxVMs = h.maxVMs;

@@ -39,6 +39,11 @@ export interface SshSettings {
   identity?: string;
   /** known_hosts file used to verify the host key; default ~/.ssh/known_hosts. */
   knownHosts?: string;
+  /**
+   * The agent runs through `sudo -n --` (cluster file `ssh.sudo: true`), for a non-root `user`
+   * allowed to run the agent command as root without a password. Absent or false: run directly.
+   */
+  sudo?: boolean;
 }
 
 export interface ClusterHost {

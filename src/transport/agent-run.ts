@@ -20,12 +20,97 @@ export interface Started {
   kill(): void;
 }
 
-/** The command line that runs an agent op (or a session of ops) on a host (`trace`: it reports each command it runs). */
+/**
+ * What goes before the agent command on a host whose login user runs it through sudo (cluster
+ * file `ssh.sudo`): never a password prompt (`-n`: sudo fails at once instead of waiting on a
+ * terminal nobody watches), and `--` so no word of the agent command is read as sudo's option.
+ */
+export const SUDO_PREFIX = ['sudo', '-n', '--'] as const;
+
+/** Who runs the agent through sudo, by host name: only to name them in a sudo refusal (sudoRefusal). */
+interface SudoLogin {
+  user: string;
+  agentCommand: string[];
+}
+const sudoLogins = new Map<string, SudoLogin>();
+
+/**
+ * The command line that runs an agent op (or a session of ops) on a host (`trace`: it reports
+ * each command it runs): an argument vector, quoted for the remote shell by the transport.
+ * Every agent a controller starts (one-shot ops, sessions, connect/capture streams) is built here.
+ */
 export function agentArgv(host: ClusterHost, op: AgentOp | 'session', trace = false): string[] {
-  const argv = [...host.agentCommand, 'agent', op];
+  const sudo = host.ssh?.sudo === true;
+  if (sudo) sudoLogins.set(host.name, { user: host.ssh.user, agentCommand: [...host.agentCommand] });
+  else sudoLogins.delete(host.name);
+  const argv = [...(sudo ? SUDO_PREFIX : []), ...host.agentCommand, 'agent', op];
   if (host.agentStateDir) argv.push('--state-dir', host.agentStateDir);
   if (trace) argv.push('--trace');
   return argv;
+}
+
+/** A word of a sudoers command line: sudoers' special characters (and spaces) escaped with a backslash. */
+function sudoersWord(word: string): string {
+  return word.replace(/[\\,:=\s]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The sudoers line that lets `user` run the agent as root without a password: the agent
+ * command (its first word must be a full path for sudo to match it) followed by `agent` and
+ * any arguments.
+ */
+export function sudoersLine(user: string, agentCommand: readonly string[]): string {
+  return `${sudoersWord(user)} ALL=(root) NOPASSWD: ${agentCommand.map(sudoersWord).join(' ')} agent *`;
+}
+
+/** Why sudo refused, from its own words on stderr; undefined when it did not. */
+function sudoReason(stderr: string): 'password' | 'not-allowed' | 'tty' | 'missing' | undefined {
+  if (/^sudo: (?:a password is required|a terminal is required)/m.test(stderr)) return 'password';
+  if (/ is not in the sudoers file| is not allowed to execute | may not run sudo on /m.test(stderr)) return 'not-allowed';
+  if (/^sudo: sorry, you must have a tty/m.test(stderr)) return 'tty';
+  if (/(?:^|: )sudo: (?:command )?not found$|^sudo: not found$/m.test(stderr)) return 'missing';
+  return undefined;
+}
+
+/**
+ * The error of an agent that sudo did not start (the host's `ssh.sudo` is set): a password is
+ * required, the user may not run it, or sudo is missing. It names the host and the login user
+ * and shows the sudoers line that would allow it. Undefined when the agent did not go through
+ * sudo or sudo did not refuse (the agent's own failure is reported as such).
+ */
+export function sudoRefusal(hostName: string, op: string, r: { exitCode: number | null; stderr: string }): OperationError | undefined {
+  const login = sudoLogins.get(hostName);
+  if (!login || r.exitCode === 0) return undefined;
+  const reason = sudoReason(r.stderr);
+  if (!reason) return undefined;
+  const user = printable(login.user);
+  const said = printable(
+    r.stderr
+      .split('\n')
+      .filter((l) => /^sudo: |sudoers| is not allowed to execute |^Sorry, user /.test(l) && !/unable to resolve host/.test(l))
+      .slice(-2)
+      .join(' ')
+      .trim(),
+  );
+  const command = login.agentCommand.map(printable).join(' ');
+  const line = printable(sudoersLine(login.user, login.agentCommand));
+  const relative = login.agentCommand[0]!.startsWith('/') ? '' : ` (sudo matches commands by full path: write ${printable(login.agentCommand[0]!)}'s, as \`command -v\` shows it, in agentCommand and in the rule)`;
+  const rule =
+    `Give ${user} a rule that runs the agent as root without a password, for instance in /etc/sudoers.d/ediv ` +
+    `(edit it with \`visudo -f /etc/sudoers.d/ediv\`):\n  ${line}${relative}`;
+  const head = `${hostName}: agent ${op}: sudo did not run the agent for ${user} (ssh.sudo in the cluster file)`;
+  const message =
+    reason === 'password'
+      ? `${head}: sudo wants a password (${user} has no NOPASSWD rule for the agent command, or no rule at all), and ediv never types one (it runs \`sudo -n -- ${command} agent …\`). ${rule}`
+      : reason === 'not-allowed'
+        ? `${head}: ${user} may not run ${command} as root there. ${rule}`
+        : reason === 'tty'
+          ? `${head}: sudo wants a terminal (\`Defaults requiretty\`). Add \`Defaults:${user} !requiretty\` next to the rule. ${rule}`
+          : `${head}: sudo is not installed there. Install it (apt-get install sudo), or log in as root (remove ssh.sudo, set ssh.user: root).`;
+  return new OperationError(`${message}${said && reason !== 'missing' ? `\nsudo said: ${said}` : ''}`, {
+    host: hostName,
+    details: { exitCode: r.exitCode, stderr: r.stderr, sudo: reason, user: login.user },
+  });
 }
 
 const MB = 1024 * 1024;
@@ -264,9 +349,16 @@ export function agentEnded(
   stray: string,
   hadResult: boolean,
 ): OperationError {
+  if (!hadResult) {
+    const refused = sudoRefusal(hostName, op, r);
+    if (refused) return refused;
+  }
   const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
   const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
-  const hint = r.exitCode === 127 ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)' : '';
+  const hint =
+    r.exitCode === 127 || (r.exitCode === 1 && /^sudo: .+: command not found$/m.test(r.stderr))
+      ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)'
+      : '';
   return new OperationError(
     `${hostName}: agent ${op} ${how} without ${hadResult ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,
     { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr } },

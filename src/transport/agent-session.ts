@@ -17,6 +17,7 @@ import {
   agentEnded,
   agentFailure,
   parseAgentLine,
+  sudoRefusal,
   type Started,
 } from './agent-run.ts';
 
@@ -185,7 +186,7 @@ export class AgentSession {
     if (this.busy || this.unsupported || !SESSION_OPS.has(op)) return undefined;
     this.busy = true;
     try {
-      if (!this.proc?.alive) this.proc = await this.started();
+      if (!this.proc?.alive) this.proc = await this.started(op);
       if (!this.proc) {
         this.unsupported = true; // no sessions with this host from now on
         return undefined;
@@ -205,15 +206,22 @@ export class AgentSession {
     this.proc = undefined;
   }
 
-  /** A new session process once it said hello; undefined (and it is killed) when it does not. */
-  private async started(): Promise<SessionProcess | undefined> {
+  /**
+   * A new session process once it said hello; undefined (and it is killed) when it does not.
+   * When sudo refused to start it (the host's `ssh.sudo`), that is the op's error: the op alone
+   * would meet the same refusal, and the host is not one without sessions.
+   */
+  private async started(op: AgentOp): Promise<SessionProcess | undefined> {
     const proc = new SessionProcess(this.host, await this.start());
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.helloTimeoutMs)));
     const hello = await Promise.race([proc.hello, silent]);
     clearTimeout(timer);
     if (hello) return proc;
+    const ended = proc.ended;
     proc.kill(); // never sent anything: whatever it is, it has nothing to act on
+    const refused = ended && sudoRefusal(this.host, op, ended);
+    if (refused) throw refused;
     return undefined;
   }
 }

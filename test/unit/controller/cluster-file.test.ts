@@ -51,6 +51,19 @@ describe('cluster file (YAML / JSON)', () => {
       ],
     });
     expect(c.hosts[1]).to.deep.include({ name: 'node2', address: '203.0.113.22', cpu: 50, memMB: 4096 });
+    expect(c.hosts[0]!.ssh).to.deep.equal({ user: 'root', port: 22 });
+    expect(c.hosts[1]!.ssh).to.deep.equal({ user: 'ops', port: 22, sudo: true });
+  });
+
+  it('ssh.sudo: a boolean, false by default (the model then has no sudo key), refused elsewhere at its value', () => {
+    const one = (ssh: string) => parseClusterText(`hosts:\n  - {name: h1, trunk: eth0, ssh: ${ssh}}\n`, 'c.yaml').hosts[0]!.ssh;
+    expect(one('{user: ops, sudo: true}')).to.deep.equal({ user: 'ops', port: 22, sudo: true });
+    expect(one('{user: ops, sudo: false}')).to.deep.equal({ user: 'ops', port: 22 });
+    expect(one('{user: ops}')).to.deep.equal({ user: 'ops', port: 22 });
+    const text = 'hosts:\n  - name: h1\n    trunk: eth0\n    ssh: {user: ops, sudo: "yes"}\n';
+    expectInputError(() => parseClusterText(text, 'c.yaml'), { file: 'c.yaml', line: 4, column: 28, message: /hosts\[0\]\.ssh\.sudo must be true or false \(found "yes"\)/ });
+    const typo = 'hosts:\n  - name: h1\n    trunk: eth0\n    ssh: {user: ops, sudoo: true}\n';
+    expectInputError(() => parseClusterText(typo, 'c.yaml'), { file: 'c.yaml', line: 4, message: /unknown key "sudoo" in hosts\[0\]\.ssh \(allowed: user, port, identity, knownHosts, sudo\)/ });
   });
 
   it('keeps label values as strings, whatever YAML scalar they were written as', () => {
