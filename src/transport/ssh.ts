@@ -72,6 +72,10 @@ export class SshTransport implements HostTransport {
   private readonly inFlight = new Set<(err: Error) => void>();
   /** The connection's agent process that runs its ops one after another (agent-session.ts). */
   private readonly session: AgentSession;
+  /** The jump connections (ProxyJump) a connection runs over, in connection order. */
+  private readonly jumpsOf = new WeakMap<SshClient, SshClient[]>();
+  /** Connections whose close has been seen. */
+  private readonly gone = new WeakSet<SshClient>();
 
   constructor(host: ClusterHost, opts: TransportOptions = {}) {
     this.host = host;
@@ -96,18 +100,98 @@ export class SshTransport implements HostTransport {
     return this.connecting;
   }
 
+  /**
+   * Connects to the host: directly, or (ProxyJump) to the first jump host, then to each next hop
+   * through a TCP forwarding (direct-tcpip) from the one before, its ssh2 client running over
+   * that channel. Every hop's host key is verified as the host's is. Counted once, for the host.
+   */
   private async open(): Promise<SshClient> {
     const t = this.target;
     const where = `${t.user}@${t.hostName}:${t.port}`;
     if (t.unsupported) throw this.fail(`cannot connect to ${where}: ${t.unsupported}`);
+    const hops = [...t.jumps, t];
+    const chain: SshClient[] = [];
+    try {
+      let sock: ClientChannel | undefined;
+      for (const [i, hop] of hops.entries()) {
+        const via = hops.slice(0, i).map((h) => h.name).join(', ');
+        const last = i === hops.length - 1;
+        // "host2: ..." or "host2 via bastion: ..."; a jump host: "host2: jump host b2 via b1: ...".
+        const subject = last ? `${this.host.name}${via ? ` via ${via}` : ''}` : `${this.host.name}: jump host ${hop.name}${via ? ` via ${via}` : ''}`;
+        const fail = (message: string, cause?: unknown) => new OperationError(`${subject}: ${message}`, { host: this.host.name, cause });
+        if (i > 0) sock = await this.forward(chain[i - 1]!, hops[i - 1]!, hop, fail);
+        chain.push(await this.handshake(hop, sock, fail, last ? chain.slice() : undefined, i === 0));
+      }
+    } catch (err) {
+      for (const c of chain.reverse()) c.end();
+      throw err;
+    }
+    const client = chain[chain.length - 1]!;
+    this.jumpsOf.set(client, chain.slice(0, -1));
+    return client;
+  }
+
+  /**
+   * Asks a jump host to open a TCP connection to the next hop; the channel carries the next
+   * hop's SSH connection. Bounded by connectTimeoutMs, as opening any channel is.
+   */
+  private forward(via: SshClient, viaHop: SshTarget, to: SshTarget, fail: (m: string, cause?: unknown) => OperationError): Promise<ClientChannel> {
+    const limitMs = this.opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+    const dest = `${to.hostName}:${to.port}`;
+    return new Promise<ClientChannel>((resolve, reject) => {
+      let waiting = true;
+      const timer = limitMs > 0
+        ? setTimeout(() => {
+            waiting = false;
+            reject(fail(`jump host ${viaHop.name} did not answer the request to connect to ${dest} within ${Math.round(limitMs / 1000)} s`));
+          }, limitMs)
+        : undefined;
+      const answered = (err: Error | undefined, ch?: ClientChannel) => {
+        if (!waiting) {
+          ch?.close();
+          return;
+        }
+        waiting = false;
+        clearTimeout(timer);
+        if (err || !ch) reject(fail(`jump host ${viaHop.name} could not connect to ${dest}: ${printable(err?.message ?? 'no channel')}`, err));
+        else resolve(ch);
+      };
+      try {
+        via.forwardOut('127.0.0.1', 0, to.hostName, to.port, (err, ch) => answered(err, ch));
+      } catch (err) {
+        answered(err as Error); // the jump host's connection has just gone
+      }
+    });
+  }
+
+  /**
+   * One hop's SSH connection (over `sock` when it goes through a jump host): key exchange with the
+   * host key verified against known_hosts, authentication, and a new key recorded once
+   * authenticated. `jumps` is given for the host's own connection (the transport's; empty when
+   * direct), undefined for a jump connection: the jump connections it runs over, ended when it
+   * ends; it is ended when one of them drops. `first`: the first hop, where the host's
+   * connection is counted.
+   */
+  private async handshake(
+    t: SshTarget,
+    sock: ClientChannel | undefined,
+    fail: (m: string, cause?: unknown) => OperationError,
+    jumps: SshClient[] | undefined,
+    first: boolean,
+  ): Promise<SshClient> {
+    const where = `${t.user}@${t.hostName}:${t.port}`;
+    const asHost = { ...this.host, name: t.name }; // for host-key messages about a jump host
     let entries: KnownHostFileEntry[];
     try {
       entries = loadKnownHosts(t);
     } catch (err) {
-      throw this.fail((err as Error).message, err);
+      throw fail((err as Error).message, err);
     }
-    const cfg = this.connectConfig(entries);
+    const cfg = this.connectConfig(t, entries, fail);
+    if (sock) cfg.sock = sock;
+    if (first) countConnection(this.host.name); // the host's connection, whatever the number of hops
     const client = new Client();
+    client.once('close', () => this.gone.add(client));
     let decision: HostKeyDecision | undefined;
     cfg.hostVerifier = (key: Buffer) => {
       // ssh2 asks again at every re-key: only the key of the first exchange may follow.
@@ -115,18 +199,26 @@ export class SshTransport implements HostTransport {
       decision = verifyHostKey(t, entries, key, Boolean(this.opts.acceptNewHostKeys));
       return decision.accept;
     };
-    countConnection(this.host.name);
     // Listening from the start: ssh2 can emit an error in the same read as 'ready' (a server
     // sending garbage behind its authentication success), and an 'error' without a listener
     // would crash the process. `lost` ignores the client until it is the transport's.
-    const lost = (why: string) => {
-      if (this.client !== client) return;
-      this.client = undefined;
-      const err = this.fail(`SSH connection to ${where} lost${why ? `: ${printable(why)}` : ''}`);
-      for (const reject of [...this.inFlight]) reject(err);
-    };
-    client.on('error', (err) => lost(err.message));
-    client.on('close', () => lost(''));
+    if (jumps) {
+      const lost = (why: string) => {
+        if (this.client !== client) return;
+        this.client = undefined;
+        const err = this.fail(`SSH connection to ${where} lost${why ? `: ${printable(why)}` : ''}`);
+        for (const reject of [...this.inFlight]) reject(err);
+      };
+      client.on('error', (err) => lost(err.message));
+      client.on('close', () => {
+        lost('');
+        for (const j of [...jumps].reverse()) j.end(); // the jump connections go with it
+      });
+      // A jump connection that drops takes the host's with it.
+      for (const j of jumps) j.on('close', () => client.end());
+    } else {
+      client.on('error', () => {}); // a jump connection: its end is seen by the connection over it
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error & { level?: string; code?: string }) => {
         client.removeListener('ready', onReady);
@@ -134,14 +226,14 @@ export class SshTransport implements HostTransport {
         client.removeListener('close', onClose);
         client.end();
         const why = printable(err.message);
-        if (decision && !decision.accept) reject(this.fail(hostKeyRefusal(this.host, t, decision), err));
+        if (decision && !decision.accept) reject(fail(hostKeyRefusal(asHost, t, decision), err));
         else if (err.level === 'client-authentication') {
           const tried = [...(cfg.privateKey ? ['key ' + cfg.privateKeyFile] : []), ...(cfg.agent ? ['the SSH agent'] : [])];
           const skipped = cfg.skippedKeys.map((s) => `; skipped ${s}`).join('');
-          reject(this.fail(`SSH authentication as ${where} failed (tried ${tried.join(' and ') || 'no key: none configured and no SSH agent'}${skipped})`, err));
+          reject(fail(`SSH authentication as ${where} failed (tried ${tried.join(' and ') || 'no key: none configured and no SSH agent'}${skipped})`, err));
         } else if (err.level === 'client-timeout') {
-          reject(this.fail(`SSH connection to ${where} timed out after ${Math.round((cfg.readyTimeout ?? 0) / 1000)} s`, err));
-        } else reject(this.fail(`cannot connect to ${where}: ${why}`, err));
+          reject(fail(`SSH connection to ${where} timed out after ${Math.round((cfg.readyTimeout ?? 0) / 1000)} s`, err));
+        } else reject(fail(`cannot connect to ${where}: ${why}`, err));
       };
       // A server may end the connection without an SSH error (after the key exchange, say);
       // ssh2 then only emits 'close', and without this the connect would wait forever.
@@ -150,12 +242,12 @@ export class SshTransport implements HostTransport {
         client.removeListener('error', onError);
         client.removeListener('close', onClose);
         // Authenticated: the server has proved it holds the key, so a new one may be recorded now.
-        const refusal = decision && this.recordAcceptedKey(decision);
+        const refusal = decision && this.recordAcceptedKey(t, asHost, decision, fail);
         if (refusal) {
           client.end();
           reject(refusal);
         } else {
-          this.client = client; // at once: an error in the same read is then a lost connection
+          if (jumps) this.client = client; // at once: an error in the same read is then a lost connection
           resolve();
         }
       };
@@ -167,19 +259,18 @@ export class SshTransport implements HostTransport {
     return client;
   }
 
-  /** Records a new host key accepted for this connection; the error to fail with, if any. */
-  private recordAcceptedKey(d: HostKeyDecision): OperationError | undefined {
+  /** Records a new host key accepted for a hop; the error to fail with, if any. */
+  private recordAcceptedKey(t: SshTarget, asHost: ClusterHost, d: HostKeyDecision, fail: (m: string, cause?: unknown) => OperationError): OperationError | undefined {
     if (!d.recordTo) return undefined;
     try {
-      const now = recordHostKey(this.target, d);
-      return now.accept ? undefined : this.fail(hostKeyRefusal(this.host, this.target, now));
+      const now = recordHostKey(t, d);
+      return now.accept ? undefined : fail(hostKeyRefusal(asHost, t, now));
     } catch (err) {
-      return this.fail(`cannot record the host key in ${d.recordTo}: ${(err as Error).message}`, err);
+      return fail(`cannot record the host key in ${d.recordTo}: ${(err as Error).message}`, err);
     }
   }
 
-  private connectConfig(entries: KnownHostFileEntry[]): ConnectConfig & { privateKeyFile?: string; skippedKeys: string[] } {
-    const t = this.target;
+  private connectConfig(t: SshTarget, entries: KnownHostFileEntry[], fail: (m: string) => OperationError): ConnectConfig & { privateKeyFile?: string; skippedKeys: string[] } {
     const cfg: ConnectConfig & { privateKeyFile?: string; skippedKeys: string[] } = {
       host: t.hostName,
       port: t.port,
@@ -194,14 +285,14 @@ export class SshTransport implements HostTransport {
     if (sock) cfg.agent = sock;
     for (const id of t.identities) {
       if (!existsSync(id.file)) {
-        if (id.explicit) throw this.fail(`identity file ${id.file} (from the cluster file) does not exist`);
+        if (id.explicit) throw fail(`identity file ${id.file} (from the cluster file) does not exist`);
         continue;
       }
       // As OpenSSH: a key others can read is refused (it may be known to them); an explicit
       // one fails the connection, one found by default or in ssh config is skipped.
       const problem = privateKeyProblem(id.file);
       if (problem) {
-        if (id.explicit) throw this.fail(`identity file ${id.file} (from the cluster file) is not used: ${problem}`);
+        if (id.explicit) throw fail(`identity file ${id.file} (from the cluster file) is not used: ${problem}`);
         cfg.skippedKeys.push(`${id.file}: ${problem}`);
         continue;
       }
@@ -209,7 +300,7 @@ export class SshTransport implements HostTransport {
       const parsed = utils.parseKey(text);
       if (parsed instanceof Error) {
         if (id.explicit && !sock) {
-          throw this.fail(
+          throw fail(
             `cannot use identity file ${id.file}: ${parsed.message}` +
               (/passphrase|encrypted/i.test(parsed.message) ? ' (load it into an SSH agent with ssh-add instead)' : ''),
           );
@@ -358,7 +449,14 @@ export class SshTransport implements HostTransport {
     const c = this.client ?? (await this.connecting?.catch(() => undefined));
     this.client = undefined;
     if (!c) return;
-    await new Promise<void>((resolve) => {
+    // The host's connection, then the jump connections under it, last one first.
+    for (const x of [c, ...(this.jumpsOf.get(c) ?? []).reverse()]) await this.ended(x);
+  }
+
+  /** Ends a connection and waits for its close (2 s at most). */
+  private ended(c: SshClient): Promise<void> {
+    if (this.gone.has(c)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
       c.once('close', () => resolve());
       c.end();
       setTimeout(resolve, 2000).unref();

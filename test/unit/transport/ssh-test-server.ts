@@ -3,6 +3,7 @@
 // sign with (a man in the middle), changing its key at a re-key, leaving channel requests or
 // channel closes unanswered.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,8 @@ export interface ServerBehaviour {
   garbageAfterAuth?: boolean;
   /** Runs an exec request; default: write the command back and exit 0. */
   onExec?: (command: string, channel: ServerChannel) => void;
+  /** Answer to TCP forwarding (direct-tcpip) requests, as a jump host: default 'reject'. */
+  forwarding?: 'allow' | 'reject';
 }
 
 export interface TestServer {
@@ -35,6 +38,10 @@ export interface TestServer {
   hostKeyBlob: Buffer;
   /** The connections accepted so far. */
   connections: Connection[];
+  /** Connections closed so far. */
+  closed: Connection[];
+  /** TCP forwardings asked for (as a jump host), as host:port. */
+  forwards: string[];
   /** Changes the host key (public part and signatures) for every later key exchange. */
   switchHostKey(): Buffer;
   close(): Promise<void>;
@@ -85,9 +92,25 @@ export async function startTestServer(b: ServerBehaviour = {}): Promise<TestServ
     hostKey.getPublicSSH = () => other.getPublicSSH();
   }
   const connections: Connection[] = [];
+  const closed: Connection[] = [];
+  const forwards: string[] = [];
   const server = new Server({ hostKeys: [{ key: hostKey }] }, (conn) => {
     connections.push(conn);
     conn.on('error', () => {});
+    conn.on('close', () => closed.push(conn));
+    conn.on('tcpip', (accept, reject, info) => {
+      forwards.push(`${info.destIP}:${info.destPort}`);
+      if (b.forwarding !== 'allow') return reject();
+      const sock = net.connect(info.destPort, info.destIP);
+      sock.once('error', () => reject());
+      sock.once('connect', () => {
+        const ch = accept();
+        sock.removeAllListeners('error');
+        sock.on('error', () => ch.destroy());
+        ch.on('error', () => sock.destroy());
+        sock.pipe(ch).pipe(sock);
+      });
+    });
     if (b.closeAfterKex) conn.once('handshake', () => conn.end());
     conn.on('authentication', (ctx) => {
       if (b.auth === 'reject') return ctx.reject(['publickey']);
@@ -101,6 +124,8 @@ export async function startTestServer(b: ServerBehaviour = {}): Promise<TestServ
     port: (server.address() as AddressInfo).port,
     hostKeyBlob: hostKey.getPublicSSH(),
     connections,
+    closed,
+    forwards,
     switchHostKey: () => {
       const next = parsed(newKeyPair().private);
       hostKey.getPublicSSH = () => next.getPublicSSH();

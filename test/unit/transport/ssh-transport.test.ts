@@ -2,10 +2,12 @@
 import { expect } from 'chai';
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { OperationError } from '../../../src/common/errors.ts';
 import type { ClusterHost } from '../../../src/protocol/cluster.ts';
 import { SshTransport } from '../../../src/transport/ssh.ts';
+import { connectionStats, resetConnectionStats } from '../../../src/transport/stats.ts';
 import type { TransportOptions } from '../../../src/transport/types.ts';
 import { clientFiles, newKeyPair, startTestServer, testHost } from './ssh-test-server.ts';
 import type { ServerBehaviour, TestServer } from './ssh-test-server.ts';
@@ -119,13 +121,12 @@ describe('SSH transport (in-process ssh2 server on 127.0.0.1)', function () {
       expect(err.message).to.include('has CHANGED').and.to.include(`${userFile}:1`);
     });
 
-    it('refuses ProxyJump from ssh config instead of connecting directly', async () => {
+    it('refuses ProxyCommand from ssh config instead of connecting directly, naming file and line', async () => {
       const cfg = path.join(files.dir, 'ssh_config');
-      writeFileSync(cfg, 'Host lab\n  HostName 127.0.0.1\n  ProxyJump bastion\n');
+      writeFileSync(cfg, 'Host lab\n  HostName 127.0.0.1\n  ProxyCommand nc %h %p\n');
       const err = await failure(transport(testHost(22, {}, 'lab'), { sshConfig: cfg }).connect());
       expect(err.message).to.equal(
-        `h1: cannot connect to root@127.0.0.1:22: ${cfg} sets ProxyJump bastion (ediv does not support it: ` +
-          "connecting directly would reach whatever answers at the host's address instead)",
+        `h1: cannot connect to root@lab:22: ${cfg}:3: ProxyCommand nc %h %p: ediv never runs a command from an ssh config file (docs/security.md); use ProxyJump`,
       );
     });
 
@@ -174,6 +175,93 @@ describe('SSH transport (in-process ssh2 server on 127.0.0.1)', function () {
     const t = transport(pinned(s));
     const err = await t.connect().then(() => t.exec(['x'])).then(() => expect.fail('expected a rejection'), (e: unknown) => e as Error);
     expect(err.message).to.match(/^h1: /);
+  });
+
+  describe('ProxyJump (jump hosts through ssh2 forwarding)', () => {
+    /** An ssh config that reaches `lab` (the target server) through the given jump servers. */
+    const jumpConfig = (target: TestServer, jumps: [string, TestServer][], proxyJump = jumps.map(([n]) => n).join(',')) => {
+      const cfg = path.join(files.dir, 'ssh_config');
+      const lines = [`Host lab`, `  HostName 127.0.0.1`, `  Port ${target.port}`, `  ProxyJump ${proxyJump}`];
+      for (const [name, s] of jumps) lines.push(`Host ${name}`, '  HostName 127.0.0.1', `  Port ${s.port}`, `  IdentityFile ${files.identity}`);
+      writeFileSync(cfg, lines.join('\n') + '\n');
+      return cfg;
+    };
+    const lab = (ssh: Partial<ClusterHost['ssh']> = {}) => testHost(22, { identity: files.identity, knownHosts: files.knownHosts, ...ssh }, 'lab');
+    const closedSoon = async (s: TestServer, n: number) => {
+      for (let i = 0; i < 100 && s.closed.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+      return s.closed.length;
+    };
+
+    it('connects through a jump host, verifying both keys; counts one connection; close ends both', async () => {
+      const [bastion, target] = [await server({ forwarding: 'allow' }), await server()];
+      writeFileSync(files.knownHosts, recorded(bastion) + recorded(target));
+      resetConnectionStats();
+      const t = transport(lab(), { sshConfig: jumpConfig(target, [['bastion', bastion]]) });
+      expect(t.target.jumps.map((j) => `${j.name} ${j.user}@${j.hostName}:${j.port}`)).to.deep.equal([`bastion ${os.userInfo().username}@127.0.0.1:${bastion.port}`]);
+      expect((await t.exec(['echo', 'hi'])).stdout).to.equal("'echo' 'hi'");
+      expect(bastion.forwards).to.deep.equal([`127.0.0.1:${target.port}`]);
+      expect([bastion.connections.length, target.connections.length]).to.deep.equal([1, 1]);
+      expect(connectionStats().perHost).to.deep.equal({ h1: 1 });
+      await t.close();
+      expect([await closedSoon(target, 1), await closedSoon(bastion, 1)]).to.deep.equal([1, 1]);
+    });
+
+    it('goes through two jump hosts in order', async () => {
+      const [j1, j2, target] = [await server({ forwarding: 'allow' }), await server({ forwarding: 'allow' }), await server()];
+      writeFileSync(files.knownHosts, recorded(j1) + recorded(j2) + recorded(target));
+      const t = transport(lab(), { sshConfig: jumpConfig(target, [['j1', j1], ['j2', j2]]) });
+      expect((await t.exec(['x'])).exitCode).to.equal(0);
+      expect(j1.forwards).to.deep.equal([`127.0.0.1:${j2.port}`]);
+      expect(j2.forwards).to.deep.equal([`127.0.0.1:${target.port}`]);
+      await t.close();
+      expect([await closedSoon(target, 1), await closedSoon(j2, 1), await closedSoon(j1, 1)]).to.deep.equal([1, 1, 1]);
+    });
+
+    it('refuses an unknown jump host key before reaching the host', async () => {
+      const [bastion, target] = [await server({ forwarding: 'allow' }), await server()];
+      writeFileSync(files.knownHosts, recorded(target));
+      const err = await failure(transport(lab(), { sshConfig: jumpConfig(target, [['bastion', bastion]]) }).connect());
+      expect(err.message).to.match(new RegExp(`^h1: jump host bastion: the SSH host key of bastion \\(\\[127\\.0\\.0\\.1\\]:${bastion.port}\\) is not known`));
+      expect(err.host).to.equal('h1');
+      expect(target.connections).to.have.length(0);
+    });
+
+    it('refuses a changed key of the host behind the jump host, naming the way', async () => {
+      const [bastion, target] = [await server({ forwarding: 'allow' }), await server()];
+      writeFileSync(files.knownHosts, recorded(bastion) + recorded(target, Buffer.from(newKeyPair().public.split(' ')[1]!, 'base64')));
+      const err = await failure(transport(lab(), { sshConfig: jumpConfig(target, [['bastion', bastion]]), acceptNewHostKeys: true }).connect());
+      expect(err.message).to.match(/^h1 via bastion: REFUSED: the SSH host key of h1 \(\[127\.0\.0\.1\]:\d+\) has CHANGED/);
+      expect(await closedSoon(bastion, 1)).to.equal(1); // the jump connection is not left open
+    });
+
+    it('says which jump host could not reach the next hop', async () => {
+      const [j1, j2, target] = [await server({ forwarding: 'allow' }), await server({ forwarding: 'reject' }), await server()];
+      writeFileSync(files.knownHosts, recorded(j1) + recorded(j2) + recorded(target));
+      const err = await failure(transport(lab(), { sshConfig: jumpConfig(target, [['j1', j1], ['j2', j2]]) }).connect());
+      expect(err.message).to.match(new RegExp(`^h1 via j1, j2: jump host j2 could not connect to 127\\.0\\.0\\.1:${target.port}: `));
+      expect(target.connections).to.have.length(0);
+      expect([await closedSoon(j2, 1), await closedSoon(j1, 1)]).to.deep.equal([1, 1]);
+    });
+
+    it('records new keys of every hop with acceptNewHostKeys, once each is authenticated', async () => {
+      const [bastion, target] = [await server({ forwarding: 'allow' }), await server()];
+      const t = transport(lab(), { sshConfig: jumpConfig(target, [['bastion', bastion]]), acceptNewHostKeys: true });
+      await t.connect();
+      expect(knownHostsText()).to.equal(recorded(bastion) + recorded(target));
+    });
+
+    it('drops the host connection when the jump connection goes, and reconnects through it', async () => {
+      const [bastion, target] = [await server({ forwarding: 'allow' }), await server()];
+      writeFileSync(files.knownHosts, recorded(bastion) + recorded(target));
+      resetConnectionStats();
+      const t = transport(lab(), { sshConfig: jumpConfig(target, [['bastion', bastion]]) });
+      await t.exec(['one']);
+      bastion.connections[0]!.end();
+      expect(await closedSoon(target, 1)).to.equal(1);
+      expect((await t.exec(['two'])).stdout).to.equal("'two'");
+      expect(bastion.connections).to.have.length(2);
+      expect(connectionStats().perHost).to.deep.equal({ h1: 2 });
+    });
   });
 
   describe('a server that does not answer', () => {
