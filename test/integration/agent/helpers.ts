@@ -29,6 +29,20 @@ export function addHostNs(name: string): void {
 }
 
 /**
+ * Two host namespaces whose eth0 ends of one veth are their trunks, addressed `<net>.1/24` and
+ * `<net>.2/24` (`net`: three octets, e.g. 198.18.250): two hosts for backplane tests.
+ */
+export function addTrunkedHostPair(h1: string, h2: string, net: string): void {
+  addHostNs(h1);
+  addHostNs(h2);
+  sh('ip', ['-n', h1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h2]);
+  sh('ip', ['-n', h1, 'addr', 'add', `${net}.1/24`, 'dev', 'eth0']);
+  sh('ip', ['-n', h2, 'addr', 'add', `${net}.2/24`, 'dev', 'eth0']);
+  sh('ip', ['-n', h1, 'link', 'set', 'eth0', 'up']);
+  sh('ip', ['-n', h2, 'link', 'set', 'eth0', 'up']);
+}
+
+/**
  * A suite's `before`: skips (saying why) without root; else makes host namespace `name` afresh
  * (one left by an interrupted run is removed first) and returns a new state directory.
  */

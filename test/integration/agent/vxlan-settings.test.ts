@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
 import type { BackplaneLink } from '../../../src/protocol/plan.ts';
-import { addHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
+import { addTrunkedHostPair, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
 
 const H1 = 'edivt-vp1';
 const H2 = 'edivt-vp2';
@@ -39,13 +39,7 @@ describe('integration: a vxlan backplane on a non-default UDP port, with a trunk
       this.skip();
     }
     removeNamespaces([...namespacesWith(`${DEP}.`), H1, H2]);
-    addHostNs(H1);
-    addHostNs(H2);
-    sh('ip', ['-n', H1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', H2]);
-    sh('ip', ['-n', H1, 'addr', 'add', '198.18.251.1/24', 'dev', 'eth0']);
-    sh('ip', ['-n', H2, 'addr', 'add', '198.18.251.2/24', 'dev', 'eth0']);
-    sh('ip', ['-n', H1, 'link', 'set', 'eth0', 'up']);
-    sh('ip', ['-n', H2, 'link', 'set', 'eth0', 'up']);
+    addTrunkedHostPair(H1, H2, '198.18.251');
     state[H1] = tempDir('vp1');
     state[H2] = tempDir('vp2');
   });

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
-import { addHostNs, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
+import { addTrunkedHostPair, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
 
 const H1 = 'edivt-h1';
 const H2 = 'edivt-h2';
@@ -37,13 +37,7 @@ describe('integration: two hosts, a net spanning both on vxlan', function () {
       this.skip();
     }
     removeNamespaces([H1, H2]);
-    addHostNs(H1);
-    addHostNs(H2);
-    sh('ip', ['-n', H1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', H2]);
-    sh('ip', ['-n', H1, 'addr', 'add', '198.18.250.1/24', 'dev', 'eth0']);
-    sh('ip', ['-n', H2, 'addr', 'add', '198.18.250.2/24', 'dev', 'eth0']);
-    sh('ip', ['-n', H1, 'link', 'set', 'eth0', 'up']);
-    sh('ip', ['-n', H2, 'link', 'set', 'eth0', 'up']);
+    addTrunkedHostPair(H1, H2, '198.18.250');
     state[H1] = tempDir('state1');
     state[H2] = tempDir('state2');
   });
