@@ -27,12 +27,21 @@ export interface Started {
  */
 export const SUDO_PREFIX = ['sudo', '-n', '--'] as const;
 
-/** Who runs the agent through sudo, by host name: only to name them in a sudo refusal (sudoRefusal). */
-interface SudoLogin {
-  user: string;
-  agentCommand: string[];
+/**
+ * The host an agent runs on, as its errors name it: its name and, when its login user runs the
+ * agent through sudo, who that is and the command (a sudo refusal shows the rule to add). A
+ * bare name stands for a host without sudo.
+ */
+export interface AgentHost {
+  name: string;
+  sudo?: { user: string; agentCommand: readonly string[] };
 }
-const sudoLogins = new Map<string, SudoLogin>();
+
+export function agentHost(host: ClusterHost): AgentHost {
+  return host.ssh?.sudo === true ? { name: host.name, sudo: { user: host.ssh.user, agentCommand: host.agentCommand } } : { name: host.name };
+}
+
+const asAgentHost = (host: AgentHost | string): AgentHost => (typeof host === 'string' ? { name: host } : host);
 
 /**
  * The command line that runs an agent op (or a session of ops) on a host (`trace`: it reports
@@ -41,8 +50,6 @@ const sudoLogins = new Map<string, SudoLogin>();
  */
 export function agentArgv(host: ClusterHost, op: AgentOp | 'session', trace = false): string[] {
   const sudo = host.ssh?.sudo === true;
-  if (sudo) sudoLogins.set(host.name, { user: host.ssh.user, agentCommand: [...host.agentCommand] });
-  else sudoLogins.delete(host.name);
   const argv = [...(sudo ? SUDO_PREFIX : []), ...host.agentCommand, 'agent', op];
   if (host.agentStateDir) argv.push('--state-dir', host.agentStateDir);
   if (trace) argv.push('--trace');
@@ -78,8 +85,8 @@ function sudoReason(stderr: string): 'password' | 'not-allowed' | 'tty' | 'missi
  * and shows the sudoers line that would allow it. Undefined when the agent did not go through
  * sudo or sudo did not refuse (the agent's own failure is reported as such).
  */
-export function sudoRefusal(hostName: string, op: string, r: { exitCode: number | null; stderr: string }): OperationError | undefined {
-  const login = sudoLogins.get(hostName);
+export function sudoRefusal(host: AgentHost | string, op: string, r: { exitCode: number | null; stderr: string }): OperationError | undefined {
+  const { name: hostName, sudo: login } = asAgentHost(host);
   if (!login || r.exitCode === 0) return undefined;
   const reason = sudoReason(r.stderr);
   if (!reason) return undefined;
@@ -343,16 +350,17 @@ export function agentFailure(hostName: string, op: string, result: ResultLine): 
 
 /** The error of an agent that ended without a (successful) result: how it ended, its last words. */
 export function agentEnded(
-  hostName: string,
+  host: AgentHost | string,
   op: string,
   r: { exitCode: number | null; signal?: string; stderr: string },
   stray: string,
   hadResult: boolean,
 ): OperationError {
   if (!hadResult) {
-    const refused = sudoRefusal(hostName, op, r);
+    const refused = sudoRefusal(host, op, r);
     if (refused) return refused;
   }
+  const hostName = asAgentHost(host).name;
   const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
   const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
   const hint =
@@ -368,12 +376,13 @@ export function agentEnded(
 /** Runs an agent op over a started command: parses its JSON lines into progress and the result. */
 export async function agentOutcome<T>(
   p: Started,
-  hostName: string,
+  host: AgentHost | string,
   op: AgentOp,
   request: unknown,
   onProgress: ((e: ProgressEvent) => void) | undefined,
   o: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<T> {
+  const hostName = asAgentHost(host).name;
   let result: ResultLine<T> | undefined;
   const stray = new StrayOutput();
   const r = await finish(p, `agent ${op}`, hostName, {
@@ -390,5 +399,5 @@ export async function agentOutcome<T>(
   });
   if (result?.ok && r.exitCode === 0) return result.result as T;
   if (result && !result.ok) throw agentFailure(hostName, op, result);
-  throw agentEnded(hostName, op, r, String(stray), result !== undefined);
+  throw agentEnded(host, op, r, String(stray), result !== undefined);
 }

@@ -18,6 +18,7 @@ import {
   agentFailure,
   parseAgentLine,
   sudoRefusal,
+  type AgentHost,
   type Started,
 } from './agent-run.ts';
 
@@ -172,12 +173,12 @@ export class AgentSession {
   private busy = false;
   private unsupported = false;
 
-  private readonly host: string;
+  private readonly host: AgentHost;
   private readonly start: () => Promise<Started>;
   private readonly helloTimeoutMs: number;
 
-  constructor(host: string, start: () => Promise<Started>, opts: { helloTimeoutMs?: number } = {}) {
-    this.host = host;
+  constructor(host: AgentHost | string, start: () => Promise<Started>, opts: { helloTimeoutMs?: number } = {}) {
+    this.host = typeof host === 'string' ? { name: host } : host;
     this.start = start;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
   }
@@ -194,7 +195,7 @@ export class AgentSession {
       const proc = this.proc;
       const r = await proc.run(op, request, onProgress, o);
       if ('ended' in r) throw agentEnded(this.host, op, r.ended, proc.strayText(), false);
-      if (!r.line.ok) throw agentFailure(this.host, op, r.line);
+      if (!r.line.ok) throw agentFailure(this.host.name, op, r.line);
       return { value: r.line.result as T };
     } finally {
       this.busy = false;
@@ -212,7 +213,7 @@ export class AgentSession {
    * would meet the same refusal, and the host is not one without sessions.
    */
   private async started(op: AgentOp): Promise<SessionProcess | undefined> {
-    const proc = new SessionProcess(this.host, await this.start());
+    const proc = new SessionProcess(this.host.name, await this.start());
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.helloTimeoutMs)));
     const hello = await Promise.race([proc.hello, silent]);

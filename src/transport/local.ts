@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
-import { agentArgv, agentOutcome, finish } from './agent-run.ts';
+import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
 import { AgentSession } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';
@@ -40,7 +40,7 @@ export class LocalTransport implements HostTransport {
   constructor(host: ClusterHost, opts: TransportOptions = {}) {
     this.host = host;
     this.opts = opts;
-    this.session = new AgentSession(host.name, async () => {
+    this.session = new AgentSession(agentHost(host), async () => {
       countAgentStart(host.name);
       return startLocal(host.name, agentArgv(host, 'session', opts.trace));
     });
@@ -57,7 +57,7 @@ export class LocalTransport implements HostTransport {
     }
     countAgentStart(this.host.name);
     const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
-    return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
 
   /** The program as a child with the user's terminal (no pty of its own: it is on the same machine). */

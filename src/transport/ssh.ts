@@ -8,7 +8,7 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
-import { agentArgv, agentOutcome, finish } from './agent-run.ts';
+import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
 import { AgentSession } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { privateKeyProblem } from './file-safety.ts';
@@ -82,7 +82,7 @@ export class SshTransport implements HostTransport {
     this.opts = opts;
     this.target = resolveTarget(host, opts);
     this.slots = new Slots(opts.maxChannels ?? DEFAULTS.maxChannels);
-    this.session = new AgentSession(host.name, () => {
+    this.session = new AgentSession(agentHost(host), () => {
       countAgentStart(host.name);
       return this.start(shQuoteArgv(agentArgv(this.host, 'session', this.opts.trace)), 'agent session');
     });
@@ -421,7 +421,7 @@ export class SshTransport implements HostTransport {
     }
     countAgentStart(this.host.name);
     const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
-    return agentOutcome<T>(p, this.host.name, op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
   }
 
   async exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { OperationError } from '../../../src/common/errors.ts';
 import type { ClusterHost } from '../../../src/protocol/cluster.ts';
-import { agentArgv, agentEnded, agentOutcome, sudoRefusal, sudoersLine, SUDO_PREFIX } from '../../../src/transport/agent-run.ts';
+import { agentArgv, agentEnded, agentHost, agentOutcome, sudoRefusal, sudoersLine, SUDO_PREFIX } from '../../../src/transport/agent-run.ts';
 import { AgentSession } from '../../../src/transport/agent-session.ts';
 import { shQuoteArgv } from '../../../src/transport/ssh-quote.ts';
 import { testCluster } from '../../helpers/test-cluster.ts';
@@ -44,8 +44,8 @@ describe('agent through sudo (ssh.sudo)', () => {
   });
 
   it('a password wanted: the error names the host and user, says ediv never types one, shows the rule', () => {
-    agentArgv(hostWith('s-pw', { sudo: true, user: 'ops', agentCommand: ['/usr/bin/node', '/opt/ediv/bin/ediv'] }), 'facts');
-    const err = agentEnded('s-pw', 'facts', { exitCode: 1, stderr: `sudo: unable to resolve host s-pw: Name or service not known\n${PASSWORD}` }, '', false);
+    const hSPw = agentHost(hostWith('s-pw', { sudo: true, user: 'ops', agentCommand: ['/usr/bin/node', '/opt/ediv/bin/ediv'] }));
+    const err = agentEnded(hSPw, 'facts', { exitCode: 1, stderr: `sudo: unable to resolve host s-pw: Name or service not known\n${PASSWORD}` }, '', false);
     expect(err).to.be.instanceOf(OperationError);
     expect(err.message).to.match(/^s-pw: agent facts: sudo did not run the agent for ops \(ssh\.sudo in the cluster file\): sudo wants a password/);
     expect(err.message).to.include('ediv never types one');
@@ -57,9 +57,9 @@ describe('agent through sudo (ssh.sudo)', () => {
   });
 
   it('not in the sudoers file, or not allowed to execute the command: says the user may not run it', () => {
-    agentArgv(hostWith('s-no', { sudo: true, user: 'ops' }), 'facts');
+    const hSNo = agentHost(hostWith('s-no', { sudo: true, user: 'ops' }));
     for (const said of ['ops is not in the sudoers file.  This incident will be reported.', "Sorry, user ops is not allowed to execute '/usr/bin/ediv agent facts' as root on s-no."]) {
-      const err = sudoRefusal('s-no', 'facts', { exitCode: 1, stderr: `${said}\n` });
+      const err = sudoRefusal(hSNo, 'facts', { exitCode: 1, stderr: `${said}\n` });
       expect(err?.message).to.match(/^s-no: agent facts: sudo did not run the agent for ops .*: ops may not run ediv as root there\. Give ops a rule/);
       // A relative agent command: sudo matches by full path, so the message says to write it.
       expect(err?.message).to.include('sudo matches commands by full path');
@@ -67,31 +67,31 @@ describe('agent through sudo (ssh.sudo)', () => {
   });
 
   it('sudo missing on the host: says so instead of "is ediv installed there?"', () => {
-    agentArgv(hostWith('s-missing', { sudo: true, user: 'ops' }), 'facts');
+    const hSMissing = agentHost(hostWith('s-missing', { sudo: true, user: 'ops' }));
     for (const said of ['sh: 1: sudo: not found', 'bash: line 1: sudo: command not found']) {
-      const err = agentEnded('s-missing', 'facts', { exitCode: 127, stderr: said }, '', false);
+      const err = agentEnded(hSMissing, 'facts', { exitCode: 127, stderr: said }, '', false);
       expect(err.message).to.equal('s-missing: agent facts: sudo did not run the agent for ops (ssh.sudo in the cluster file): sudo is not installed there. Install it (apt-get install sudo), or log in as root (remove ssh.sudo, set ssh.user: root).');
     }
   });
 
   it('the same words from a host without ssh.sudo, or from an agent that ran, are the agent\'s own failure', () => {
-    agentArgv(hostWith('s-off'), 'facts');
-    expect(sudoRefusal('s-off', 'facts', { exitCode: 1, stderr: PASSWORD })).to.equal(undefined);
-    expect(agentEnded('s-off', 'facts', { exitCode: 1, stderr: PASSWORD }, '', false).message).to.match(/exited with status 1 without a result/);
-    agentArgv(hostWith('s-ran', { sudo: true }), 'facts');
-    expect(sudoRefusal('s-ran', 'facts', { exitCode: 1, stderr: 'Error: bridge busy\n' })).to.equal(undefined);
-    expect(agentEnded('s-ran', 'facts', { exitCode: 1, stderr: PASSWORD }, '', true).message).to.match(/exited with status 1 without success/);
+    const hSOff = agentHost(hostWith('s-off'));
+    expect(sudoRefusal(hSOff, 'facts', { exitCode: 1, stderr: PASSWORD })).to.equal(undefined);
+    expect(agentEnded(hSOff, 'facts', { exitCode: 1, stderr: PASSWORD }, '', false).message).to.match(/exited with status 1 without a result/);
+    const hSRan = agentHost(hostWith('s-ran', { sudo: true }));
+    expect(sudoRefusal(hSRan, 'facts', { exitCode: 1, stderr: 'Error: bridge busy\n' })).to.equal(undefined);
+    expect(agentEnded(hSRan, 'facts', { exitCode: 1, stderr: PASSWORD }, '', true).message).to.match(/exited with status 1 without success/);
   });
 
   it('sudo finding no agent command says "is ediv installed there?"', () => {
-    agentArgv(hostWith('s-nocmd', { sudo: true }), 'facts');
-    expect(agentEnded('s-nocmd', 'facts', { exitCode: 1, stderr: 'sudo: ediv: command not found\n' }, '', false).message).to.include('is ediv installed there?');
+    const hSNocmd = agentHost(hostWith('s-nocmd', { sudo: true }));
+    expect(agentEnded(hSNocmd, 'facts', { exitCode: 1, stderr: 'sudo: ediv: command not found\n' }, '', false).message).to.include('is ediv installed there?');
   });
 
   it('a one-shot op refused by sudo fails with the clear error', async () => {
-    agentArgv(hostWith('s-once', { sudo: true, user: 'ops' }), 'facts');
+    const hSOnce = agentHost(hostWith('s-once', { sudo: true, user: 'ops' }));
     const cmd = fakeStarted();
-    const r = agentOutcome(cmd.p, 's-once', 'facts', {}, undefined, { timeoutMs: 0 });
+    const r = agentOutcome(cmd.p, hSOnce, 'facts', {}, undefined, { timeoutMs: 0 });
     cmd.p.stderr.end(PASSWORD);
     cmd.p.stdout.end();
     setTimeout(() => cmd.exit({ exitCode: 1 }), 10);
@@ -100,9 +100,9 @@ describe('agent through sudo (ssh.sudo)', () => {
   });
 
   it('a session refused by sudo fails the op with the clear error, not "no sessions" (and is asked again next time)', async () => {
-    agentArgv(hostWith('s-sess', { sudo: true, user: 'ops' }), 'session');
+    const hSSess = agentHost(hostWith('s-sess', { sudo: true, user: 'ops' }));
     let starts = 0;
-    const session = new AgentSession('s-sess', async () => {
+    const session = new AgentSession(hSSess, async () => {
       starts++;
       const cmd = fakeStarted();
       setTimeout(() => {
@@ -121,8 +121,8 @@ describe('agent through sudo (ssh.sudo)', () => {
   });
 
   it('a session whose command ends without hello for another reason is still "no sessions"', async () => {
-    agentArgv(hostWith('s-old', { sudo: true, user: 'ops' }), 'session');
-    const session = new AgentSession('s-old', async () => {
+    const hSOld = agentHost(hostWith('s-old', { sudo: true, user: 'ops' }));
+    const session = new AgentSession(hSOld, async () => {
       const cmd = fakeStarted();
       setTimeout(() => {
         cmd.p.stderr.end('error: unknown command "session"\n');
