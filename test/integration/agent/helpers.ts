@@ -32,7 +32,7 @@ export function addHostNs(name: string): void {
  * Two host namespaces whose eth0 ends of one veth are their trunks, addressed `<net>.1/24` and
  * `<net>.2/24` (`net`: three octets, e.g. 198.18.250): two hosts for backplane tests.
  */
-export function addTrunkedHostPair(h1: string, h2: string, net: string): void {
+function addTrunkedHostPair(h1: string, h2: string, net: string): void {
   addHostNs(h1);
   addHostNs(h2);
   sh('ip', ['-n', h1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h2]);
@@ -40,6 +40,32 @@ export function addTrunkedHostPair(h1: string, h2: string, net: string): void {
   sh('ip', ['-n', h2, 'addr', 'add', `${net}.2/24`, 'dev', 'eth0']);
   sh('ip', ['-n', h1, 'link', 'set', 'eth0', 'up']);
   sh('ip', ['-n', h2, 'link', 'set', 'eth0', 'up']);
+}
+
+/**
+ * A suite's two trunked hosts (addTrunkedHostPair) and their agent state directories, made
+ * afresh before its tests (skipped, saying why, without root) and removed after them, with
+ * whatever namespaces `deployment` left. Returns the state directory of each host, by name.
+ */
+export function useTrunkedHostPair(o: { h1: string; h2: string; net: string; deployment: string }): Record<string, string> {
+  const state: Record<string, string> = {};
+  before(function () {
+    if (!isRoot) {
+      console.log('    (skipped: the agent integration tests need root)');
+      this.skip();
+    }
+    removeNamespaces([...namespacesWith(`${o.deployment}.`), o.h1, o.h2]);
+    addTrunkedHostPair(o.h1, o.h2, o.net);
+    state[o.h1] = tempDir(o.h1);
+    state[o.h2] = tempDir(o.h2);
+  });
+  after(() => {
+    if (!isRoot) return;
+    removeNamespaces(namespacesWith(`${o.deployment}.`));
+    removeNamespaces([o.h1, o.h2]);
+    for (const d of Object.values(state)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return state;
 }
 
 /**

@@ -3,10 +3,9 @@
 // spanning both on the vxlan backplane with UDP port 14789 and a trunk MTU of 1400, so the VXLAN
 // device, the bridge and the VM interfaces get 1350. Everything is removed by exact name.
 import { expect } from 'chai';
-import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
 import type { BackplaneLink } from '../../../src/protocol/plan.ts';
-import { addTrunkedHostPair, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
+import { useTrunkedHostPair, linksIn, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
 
 const H1 = 'edivt-vp1';
 const H2 = 'edivt-vp2';
@@ -31,25 +30,7 @@ function link(local: string, remote: string, more: Partial<BackplaneLink> = {}):
 
 describe('integration: a vxlan backplane on a non-default UDP port, with a trunk MTU', function () {
   this.timeout(120_000);
-  const state: Record<string, string> = {};
-
-  before(function () {
-    if (!isRoot) {
-      console.log('    (skipped: the agent integration tests need root)');
-      this.skip();
-    }
-    removeNamespaces([...namespacesWith(`${DEP}.`), H1, H2]);
-    addTrunkedHostPair(H1, H2, '198.18.251');
-    state[H1] = tempDir('vp1');
-    state[H2] = tempDir('vp2');
-  });
-
-  after(() => {
-    if (!isRoot) return;
-    removeNamespaces(namespacesWith(`${DEP}.`));
-    removeNamespaces([H1, H2]);
-    for (const d of Object.values(state)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const state = useTrunkedHostPair({ h1: H1, h2: H2, net: '198.18.251', deployment: DEP });
 
   it('refuses a trunkMTU above the trunk interface’s MTU before making anything', async () => {
     const r = await runAgent(H1, 'apply', {

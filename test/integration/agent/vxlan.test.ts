@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
-import { addTrunkedHostPair, isRoot, linksIn, namespacesWith, removeNamespaces, runAgent, sh, tempDir, vnx } from './helpers.ts';
+import { useTrunkedHostPair, linksIn, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
 
 const H1 = 'edivt-h1';
 const H2 = 'edivt-h2';
@@ -29,25 +29,7 @@ const fragment2 = vnx(
 
 describe('integration: two hosts, a net spanning both on vxlan', function () {
   this.timeout(120_000);
-  const state: Record<string, string> = {};
-
-  before(function () {
-    if (!isRoot) {
-      console.log('    (skipped: the agent integration tests need root)');
-      this.skip();
-    }
-    removeNamespaces([H1, H2]);
-    addTrunkedHostPair(H1, H2, '198.18.250');
-    state[H1] = tempDir('state1');
-    state[H2] = tempDir('state2');
-  });
-
-  after(() => {
-    if (!isRoot) return;
-    removeNamespaces(namespacesWith(`${DEP}.`));
-    removeNamespaces([H1, H2]);
-    for (const d of Object.values(state)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const state = useTrunkedHostPair({ h1: H1, h2: H2, net: '198.18.250', deployment: DEP });
 
   it('applies both fragments with their vxlan backplane; MTU = trunk - 50 on the device and the VM interfaces', async () => {
     const [r1, r2] = await Promise.all([
