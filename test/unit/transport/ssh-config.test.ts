@@ -474,6 +474,21 @@ describe('ssh config (OpenSSH semantics)', () => {
       }
       return kv;
     };
+    /** For each case (host, ssh's options, the same as a query): ediv obtains what `ssh -G` does. */
+    const expectAsSshG = (cases: [string, string[], Partial<SshConfigQuery>][]): void => {
+      for (const [h, args, q] of cases) {
+        const g = sshG(cfg, h, args);
+        const r = resolve(h, q);
+        const ours = {
+          hostname: r.hostName ?? h.toLowerCase(),
+          user: q.user ?? r.user ?? me,
+          port: String(q.port ?? r.port ?? 22),
+          hostkeyalias: r.hostKeyAlias,
+          proxyjump: r.proxyJump?.value,
+        };
+        expect(ours, `${h} ${args.join(' ')}`).to.deep.equal({ hostname: g.hostname, user: g.user, port: g.port, hostkeyalias: g.hostkeyalias, proxyjump: g.proxyjump });
+      }
+    };
 
     it('obtains the same HostName, User, Port, HostKeyAlias and ProxyJump', () => {
       const inc = write(path.join(home, 'inc', 'a.conf'), 'Host *.lab\n  HostKeyAlias alias-%h\n  Port 2300\n');
@@ -503,18 +518,7 @@ describe('ssh config (OpenSSH semantics)', () => {
         ['web1', [], {}], ['web12', [], {}], ['UPPER', [], {}], ['x.lab', [], {}], ['db.lab', [], {}],
         ['alias', [], {}], ['ALIAS', [], {}], ['other', ['-l', 'bob', '-p', '2500'], { user: 'bob', port: 2500 }],
       ];
-      for (const [h, args, q] of cases) {
-        const g = sshG(cfg, h, args);
-        const r = resolve(h, q);
-        const ours = {
-          hostname: r.hostName ?? h.toLowerCase(),
-          user: q.user ?? r.user ?? me,
-          port: String(q.port ?? r.port ?? 22),
-          hostkeyalias: r.hostKeyAlias,
-          proxyjump: r.proxyJump?.value,
-        };
-        expect(ours, h).to.deep.equal({ hostname: g.hostname, user: g.user, port: g.port, hostkeyalias: g.hostkeyalias, proxyjump: g.proxyjump });
-      }
+      expectAsSshG(cases);
     });
 
     it('agrees on conditional Includes, negations and the order of Match and HostName', () => {
@@ -537,18 +541,7 @@ describe('ssh config (OpenSSH semantics)', () => {
       const cases: [string, string[], Partial<SshConfigQuery>][] = [
         ['lab', [], {}], ['lab2', [], {}], ['other', [], {}], ['other', ['-l', 'bob'], { user: 'bob' }], ['other', ['-l', 'eve'], { user: 'eve' }],
       ];
-      for (const [h, args, q] of cases) {
-        const g = sshG(cfg, h, args);
-        const r = resolve(h, q);
-        const ours = {
-          hostname: r.hostName ?? h.toLowerCase(),
-          user: q.user ?? r.user ?? me,
-          port: String(q.port ?? r.port ?? 22),
-          hostkeyalias: r.hostKeyAlias,
-          proxyjump: r.proxyJump?.value,
-        };
-        expect(ours, `${h} ${args.join(' ')}`).to.deep.equal({ hostname: g.hostname, user: g.user, port: g.port, hostkeyalias: g.hostkeyalias, proxyjump: g.proxyjump });
-      }
+      expectAsSshG(cases);
       expect(resolve('other').matched).to.equal(false); // never.conf's `Match host *` was read for another block only
     });
   });
