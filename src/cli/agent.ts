@@ -21,13 +21,15 @@ export async function runOp(op: AgentOp, request: unknown, stateDir: string | un
   }
   // An apply's or destroy's discovery follow-up: checked before the op, begun with it (a daemon
   // to start starts meanwhile), finished after it succeeded.
-  const [{ takeFollowUp, beginFollowUp, runFollowUp }, { runAgentOp }, { DEFAULT_STATE_DIR }] = await Promise.all([
+  const [{ takeFollowUp, beginFollowUp, runFollowUp }, { runAgentOp }, { DEFAULT_STATE_DIR }, { validateRequest }] = await Promise.all([
     import('./discovery-follow-up.ts'),
     import('../host-agent/agent.ts'),
     import('../host-agent/store.ts'),
+    import('../host-agent/validate.ts'),
   ]);
   const taken = await takeFollowUp(op, request);
   if (!taken.followUp) return runAgentOp(op, taken.request, { stateDir, emit });
+  validateRequest(op, taken.request); // a bad request touches nothing, not even the daemon
   const host = (taken.request as { host: string }).host;
   const ctx = { stateDir: path.resolve(stateDir ?? DEFAULT_STATE_DIR), daemonMain: DISCOVERY_DAEMON_MAIN, emit };
   const status = () => runAgentOp('status', { host }, { stateDir, emit }) as Promise<StatusResult>;

@@ -118,6 +118,16 @@ describe('discovery with the host agent (root)', function () {
     await agent('destroy', { deployment: DEP, host: 'h1' });
   });
 
+  it('a malformed apply with a follow-up is refused before its daemon is started (exit 2)', async () => {
+    const fresh = path.join(lab.tmp, 'agent-bad-apply');
+    fs.mkdirSync(fresh);
+    const r = await lab.runIn(h1, [NODE, EDIV, 'agent', 'apply', '--state-dir', fresh], 60_000, JSON.stringify({ deployment: DEP, host: 'h1', backplane: [], discovery: { start: { address: '198.18.6.11', controlKey: 'ab'.repeat(32) } } }));
+    expect(r.code, r.stdout).to.equal(2);
+    expect(r.stdout).to.match(/fragmentXml/);
+    // No key installed, no daemon spawned (its log would be there): the host was not touched.
+    expect(fs.existsSync(path.join(fresh, '.discovery')), 'the discovery directory was made').to.equal(false);
+  });
+
   it('a malformed follow-up refuses the apply before anything is made (exit 2)', async () => {
     const r = await lab.runIn(h1, [NODE, EDIV, 'agent', 'apply', '--state-dir', stateDir], 60_000, JSON.stringify({ deployment: DEP, host: 'h1', fragmentXml: FRAGMENT, backplane: [], discovery: { start: { address: '198.18.6.11' } } }));
     expect(r.code).to.equal(2);
