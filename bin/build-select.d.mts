@@ -14,6 +14,7 @@ export interface Manifest {
 
 export declare const MANIFEST: string;
 export declare const BUNDLE_MAIN: string;
+export declare const AGENT_BUNDLE: string;
 export declare const EXTRA_INPUTS: readonly string[];
 export declare function sourceTree(root: string): { files: string[]; dirs: string[] };
 export declare function inputDigest(root: string): string;

@@ -27,6 +27,8 @@ import path from 'node:path';
 export const MANIFEST = 'manifest.json';
 /** Bundle entry run by bin/ediv, in a build directory. */
 export const BUNDLE_MAIN = 'main.js';
+/** The single-file agent bundle the controller copies to hosts without ediv, in a build directory. */
+export const AGENT_BUNDLE = 'ediv-agent.mjs';
 /** Inputs of a build besides everything under src/ (a missing one counts as missing). */
 export const EXTRA_INPUTS = ['package.json', 'tsconfig.json', 'scripts/build.ts'];
 

@@ -21,9 +21,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { build as bundle } from 'esbuild';
-import { BUNDLE_MAIN, MANIFEST, buildName, builds, inputDigest, inputStats, sourceTree, statsUnchanged, type Manifest } from '../bin/build-select.mjs';
+import { AGENT_BUNDLE, BUNDLE_MAIN, MANIFEST, buildName, builds, inputDigest, inputStats, sourceTree, statsUnchanged, type Manifest } from '../bin/build-select.mjs';
 
 const ENTRIES = ['src/cli/main.ts', 'src/cli/discovery-daemon-main.ts'];
+/** Entry of the single-file agent bundle (bundleAgent). */
+const AGENT_ENTRY = 'src/cli/agent-bundle-main.ts';
 const KEEP = 3;
 /** Inputs changed this recently are not recorded yet (see bin/build-select.mjs): well above a file-clock tick. */
 const RACY_MS = 50;
@@ -100,6 +102,7 @@ async function bundleInto(root: string, out: string): Promise<void> {
     logLevel: 'warning',
   });
   if (!fs.existsSync(path.join(out, BUNDLE_MAIN))) throw new Error(`esbuild wrote no ${BUNDLE_MAIN}`);
+  await bundleAgent(root, out);
   // Run-time assets: every file under src/ that is not TypeScript, next to the modules.
   const seen = new Map<string, string>();
   for (const rel of sourceTree(root).files.filter((f) => !f.endsWith('.ts'))) {
@@ -110,6 +113,39 @@ async function bundleInto(root: string, out: string): Promise<void> {
     seen.set(name, rel);
     fs.copyFileSync(path.join(root, rel), path.join(out, name));
   }
+}
+
+/**
+ * The agent bundle: one file with every package inlined, which the controller copies to hosts
+ * without ediv (src/transport/agent-push.ts). Its assets (the files its modules read beside
+ * themselves) are embedded and written beside it on its first start (src/cli/agent-bundle-main.ts).
+ */
+async function bundleAgent(root: string, out: string): Promise<void> {
+  const entry = path.join(root, AGENT_ENTRY);
+  if (!fs.existsSync(entry)) return; // a tree without an agent (the build's own test fixtures)
+  const assets: Record<string, string> = {};
+  for (const rel of sourceTree(root).files.filter((f) => f.startsWith('src/host-agent/') && !f.endsWith('.ts'))) {
+    assets[path.basename(rel)] = fs.readFileSync(path.join(root, rel), 'utf8');
+  }
+  // The discovery daemon's entry (`agent serve` starts node on it; cli/agent.ts names it).
+  assets['discovery-daemon-main.mjs'] =
+    `import { runDiscoveryDaemon } from './${AGENT_BUNDLE}';\n` +
+    `process.exitCode = await runDiscoveryDaemon(process.argv[2] ?? '', import.meta.filename);\nprocess.exit();\n`;
+  const { version = '0.0.0' } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
+  await bundle({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile: path.join(out, AGENT_BUNDLE),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    // CommonJS packages inlined into an ES module still call require() for Node's built-ins.
+    banner: { js: "import { createRequire as __edivRequire } from 'node:module'; const require = __edivRequire(import.meta.url);" },
+    define: { __EDIV_VERSION__: JSON.stringify(version), __EDIV_AGENT_ASSETS__: JSON.stringify(assets) },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
 }
 
 function writeManifest(dir: string, manifest: Manifest): void {

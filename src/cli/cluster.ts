@@ -48,13 +48,15 @@ export function register(program: Command): void {
     .requiredOption('--local <N>', `number of hosts (1-${EMULATED.maxHosts})`)
     .option('--instance <K>', `instance number 0-${EMULATED.maxInstance} (separate bridge, subnet, namespaces)`, '0')
     .option('--dir <D>', `where keys, cluster file and manifest go (default ${defaultClusterDir(0)}[-K])`)
+    .option('--bare [hosts]', 'make hosts bare, like fresh machines: this ediv is hidden from them and the controller brings its agent (a comma-separated list of host numbers; all without one)')
     .option('--json', 'print the result as JSON (progress as JSON lines on stderr)')
     .action(
-      action(async (o: CommonOpts & { local?: string }) => {
+      action(async (o: CommonOpts & { local?: string; bare?: string | true }) => {
         const hosts = intOption('--local', o.local, 1, EMULATED.maxHosts);
         const instance = instanceOf(o);
+        const bare = o.bare === undefined ? undefined : o.bare === true ? Array.from({ length: hosts }, (_, i) => i + 1) : o.bare.split(',').map((v) => intOption('--bare', v.trim(), 1, hosts));
         const { progress, onProgress } = progressReporter(o.json);
-        const r = await clusterUp({ hosts, instance, dir: o.dir, onProgress }).finally(() => progress.done());
+        const r = await clusterUp({ hosts, instance, dir: o.dir, onProgress, ...(bare ? { bare } : {}) }).finally(() => progress.done());
         if (o.json) printJson({ ...clusterStatusJson(r), alreadyUp: r.alreadyUp });
         else process.stdout.write((r.alreadyUp ? 'already up\n' : '') + renderClusterStatus(r));
       }),

@@ -1,6 +1,7 @@
 // ediv command-line entry. Each command lives in its own module under src/cli/ and exports
 // `register(program)`; this file only assembles them.
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseProgram } from './program-run.ts';
 import { version } from '../protocol/version.ts';
 
 // `completion` is given the builder: it needs every command, and importing this file would be a cycle.
@@ -91,14 +92,5 @@ export function reflow(text: string): string {
 export async function main(argv: string[]): Promise<void> {
   const first = argv[2];
   const program = await buildProgram(first !== undefined && Object.hasOwn(commandModules, first) ? first : undefined);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help / --version exit 0; usage errors are bad input (2).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    throw err;
-  }
+  await parseProgram(program, argv);
 }

@@ -32,6 +32,7 @@ export interface RawHost {
   maxVMs?: number;
   labels?: Record<string, string | number | boolean>;
   agentCommand?: string[];
+  agentNode?: string;
   agentStateDir?: string;
   transport?: 'ssh' | 'local';
   driver?: string;
@@ -219,6 +220,9 @@ export function checkCluster(raw: RawCluster, doc: LocatedDoc): InputProblem[] {
     } else if (!bad) {
       const badAddr = hostAddressProblem(h.name);
       if (badAddr) at(p('name'), `host "${h.name}" has no address and its name is not one: ${badAddr}`);
+    }
+    if (h.agentCommand !== undefined && h.agentNode !== undefined) {
+      at(p('agentNode'), `${doc.describe(p('agentNode'))}: give agentCommand (an ediv installed on the host) or agentNode (the Node.js that runs the agent the controller brings), not both`, true);
     }
     if (h.trunkAddress !== undefined) {
       const badIp = ipAddressProblem(h.trunkAddress);

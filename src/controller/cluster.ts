@@ -23,7 +23,8 @@ export const CLUSTER_DEFAULTS = {
   sshUser: 'root',
   sshPort: 22, // also DEFAULT_SSH_PORT in cluster-rules.ts (duplicate hosts)
   cpu: 100,
-  agentCommand: ['ediv'],
+  /** The Node.js that runs the pushed agent on a host that names neither agentCommand nor agentNode. */
+  agentNode: 'node',
   transport: 'ssh',
   driver: AUTO_DRIVER,
   backplane: DEFAULT_BACKPLANE,
@@ -71,7 +72,7 @@ function toHost(h: RawHost, baseDir: string, driver: string): ClusterHost {
     trunk: h.trunk,
     cpu: h.cpu ?? CLUSTER_DEFAULTS.cpu,
     labels: Object.fromEntries(Object.entries(h.labels ?? {}).map(([k, v]) => [k, String(v)])),
-    agentCommand: [...(h.agentCommand ?? CLUSTER_DEFAULTS.agentCommand)],
+    agentCommand: [...(h.agentCommand ?? [])],
     transport: h.transport ?? CLUSTER_DEFAULTS.transport,
     driver: h.driver ?? driver,
   };
@@ -85,6 +86,7 @@ function toHost(h: RawHost, baseDir: string, driver: string): ClusterHost {
   if (h.memMB !== undefined) host.memMB = h.memMB;
   if (h.maxVMs !== undefined) host.maxVMs = h.maxVMs;
   if (h.agentStateDir !== undefined) host.agentStateDir = h.agentStateDir;
+  if (h.agentCommand === undefined) host.agentNode = h.agentNode ?? CLUSTER_DEFAULTS.agentNode;
   return host;
 }
 

@@ -44,6 +44,7 @@ export async function streamOnHost(
   const stop = () => void transport.close();
   signal?.addEventListener('abort', stop, { once: true });
   try {
+    await transport.prepareAgent();
     return await transport.interactive([...agentArgv(host, op), encodeArgRequest(request)], io);
   } finally {
     signal?.removeEventListener('abort', stop);

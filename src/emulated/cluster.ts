@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } 
 import path from 'node:path';
 import YAML from 'yaml';
 import { OperationError } from '../common/errors.ts';
-import { defaultStateDir } from '../common/paths.ts';
+import { defaultStateDir, edivRoot } from '../common/paths.ts';
 import type { BackplaneKind, Cluster } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
 import {
@@ -56,6 +56,16 @@ export interface ClusterOptions {
   onProgress?: (message: string, host?: string) => void;
 }
 
+export interface ClusterUpOptions extends ClusterOptions {
+  hosts: number;
+  /**
+   * Host numbers (1-based) to make bare, as a fresh machine would be: the ediv package the
+   * controller runs from is hidden from their sshd (a tmpfs over it in the sshd's mount
+   * namespace), and their agent is the one the controller brings (agentNode). Default none.
+   */
+  bare?: number[];
+}
+
 export interface HostStatus {
   name: string;
   address: string;
@@ -64,6 +74,8 @@ export interface HostStatus {
   up: boolean;
   /** sshd pid, or null when it is not running. */
   sshd: number | null;
+  /** A bare host: this ediv is hidden from it, the controller brings the agent. */
+  bare: boolean;
 }
 
 export interface ClusterStatus {
@@ -109,7 +121,7 @@ function files(dir: string) {
 }
 
 /** Builds the emulated cluster (or completes a half-built one); a no-op when it is already up. */
-export async function clusterUp(o: ClusterOptions & { hosts: number }): Promise<ClusterUpResult> {
+export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
   const k = o.instance ?? 0;
   const inst = emulatedInstance(k);
   const n = o.hosts;
@@ -132,6 +144,12 @@ export async function clusterUp(o: ClusterOptions & { hosts: number }): Promise<
           `run 'ediv cluster down${k ? ` --instance ${k}` : ''}' first`,
       );
     }
+    if (o.bare !== undefined && JSON.stringify([...new Set(o.bare)].sort((a, b) => a - b)) !== JSON.stringify(existing.bare ?? [])) {
+      throw new OperationError(
+        `emulated cluster instance ${k} is already up with bare hosts [${(existing.bare ?? []).join(', ')}] (asked for [${o.bare.join(', ')}]); ` +
+          `run 'ediv cluster down${k ? ` --instance ${k}` : ''}' first`,
+      );
+    }
     const st = await clusterStatus({ instance: k, dir });
     if (st.up) {
       say(`emulated cluster instance ${k} is already up with ${n} hosts`);
@@ -149,7 +167,9 @@ export async function clusterUp(o: ClusterOptions & { hosts: number }): Promise<
   const createdDir = !existsSync(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const backplane = existing?.backplane ?? ((await kernelHasVlan(`ediv${k}vlanprobe`.slice(0, 15))) ? BACKPLANES.vlan.kind : BACKPLANES.vxlan.kind);
-  const m: Manifest = existing ?? { version: 1, instance: k, hosts: n, createdDir, backplane, resources: [] };
+  const bare = [...new Set(o.bare ?? [])].sort((a, b) => a - b);
+  if (bare.some((i) => !Number.isInteger(i) || i < 1 || i > n)) throw new RangeError(`bare host numbers must be 1..${n}`);
+  const m: Manifest = existing ?? { version: 1, instance: k, hosts: n, createdDir, backplane, ...(bare.length ? { bare } : {}), resources: [] };
   if (!existing) writeManifest(dir, m);
 
   try {
@@ -190,7 +210,7 @@ async function build(dir: string, k: number, n: number, m: Manifest, say: (msg: 
   await run('ip', ['addr', 'replace', `${inst.controllerAddress}/${EMULATED.prefix}`, 'dev', inst.bridge]);
   await run('ip', ['link', 'set', inst.bridge, 'up']);
 
-  const model = emulatedCluster(n, dir, k);
+  const model = emulatedCluster(n, dir, k, m.bare);
   model.backplane = m.backplane;
   const hostKeys = await Promise.all(model.hosts.map((_, idx) => buildHost(dir, k, idx + 1, m, say)));
 
@@ -233,7 +253,7 @@ async function buildHost(dir: string, k: number, i: number, m: Manifest, say: (m
   const running = m.resources.find((r): r is Extract<Resource, { kind: 'sshd' }> => r.kind === 'sshd' && r.host === name);
   if (!running || !isOurSshd(running.pid, sf.config)) {
     say('starting sshd', name);
-    const pid = startSshd(ns, name, sf);
+    const pid = startSshd(ns, name, sf, m.bare?.includes(i) ? [edivRoot] : []);
     if (running) m.resources.splice(m.resources.indexOf(running), 1);
     journal(dir, m, { kind: 'sshd', host: name, pid, config: sf.config });
     await waitForSshd(pid, address, SSH_PORT, sf);
@@ -244,6 +264,8 @@ async function buildHost(dir: string, k: number, i: number, m: Manifest, say: (m
 
 function clusterFileText(model: Cluster, k: number, n: number): string {
   const { source: _source, ...rest } = model;
+  // A bare host names only its agentNode (a cluster file's agentCommand is never empty).
+  rest.hosts = rest.hosts.map(({ agentCommand, ...h }) => (h.agentNode !== undefined ? h : { ...h, agentCommand })) as Cluster['hosts'];
   const header =
     `# Emulated cluster instance ${k} (${n} hosts), written by 'ediv cluster up --local ${n}'.\n` +
     `# Removed by 'ediv cluster down${k ? ` --instance ${k}` : ''}'.\n`;
@@ -355,7 +377,7 @@ export async function clusterStatus(o: ClusterOptions = {}): Promise<ClusterStat
       const sshd = m.resources.find((r): r is Extract<Resource, { kind: 'sshd' }> => r.kind === 'sshd' && r.host === name);
       const pid = sshd && pidAlive(sshd.pid) && isOurSshd(sshd.pid, sshd.config) ? sshd.pid : null;
       const up = present.has(netns) && pid !== null && (await tcpOpen(address, SSH_PORT, 1000));
-      return { name, address, netns, up, sshd: pid };
+      return { name, address, netns, up, sshd: pid, bare: m.bare?.includes(i) ?? false };
     }),
   );
   return {

@@ -3,10 +3,14 @@
 //
 // Management addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking test
 // networks), so they never collide with a real network the machine is on.
+import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { OperationError } from '../common/errors.ts';
+import { AGENT_NODE_MAJOR } from '../protocol/agent.ts';
 import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
-import { edivBin } from '../common/paths.ts';
+import { edivBin, edivRoot } from '../common/paths.ts';
 
 //
 // Several emulated clusters can exist side by side (tests run their own): each has an
@@ -59,7 +63,7 @@ export function emulatedHostNamespace(i: number, k = 0): string {
  * keeps keys, known_hosts and per-host agent state). Used for planning without a cluster
  * file and by `cluster up` to write the cluster file.
  */
-export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
+export function emulatedCluster(n: number, dir: string, k = 0, bare: readonly number[] = []): Cluster {
   const inst = emulatedInstance(k);
   const hosts: ClusterHost[] = [];
   for (let i = 1; i <= n; i++) {
@@ -77,7 +81,7 @@ export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
       trunkAddress: emulatedHostAddress(i, k),
       cpu: 100,
       labels: { emulated: 'true' },
-      agentCommand: [process.execPath, edivBin],
+      ...(bare.includes(i) ? { agentCommand: [], agentNode: bareHostNode() } : { agentCommand: [process.execPath, edivBin] }),
       agentStateDir: path.join(dir, 'hosts', name, 'agent'),
       transport: 'ssh',
       driver: AUTO_DRIVER,
@@ -93,4 +97,34 @@ export function emulatedCluster(n: number, dir: string, k = 0): Cluster {
     drivers: {},
     source: { path: path.join(dir, 'cluster.yaml'), format: 'emulated' },
   };
+}
+
+let bareNode: string | undefined;
+
+/**
+ * The Node.js a bare emulated host runs the agent with: one its sshd can see, outside the ediv
+ * package that is hidden from it. This Node when it is outside (an installed ediv), else the
+ * machine's own (/usr/bin/node, /usr/local/bin/node) when it is recent enough.
+ */
+export function bareHostNode(): string {
+  if (bareNode) return bareNode;
+  const inside = (file: string) => {
+    const rel = path.relative(realpathSync(edivRoot), realpathSync(file));
+    return !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
+  const major = (node: string) => {
+    const r = spawnSync(node, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    return r.status === 0 ? Number(/^v(\d+)\./.exec(r.stdout)?.[1] ?? 0) : 0;
+  };
+  for (const node of [process.execPath, '/usr/bin/node', '/usr/local/bin/node']) {
+    try {
+      if (!inside(node) && major(node) >= AGENT_NODE_MAJOR) return (bareNode = node);
+    } catch {
+      /* not there */
+    }
+  }
+  throw new OperationError(
+    `a bare emulated host needs a Node.js >= ${AGENT_NODE_MAJOR} outside ${edivRoot} (hidden from it), and there is none: ` +
+      `this one (${process.execPath}) is inside, and /usr/bin/node and /usr/local/bin/node are missing or older (apt-get install nodejs)`,
+  );
 }

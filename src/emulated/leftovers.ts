@@ -3,6 +3,7 @@
 // `ediv undeploy`. The agent runs inside each host's network namespace, as it would over SSH,
 // but without needing that host's sshd to be alive.
 import { existsSync } from 'node:fs';
+import { edivBin } from '../common/paths.ts';
 import { emulatedCluster, emulatedHostNamespace } from './layout.ts';
 import { netnsList } from './sys.ts';
 import { LocalTransport } from '../transport/local.ts';
@@ -23,7 +24,9 @@ export async function destroyLeftoverDeployments(
     hosts.map(async (host, idx) => {
       const ns = emulatedHostNamespace(idx + 1, k);
       if (!present.has(ns) || !existsSync(host.agentStateDir!)) return;
-      const inNs = new LocalTransport({ ...host, agentCommand: ['nsenter', `--net=/run/netns/${ns}`, '--', ...host.agentCommand] });
+      // This controller's own agent (a bare host's pushed one is the same code), in the host's namespace.
+      const { agentNode: _pushed, ...installed } = host;
+      const inNs = new LocalTransport({ ...installed, agentCommand: ['nsenter', `--net=/run/netns/${ns}`, '--', process.execPath, edivBin] });
       let deployments: string[];
       try {
         const status = await inNs.runAgent<StatusResult>('status', { host: host.name }, undefined, { timeoutMs: 60_000 });

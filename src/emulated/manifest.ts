@@ -21,6 +21,8 @@ export interface Manifest {
   /** Whether `up` created the cluster directory itself (then `down` removes it when empty). */
   createdDir: boolean;
   backplane: BackplaneKind;
+  /** Host numbers (1-based) that are bare: their sshd cannot see this ediv, the controller brings the agent. */
+  bare?: number[];
   resources: Resource[];
 }
 

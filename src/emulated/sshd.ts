@@ -78,9 +78,12 @@ export function writeSshdConfig(f: SshdFiles, address: string, port: number, aut
 // `ip netns add` are visible machine-wide, as on a real host), with /sys remounted so it
 // shows this namespace's interfaces (as `ip netns exec` does), and the host's own hostname.
 // Arguments arrive as positional parameters, never spliced into the script.
+// A bare host's hidden paths (the ediv package) get an empty read-only tmpfs over them, on a
+// mount made private first so that the tmpfs stays in this namespace.
 const LAUNCH_SCRIPT = [
   'mount --make-rprivate /sys 2>/dev/null; umount -l /sys && mount -t sysfs sysfs /sys || exit 1',
-  'h=$1; sshd=$2; cfg=$3; log=$4; shift 4',
+  'h=$1; sshd=$2; cfg=$3; log=$4; hide=$5; shift 5',
+  'while [ "$hide" -gt 0 ]; do m=$(findmnt -n -o TARGET -T "$1") && mount --make-private "$m" && mount -t tmpfs -o ro,size=4k,mode=0755 ediv-hidden "$1" || exit 1; hide=$((hide - 1)); shift; done',
   'while [ $# -ge 3 ]; do mkdir -p "$3" && mount -t "$1" -o "$2" ediv-cgroup "$3" || exit 1; shift 3; done',
   'hostname "$h" && exec "$sshd" -D -f "$cfg" -E "$log"',
 ].join('\n');
@@ -106,15 +109,15 @@ export function cgroupMounts(mountinfo: string): string[] {
   return out;
 }
 
-/** Starts sshd for one host in namespace `netns`; returns its pid (the launcher execs into sshd). */
-export function startSshd(netns: string, hostname: string, f: SshdFiles): number {
+/** Starts sshd for one host in namespace `netns` (`hide`: paths it must not see); returns its pid (the launcher execs into sshd). */
+export function startSshd(netns: string, hostname: string, f: SshdFiles, hide: string[] = []): number {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
   const out = openSync(f.log, 'a', 0o600);
   try {
     const child = spawn(
       'nsenter',
       [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--uts', '--propagation', 'unchanged', '--',
-        '/bin/sh', '-c', LAUNCH_SCRIPT, 'ediv-sshd', hostname, SSHD, f.config, f.log, ...cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'))],
+        '/bin/sh', '-c', LAUNCH_SCRIPT, 'ediv-sshd', hostname, SSHD, f.config, f.log, String(hide.length), ...hide, ...cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'))],
       { detached: true, stdio: ['ignore', out, out] },
     );
     child.unref();

@@ -78,8 +78,18 @@ export async function facts(stateDir: string): Promise<FactsResult> {
     root: isRoot(),
     capabilities: await capabilities(stateDir),
     drivers: driverNames(),
+    node: process.version,
+    ...pushedBundle(),
+    clockMs: Date.now(),
     backplaneIds: backplaneIdsInUse(stateDir),
   };
+}
+
+/** The content hash of the bundle this agent runs from, when the controller brought it (<stateDir>/bundles/<hash>/). */
+function pushedBundle(): { bundle?: string } {
+  const dir = import.meta.dirname;
+  const hash = path.basename(dir);
+  return path.basename(path.dirname(dir)) === 'bundles' && /^[0-9a-f]{64}$/.test(hash) ? { bundle: hash } : {};
 }
 
 export function loadAverage(): [number, number, number] {

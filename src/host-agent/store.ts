@@ -20,7 +20,7 @@ function writeFileAtomic(file: string, text: string): void {
   writeFileAtomicAny(file, text, { durable: true });
 }
 
-export const DEFAULT_STATE_DIR = '/var/lib/ediv/agent';
+export { AGENT_DEFAULT_STATE_DIR as DEFAULT_STATE_DIR } from '../protocol/agent.ts';
 
 export interface Applied {
   deployment: string;

@@ -19,6 +19,12 @@ export function isAgentOp(op: string): op is AgentOp {
  * prints something else first has no sessions (an older version): the caller runs each op as
  * its own `ediv agent <op>`.
  */
+/** The oldest Node.js major that runs the agent bundle the controller brings to hosts (tested: 20 and 22). */
+export const AGENT_NODE_MAJOR = 20;
+
+/** The agent's state directory on a host whose cluster file names none. */
+export const AGENT_DEFAULT_STATE_DIR = '/var/lib/ediv/agent';
+
 export const SESSION_HELLO = { type: 'session', version: 1 } as const;
 
 export interface FactsRequest {}
@@ -33,6 +39,12 @@ export interface FactsResult {
   /** `tbf`, `netem`: the qdiscs link shaping uses (absent in the facts of an older agent). */
   capabilities: { netns: boolean; bridge: boolean; veth: boolean; vxlan: boolean; vlan8021q: boolean; tbf?: boolean; netem?: boolean };
   drivers: string[];
+  /** The Node.js running the agent (process.version; absent from older agents). */
+  node?: string;
+  /** The content hash of the pushed agent bundle running, when the controller brought it. */
+  bundle?: string;
+  /** The host's clock when it answered (ms since the epoch; absent from older agents): the controller checks the skew. */
+  clockMs?: number;
   /** The backplane ids the deployments on this host use (absent from older agents): a controller plans around them. */
   backplaneIds?: BackplaneIdUse[];
 }

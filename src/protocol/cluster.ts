@@ -62,10 +62,17 @@ export interface ClusterHost {
   maxVMs?: number;
   labels: Record<string, string>;
   /**
-   * How to run ediv on the host: the command prefix before `agent <op>`,
-   * e.g. ["ediv"] or ["/usr/bin/node", "/opt/ediv/bin/ediv"]. Default ["ediv"].
+   * An ediv installed on the host: the command prefix before `agent <op>`, e.g. ["ediv"] or
+   * ["/usr/bin/node", "/opt/ediv/bin/ediv"]. Ignored when `agentNode` is set.
    */
   agentCommand: string[];
+  /**
+   * Set (the default of a cluster file that names no agentCommand): the controller brings its
+   * own agent, a single-file bundle cached on the host by content hash, and runs it with this
+   * Node.js (a command name or path; docs/real-cluster.md). Records made before it existed
+   * have only agentCommand.
+   */
+  agentNode?: string;
   /** Agent state directory on the host (journal); default chosen by the agent. */
   agentStateDir?: string;
   /** 'ssh' (default) or 'local' when the host is the controller itself. */

@@ -4,9 +4,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { edivRoot } from '../common/paths.ts';
 
+/** Set by the build of the pushed agent bundle, which has no package.json beside it. */
+declare const __EDIV_VERSION__: string | undefined;
+
 let cached: string | undefined;
 
 export function version(): string {
-  cached ??= (JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  cached ??= typeof __EDIV_VERSION__ === 'string' ? __EDIV_VERSION__ : (JSON.parse(readFileSync(path.join(edivRoot, 'package.json'), 'utf8')) as { version: string }).version;
   return cached;
 }

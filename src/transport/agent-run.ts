@@ -7,6 +7,7 @@ import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent, ResultLine } from '../protocol/agent.ts';
 import { printable } from '../common/printable.ts';
+import { pushedAgentCommand } from './agent-push.ts';
 import type { ExecResult } from './types.ts';
 
 /** A started command, whatever carries it (an SSH channel or a child process). */
@@ -34,11 +35,17 @@ export const SUDO_PREFIX = ['sudo', '-n', '--'] as const;
  */
 export interface AgentHost {
   name: string;
+  /** The agent is the one the controller brings (ClusterHost.agentNode), not an installed ediv. */
+  pushed?: boolean;
+  /** `agentCommand`: what sudo runs (for a pushed agent, its Node.js). */
   sudo?: { user: string; agentCommand: readonly string[] };
 }
 
 export function agentHost(host: ClusterHost): AgentHost {
-  return host.ssh?.sudo === true ? { name: host.name, sudo: { user: host.ssh.user, agentCommand: host.agentCommand } } : { name: host.name };
+  const pushed = host.agentNode !== undefined;
+  const base = { name: host.name, ...(pushed ? { pushed } : {}) };
+  if (host.ssh?.sudo !== true) return base;
+  return { ...base, sudo: { user: host.ssh.user, agentCommand: host.agentNode !== undefined ? [host.agentNode] : host.agentCommand } };
 }
 
 const asAgentHost = (host: AgentHost | string): AgentHost => (typeof host === 'string' ? { name: host } : host);
@@ -50,7 +57,9 @@ const asAgentHost = (host: AgentHost | string): AgentHost => (typeof host === 's
  */
 export function agentArgv(host: ClusterHost, op: AgentOp | 'session', trace = false): string[] {
   const sudo = host.ssh?.sudo === true;
-  const argv = [...(sudo ? SUDO_PREFIX : []), ...host.agentCommand, 'agent', op];
+  // A session may be sent the pushed agent's bundle; other ops' stdin is not free for it.
+  const command = host.agentNode !== undefined ? pushedAgentCommand({ ...host, agentNode: host.agentNode }, op === 'session') : host.agentCommand;
+  const argv = [...(sudo ? SUDO_PREFIX : []), ...command, 'agent', op];
   if (host.agentStateDir) argv.push('--state-dir', host.agentStateDir);
   if (trace) argv.push('--trace');
   return argv;
@@ -66,8 +75,8 @@ function sudoersWord(word: string): string {
  * command (its first word must be a full path for sudo to match it) followed by `agent` and
  * any arguments.
  */
-export function sudoersLine(user: string, agentCommand: readonly string[]): string {
-  return `${sudoersWord(user)} ALL=(root) NOPASSWD: ${agentCommand.map(sudoersWord).join(' ')} agent *`;
+export function sudoersLine(user: string, agentCommand: readonly string[], pushed = false): string {
+  return `${sudoersWord(user)} ALL=(root) NOPASSWD: ${agentCommand.map(sudoersWord).join(' ')}${pushed ? '' : ' agent *'}`;
 }
 
 /** Why sudo refused, from its own words on stderr; undefined when it did not. */
@@ -86,7 +95,7 @@ function sudoReason(stderr: string): 'password' | 'not-allowed' | 'tty' | 'missi
  * sudo or sudo did not refuse (the agent's own failure is reported as such).
  */
 export function sudoRefusal(host: AgentHost | string, op: string, r: { exitCode: number | null; stderr: string }): OperationError | undefined {
-  const { name: hostName, sudo: login } = asAgentHost(host);
+  const { name: hostName, sudo: login, pushed } = asAgentHost(host);
   if (!login || r.exitCode === 0) return undefined;
   const reason = sudoReason(r.stderr);
   if (!reason) return undefined;
@@ -100,7 +109,7 @@ export function sudoRefusal(host: AgentHost | string, op: string, r: { exitCode:
       .trim(),
   );
   const command = login.agentCommand.map(printable).join(' ');
-  const line = printable(sudoersLine(login.user, login.agentCommand));
+  const line = printable(sudoersLine(login.user, login.agentCommand, pushed));
   const relative = login.agentCommand[0]!.startsWith('/') ? '' : ` (sudo matches commands by full path: write ${printable(login.agentCommand[0]!)}'s, as \`command -v\` shows it, in agentCommand and in the rule)`;
   const rule =
     `Give ${user} a rule that runs the agent as root without a password, for instance in /etc/sudoers.d/ediv ` +
@@ -108,7 +117,7 @@ export function sudoRefusal(host: AgentHost | string, op: string, r: { exitCode:
   const head = `${hostName}: agent ${op}: sudo did not run the agent for ${user} (ssh.sudo in the cluster file)`;
   const message =
     reason === 'password'
-      ? `${head}: sudo wants a password (${user} has no NOPASSWD rule for the agent command, or no rule at all), and ediv never types one (it runs \`sudo -n -- ${command} agent …\`). ${rule}`
+      ? `${head}: sudo wants a password (${user} has no NOPASSWD rule for the agent command, or no rule at all), and ediv never types one (it runs \`sudo -n -- ${command} ${pushed ? '--input-type=module -e <boot> …' : 'agent …'}\`). ${rule}${pushed ? ' (the agent ediv brings runs as root with any arguments to Node.js: this rule is as much as root for the user; with an installed ediv, set agentCommand and allow just that)' : ''}`
       : reason === 'not-allowed'
         ? `${head}: ${user} may not run ${command} as root there. ${rule}`
         : reason === 'tty'
@@ -360,12 +369,14 @@ export function agentEnded(
     const refused = sudoRefusal(host, op, r);
     if (refused) return refused;
   }
-  const hostName = asAgentHost(host).name;
+  const { name: hostName, pushed } = asAgentHost(host);
   const tail = printable((r.stderr.trim() || stray.trim()).split('\n').slice(-8).join('\n'));
   const how = r.signal ? `was killed by signal ${printable(r.signal)}` : `exited with status ${r.exitCode}`;
   const hint =
     r.exitCode === 127 || (r.exitCode === 1 && /^sudo: .+: command not found$/m.test(r.stderr))
-      ? ' (is ediv installed there? see the host\'s agentCommand in the cluster file)'
+      ? pushed
+        ? " (is Node.js installed there? the host's agentNode in the cluster file names the one to run)"
+        : " (is ediv installed there? see the host's agentCommand in the cluster file)"
       : '';
   return new OperationError(
     `${hostName}: agent ${op} ${how} without ${hadResult ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,

@@ -21,6 +21,8 @@ import {
   type AgentHost,
   type Started,
 } from './agent-run.ts';
+import { agentBundle, bundleMissing, bundleRequest, type AgentBundle } from './agent-push.ts';
+import type { ClusterHost } from '../protocol/cluster.ts';
 
 /** Ops a session runs (the others stream the user's terminal or packets). */
 const SESSION_OPS: ReadonlySet<AgentOp> = new Set(['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'serve']);
@@ -55,10 +57,13 @@ class SessionProcess {
 
   private readonly host: string;
   private readonly p: Started;
+  /** The pushed agent's bundle, sent once when the boot asks for it (agent-push.ts). */
+  private bundle?: AgentBundle;
 
-  constructor(host: string, p: Started) {
+  constructor(host: string, p: Started, bundle?: AgentBundle) {
     this.host = host;
     this.p = p;
+    this.bundle = bundle;
     this.hello = new Promise((resolve) => (this.resolveHello = resolve));
     const lines = new LineSplitter(OUTPUT_LIMITS.lineBytes, (l) => this.onLine(l.trim()));
     p.stdout.on('data', (chunk: Buffer | string) => {
@@ -141,6 +146,11 @@ class SessionProcess {
   private onLine(line: string): void {
     if (!line) return;
     if (this.firstLine) {
+      if (this.bundle && bundleRequest(line) === this.bundle.hash) {
+        this.p.stdin.write(this.bundle.bytes); // the hello follows once the boot has it
+        this.bundle = undefined;
+        return;
+      }
       this.firstLine = false;
       // Anything else first (an older agent refusing the op name): no session, the op goes alone.
       this.resolveHello(parseHello(line));
@@ -176,11 +186,40 @@ export class AgentSession {
   private readonly host: AgentHost;
   private readonly start: () => Promise<Started>;
   private readonly helloTimeoutMs: number;
+  private readonly bundle?: () => AgentBundle;
 
-  constructor(host: AgentHost | string, start: () => Promise<Started>, opts: { helloTimeoutMs?: number } = {}) {
+  /** `bundle`: the host runs the pushed agent, whose session may ask for it. */
+  constructor(host: AgentHost | string, start: () => Promise<Started>, opts: { helloTimeoutMs?: number; bundle?: () => AgentBundle } = {}) {
     this.host = typeof host === 'string' ? { name: host } : host;
     this.start = start;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+    this.bundle = opts.bundle;
+  }
+
+  /**
+   * Makes sure the host has the pushed agent's bundle: a session is running (its start installs
+   * the bundle when missing), or one is started. For the ops that cannot receive it themselves.
+   */
+  async prepare(): Promise<void> {
+    if (this.proc?.alive) return; // it said hello: its bundle is there
+    const proc = await this.started('facts');
+    if (!proc) throw new OperationError(`${this.host.name}: the agent said no session hello`, { host: this.host.name });
+    if (!this.busy && !this.proc?.alive) this.proc = proc; // kept for the next op
+    else await proc.close();
+  }
+
+  /**
+   * Runs an op the transport starts on its own (not through the session). When the pushed
+   * agent's bundle was not on the host (the op did nothing), it is installed and the op run again.
+   */
+  async alone<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!this.bundle || !bundleMissing(err)) throw err;
+      await this.prepare();
+      return run();
+    }
   }
 
   async run<T>(op: AgentOp, request: unknown, onProgress: ((e: ProgressEvent) => void) | undefined, o: { timeoutMs: number; signal?: AbortSignal }): Promise<{ value: T } | undefined> {
@@ -213,7 +252,7 @@ export class AgentSession {
    * would meet the same refusal, and the host is not one without sessions.
    */
   private async started(op: AgentOp): Promise<SessionProcess | undefined> {
-    const proc = new SessionProcess(this.host.name, await this.start());
+    const proc = new SessionProcess(this.host.name, await this.start(), this.bundle?.());
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.helloTimeoutMs)));
     const hello = await Promise.race([proc.hello, silent]);
@@ -225,4 +264,9 @@ export class AgentSession {
     if (refused) throw refused;
     return undefined;
   }
+}
+
+/** The session options of a host's connection: the bundle to send when the host runs the pushed agent. */
+export function sessionOptions(host: ClusterHost): { bundle?: () => AgentBundle } {
+  return host.agentNode !== undefined ? { bundle: agentBundle } : {};
 }

@@ -5,7 +5,7 @@ import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
-import { AgentSession } from './agent-session.ts';
+import { AgentSession, sessionOptions } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';
 import { countAgentStart } from './stats.ts';
@@ -43,7 +43,7 @@ export class LocalTransport implements HostTransport {
     this.session = new AgentSession(agentHost(host), async () => {
       countAgentStart(host.name);
       return startLocal(host.name, agentArgv(host, 'session', opts.trace));
-    });
+    }, sessionOptions(host));
   }
 
   private timeout(o?: CallOptions): number {
@@ -55,9 +55,15 @@ export class LocalTransport implements HostTransport {
       const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
       if (r) return r.value;
     }
-    countAgentStart(this.host.name);
-    const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
-    return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    return this.session.alone(() => {
+      countAgentStart(this.host.name);
+      const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
+      return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    });
+  }
+
+  prepareAgent(): Promise<void> {
+    return this.host.agentNode !== undefined ? this.session.prepare() : Promise.resolve();
   }
 
   /** The program as a child with the user's terminal (no pty of its own: it is on the same machine). */

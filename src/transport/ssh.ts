@@ -9,7 +9,7 @@ import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
 import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
-import { AgentSession } from './agent-session.ts';
+import { AgentSession, sessionOptions } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { privateKeyProblem } from './file-safety.ts';
 import { hostKeyRefusal, loadKnownHosts, recordHostKey, serverHostKeyOrder, verifyHostKey } from './host-key-check.ts';
@@ -85,7 +85,7 @@ export class SshTransport implements HostTransport {
     this.session = new AgentSession(agentHost(host), () => {
       countAgentStart(host.name);
       return this.start(shQuoteArgv(agentArgv(this.host, 'session', this.opts.trace)), 'agent session');
-    });
+    }, sessionOptions(host));
   }
 
   private fail(message: string, cause?: unknown): OperationError {
@@ -419,9 +419,15 @@ export class SshTransport implements HostTransport {
       const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
       if (r) return r.value;
     }
-    countAgentStart(this.host.name);
-    const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
-    return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    return this.session.alone(async () => {
+      countAgentStart(this.host.name);
+      const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
+      return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
+    });
+  }
+
+  prepareAgent(): Promise<void> {
+    return this.host.agentNode !== undefined ? this.session.prepare() : Promise.resolve();
   }
 
   async exec(argv: string[], o?: ExecOptions): Promise<ExecResult> {

@@ -78,6 +78,11 @@ export interface HostTransport {
    * pseudo-terminal when `io.pty` is given; resolves with its exit status.
    */
   interactive(argv: string[], io: InteractiveIo): Promise<{ exitCode: number | null; signal?: string }>;
+  /**
+   * Makes the agent ready before an op that cannot receive it (connect, capture): on a host that
+   * runs the pushed agent, its bundle is installed when missing. Nothing to do otherwise.
+   */
+  prepareAgent(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -45,7 +45,8 @@ export async function removeStaleInstance(instance: number): Promise<void> {
   }
 }
 
-export function useEmulatedCluster(opts: { instance: number; hosts: number; timeoutMs?: number }): EmulatedFixture {
+/** `bare`: host numbers made bare (src/emulated/cluster.ts, ClusterUpOptions). */
+export function useEmulatedCluster(opts: { instance: number; hosts: number; timeoutMs?: number; bare?: number[] }): EmulatedFixture {
   const cleanups: (() => Promise<void>)[] = [];
   const fx = { beforeTeardown: (fn: () => Promise<void>) => void cleanups.push(fn) } as EmulatedFixture;
   let dir: string | undefined;
@@ -57,8 +58,8 @@ export function useEmulatedCluster(opts: { instance: number; hosts: number; time
     this.timeout(opts.timeoutMs ?? 60_000);
     await removeStaleInstance(opts.instance);
     dir = mkdtempSync(path.join(os.tmpdir(), `ediv${opts.instance}-cluster-`));
-    const status = await clusterUp({ hosts: opts.hosts, instance: opts.instance, dir });
-    const cluster = emulatedCluster(opts.hosts, dir, opts.instance);
+    const status = await clusterUp({ hosts: opts.hosts, instance: opts.instance, dir, ...(opts.bare ? { bare: opts.bare } : {}) });
+    const cluster = emulatedCluster(opts.hosts, dir, opts.instance, opts.bare);
     if (status.backplane) cluster.backplane = status.backplane;
     Object.assign(fx, { instance: opts.instance, dir, clusterFile: status.clusterFile, cluster, status });
   });

@@ -5,7 +5,7 @@ export function clusterStatusJson(s: ClusterStatus) {
   return {
     instance: s.instance,
     up: s.up,
-    hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, netns: h.netns, up: h.up, sshd: h.sshd })),
+    hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, netns: h.netns, up: h.up, sshd: h.sshd, bare: h.bare })),
     mgmtInterface: s.mgmtInterface,
     controllerAddress: s.controllerAddress,
     clusterFile: s.clusterFile,
@@ -21,7 +21,7 @@ export function renderClusterStatus(s: ClusterStatus): string {
     `  switch ${s.mgmtInterface} (controller ${s.controllerAddress}), backplane ${s.backplane ?? '?'}`,
     `  cluster file ${s.clusterFile}`,
     ...s.hosts.map(
-      (h) => `  ${h.name.padEnd(8)} ${h.address.padEnd(15)} ${h.netns.padEnd(14)} ${h.up ? 'up' : 'DOWN'}${h.sshd ? `  sshd ${h.sshd}` : '  no sshd'}`,
+      (h) => `  ${h.name.padEnd(8)} ${h.address.padEnd(15)} ${h.netns.padEnd(14)} ${h.up ? 'up' : 'DOWN'}${h.sshd ? `  sshd ${h.sshd}` : '  no sshd'}${h.bare ? '  bare (agent brought by the controller)' : ''}`,
     ),
   ];
   return lines.join('\n') + '\n';

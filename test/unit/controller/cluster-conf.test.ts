@@ -20,7 +20,7 @@ describe('EDIV cluster.conf', () => {
     expect(c.management).to.deep.equal({ network: '10.250.0.0/16' });
     expect(c.backplane).to.equal('vlan');
     expect(c.hosts[0]!.ssh).to.deep.equal({ user: 'root', port: 22 });
-    expect(c.hosts[0]!.agentCommand).to.deep.equal(['ediv']);
+    expect(c.hosts[0]!.agentNode, 'the controller brings the agent').to.equal('node');
     expect(c.hosts[0]!.transport).to.equal('ssh');
     expect(c.hosts[0]!.driver).to.equal('auto'); // cluster.conf has no driver: each VM's type decides (controller/drivers.ts)
   }, 'vnx');

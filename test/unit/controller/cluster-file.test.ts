@@ -82,7 +82,8 @@ describe('cluster file (YAML / JSON)', () => {
           trunk: 'eth0',
           cpu: 100,
           labels: {},
-          agentCommand: ['ediv'],
+          agentCommand: [],
+          agentNode: 'node',
           transport: 'ssh',
           driver: 'auto',
         },
@@ -95,6 +96,18 @@ describe('cluster file (YAML / JSON)', () => {
       drivers: {},
       source: { path: '/tmp/x/c.yaml', format: 'yaml' },
     });
+  });
+
+  it('the agent: brought by the controller (agentNode, default node) unless agentCommand names an installed ediv; not both', () => {
+    const host = (extra: string) => parseClusterText(`hosts:\n  - {name: h1, trunk: eth0${extra}}\n`, 'c.yaml').hosts[0]!;
+    expect(host('')).to.include({ agentNode: 'node' });
+    expect(host(', agentNode: /opt/node22/bin/node')).to.include({ agentNode: '/opt/node22/bin/node' });
+    const installed = host(', agentCommand: [/usr/bin/node, /opt/ediv/bin/ediv]');
+    expect(installed.agentCommand).to.deep.equal(['/usr/bin/node', '/opt/ediv/bin/ediv']);
+    expect(installed).to.not.have.property('agentNode');
+    const both = 'hosts:\n  - name: h1\n    trunk: eth0\n    agentCommand: [ediv]\n    agentNode: node\n';
+    expectInputError(() => parseClusterText(both, 'c.yaml'), { file: 'c.yaml', line: 5, message: /hosts\[0\]\.agentNode: give agentCommand \(an ediv installed on the host\) or agentNode .*not both/ });
+    expectInputError(() => parseClusterText('hosts:\n  - {name: h1, trunk: eth0, agentNode: ""}\n', 'c.yaml'), { file: 'c.yaml', line: 2, message: /agentNode/ });
   });
 
   it('joins touching id ranges and resolves relative key paths against the file', () => {
