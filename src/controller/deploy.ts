@@ -29,6 +29,8 @@ import { teardown, type TeardownOutcome } from './teardown.ts';
 import { LabFiles } from './lab-files.ts';
 import { addressClash, runningLabs } from './address-clash.ts';
 import { followUpFor, warnOnFollowUp, type DiscoveryFollowUps } from './discovery-hooks.ts';
+import { hostRequirements, labNeeds, unmet, type LabNeeds } from './host-requirements.ts';
+import { AgentFailedError } from '../transport/agent-run.ts';
 
 export type Planner = (opts: MakePlanOptions) => Promise<Plan>;
 
@@ -199,7 +201,7 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   if (clash) throw new OperationError(`cannot deploy ${name}: ${clash}`);
 
   // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
-  const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn);
+  const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn, labNeeds(req.scenario));
   log.excluded = excluded;
   const factsDone = Date.now();
   throwIfAborted(req.signal);
@@ -383,18 +385,31 @@ export interface ActiveHost {
   raw: FactsResult;
 }
 
-/** Facts from every host of the cluster in parallel; an unreachable host is excluded with a warning. */
+/**
+ * Facts from every host of the cluster in parallel; an unreachable host is excluded with a
+ * warning. A host that answered but cannot take its part (host-requirements.ts: the agent's
+ * version, root, the kernel, the programs, the container driver's needs, FRR for `lab`) stops
+ * the command here, before anything is touched, with every unmet item of every such host.
+ */
 export async function gatherFacts(
   cluster: Cluster,
   sessions: HostSessions,
   progress: Progress,
   version: string | undefined,
   warn: (m: string) => void,
+  lab?: LabNeeds,
 ): Promise<{ active: ActiveHost[]; excluded: { host: string; reason: string }[] }> {
   const results = await settleAll(cluster.hosts, (h) => sessions.run<FactsResult>(h, 'facts', {}, progress));
   const active: ActiveHost[] = [];
   const excluded: { host: string; reason: string }[] = [];
+  const unready: string[] = [];
   for (const r of results) {
+    if (!r.ok && r.error instanceof AgentFailedError) {
+      // Reached, but its agent cannot run (sudo refused, no Node.js, ...): set-up to fix, not a host that is down.
+      progress.host(r.item.name, 'not ready', { message: 'agent failed' });
+      unready.push(errorMessage(r.error)); // (it names the host)
+      continue;
+    }
     if (!r.ok) {
       const reason = errorMessage(r.error);
       excluded.push({ host: r.item.name, reason });
@@ -403,11 +418,20 @@ export async function gatherFacts(
       continue;
     }
     const f = r.value;
-    if (version && f.version && f.version !== version) {
-      warn(`host ${r.item.name} runs ediv agent ${f.version}, the controller is ${version}`);
+    const problems = unmet(hostRequirements(cluster, r.item, f, { ...(version !== undefined ? { controllerVersion: version } : {}), ...(lab ? { lab } : {}) }));
+    if (problems.length > 0) {
+      progress.host(r.item.name, 'not ready', { message: `${problems.length} problem(s)` });
+      unready.push(...problems.map((p) => `${r.item.name}: ${p}`));
+      continue;
     }
     progress.host(r.item.name, 'ready', { message: `load ${f.loadAvg?.[0] ?? '?'}` });
     active.push({ host: r.item, raw: f, facts: hostFacts(r.item, f) });
+  }
+  if (unready.length > 0) {
+    throw new OperationError(`hosts cannot take their part (nothing was touched; \`ediv cluster check\` lists every item):\n  ${unready.join('\n  ')}`, {
+      host: unready[0]!.slice(0, unready[0]!.indexOf(':')),
+      details: { reason: 'hosts-not-ready', problems: unready },
+    });
   }
   return { active, excluded };
 }

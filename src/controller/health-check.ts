@@ -1,10 +1,11 @@
-// `ediv cluster check`: is every host ready to run a scenario? Reachable over SSH, the agent's
-// version equal to the controller's, root, and the kernel capabilities the cluster's backplane
-// and each host's driver need. Returns the list of what is wrong (empty = ready).
+// `ediv cluster check`: can every host take its part? Each host's facts (over one connection per
+// host) judged by host-requirements.ts, item by item, the clock from a second facts round trip
+// (the first pays for the connection), and the cluster's free backplane ids (its range minus the
+// ids the hosts and this store's labs use). With a scenario, its own needs too (FRR).
 import type { FactsResult } from '../protocol/agent.ts';
-import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
-import { BACKPLANES } from '../protocol/backplane.ts';
-import { hostDrivers } from './drivers.ts';
+import type { Cluster } from '../protocol/cluster.ts';
+import type { StateStore } from '../state/store.ts';
+import { hostRequirements, clockSkew, unmet, type LabNeeds, type Requirement } from './host-requirements.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
 
@@ -16,7 +17,18 @@ export interface HostCheck {
   root?: boolean;
   capabilities?: FactsResult['capabilities'];
   drivers?: string[];
+  /** Every item checked, met or not. */
+  requirements: Requirement[];
+  /** The required items that failed (or why the host could not be asked). */
   problems: string[];
+}
+
+export interface IdsCheck {
+  first: number;
+  last: number;
+  total: number;
+  used: number;
+  free: number;
 }
 
 export interface ClusterCheckReport {
@@ -25,52 +37,64 @@ export interface ClusterCheckReport {
   backplane: string;
   controllerVersion: string;
   hosts: HostCheck[];
+  ids: IdsCheck;
   problems: { host: string; problem: string }[];
 }
 
-/** What is wrong with one host's facts for this cluster (pure; unit-tested). */
-export function factsProblems(cluster: Cluster, host: ClusterHost, f: FactsResult, controllerVersion: string): string[] {
-  const p: string[] = [];
-  if (f.version !== controllerVersion) p.push(`agent version ${f.version} differs from the controller's ${controllerVersion}`);
-  if (!f.root) p.push('the agent does not run as root (it must create namespaces and links)');
-  const caps = f.capabilities ?? ({} as Partial<FactsResult['capabilities']>);
-  const need: [keyof FactsResult['capabilities'], string][] = [
-    ['netns', 'network namespaces'],
-    ['bridge', 'Linux bridges'],
-    ['veth', 'veth pairs'],
-  ];
-  const backplane = BACKPLANES[cluster.backplane];
-  if (backplane) need.push([backplane.capability, backplane.lacking]);
-  for (const [cap, what] of need) if (!caps[cap]) p.push(`kernel lacks ${what}`);
-  for (const driver of hostDrivers(cluster, host)) {
-    if (!(f.drivers ?? []).includes(driver)) {
-      p.push(`driver ${driver} is not available (available: ${(f.drivers ?? []).join(', ') || 'none'})`);
-    }
+/** How many ids of the cluster's range(s) are not in `used`. */
+export function freeIds(cluster: Cluster, used: ReadonlySet<number>): IdsCheck {
+  const ranges = cluster.ids.ranges ?? [{ first: cluster.ids.first, last: cluster.ids.last }];
+  const total = ranges.reduce((n, r) => n + (r.last - r.first + 1), 0);
+  const inRange = [...used].filter((id) => ranges.some((r) => id >= r.first && id <= r.last)).length;
+  return { first: cluster.ids.first, last: cluster.ids.last, total, used: inRange, free: total - inRange };
+}
+
+/** The backplane ids this store's labs hold. */
+async function storeIds(store: StateStore | undefined): Promise<number[]> {
+  if (!store) return [];
+  const ids: number[] = [];
+  for (const rec of await store.listScenarios()) {
+    if (rec.status === 'planning') continue;
+    ids.push(...(await store.plan(rec.name)).spanning.map((s) => s.id));
   }
-  return p;
+  return ids;
 }
 
 export async function checkCluster(
   cluster: Cluster,
-  deps: { sessions: HostSessions; progress: Progress; version: string },
+  deps: { sessions: HostSessions; progress: Progress; version: string; store?: StateStore; lab?: LabNeeds },
 ): Promise<ClusterCheckReport> {
-  const results = await settleAll(cluster.hosts, (h) => deps.sessions.run<FactsResult>(h, 'facts', {}, deps.progress));
+  const results = await settleAll(cluster.hosts, async (h) => {
+    await deps.sessions.run<FactsResult>(h, 'facts', {}, deps.progress);
+    const sent = Date.now();
+    const f = await deps.sessions.run<FactsResult>(h, 'facts', {});
+    return { f, skewMs: clockSkew(f, sent, Date.now()) };
+  });
+  const used = new Set(await storeIds(deps.store));
   const hosts: HostCheck[] = results.map((r) => {
     const base = { host: r.item.name, address: r.item.address };
-    if (!r.ok) return { ...base, reachable: false, problems: [`unreachable: ${errorMessage(r.error)}`] };
-    const f = r.value;
-    const problems = factsProblems(cluster, r.item, f, deps.version);
+    if (!r.ok) {
+      deps.progress.host(r.item.name, 'unreachable');
+      return { ...base, reachable: false, requirements: [], problems: [`unreachable: ${errorMessage(r.error)}`] };
+    }
+    const { f, skewMs } = r.value;
+    for (const u of f.backplaneIds ?? []) if (u.kind === cluster.backplane) used.add(u.id);
+    const requirements = hostRequirements(cluster, r.item, f, { controllerVersion: deps.version, ...(skewMs !== undefined ? { skewMs } : {}), ...(deps.lab ? { lab: deps.lab } : {}) });
+    const problems = unmet(requirements);
     deps.progress.host(r.item.name, problems.length ? 'problems' : 'ok');
-    return { ...base, reachable: true, version: f.version, root: f.root, capabilities: f.capabilities, drivers: f.drivers, problems };
+    return { ...base, reachable: true, version: f.version, root: f.root, capabilities: f.capabilities, drivers: f.drivers, requirements, problems };
   });
   deps.progress.done();
+  const ids = freeIds(cluster, used);
   const problems = hosts.flatMap((h) => h.problems.map((problem) => ({ host: h.host, problem })));
+  if (ids.free === 0) problems.push({ host: '-', problem: `no free backplane id: all ${ids.total} of the cluster's ids (${ids.first}-${ids.last}) are in use` });
   return {
     ok: problems.length === 0,
     clusterFile: cluster.source.path,
     backplane: cluster.backplane,
     controllerVersion: deps.version,
     hosts,
+    ids,
     problems,
   };
 }

@@ -14,6 +14,7 @@ import { noRestrictions, type Restrictions } from '../protocol/restrictions.ts';
 import type { Scenario } from '../scenario/model.ts';
 import { addressClash, runningLabs } from './address-clash.ts';
 import { applyRequest, gatherFacts, throwIfAborted, type DeployDeps, type DeployWarning } from './deploy.ts';
+import { labNeeds } from './host-requirements.ts';
 import { hostFailure, type HostFailure } from './host-failure.ts';
 import { LabFiles } from './lab-files.ts';
 import { followUpFor, warnOnFollowUp } from './discovery-hooks.ts';
@@ -89,7 +90,7 @@ export async function redeploy(req: RedeployRequest, deps: RedeployDeps): Promis
   if (clash) throw new OperationError(`cannot redeploy ${name}: ${clash}`);
 
   // Every host the lab is on or may go to must answer before anything is changed.
-  const { active, excluded } = await gatherFacts(cluster, sessions, progress, deps.version, warn);
+  const { active, excluded } = await gatherFacts(cluster, sessions, progress, deps.version, warn, labNeeds(req.scenario));
   throwIfAborted(req.signal);
   const needed = excluded.filter((e) => before.hosts[e.host]);
   if (needed.length > 0) {

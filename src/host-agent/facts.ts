@@ -13,6 +13,7 @@ import { shortHash } from './naming.ts';
 import { backplanes } from './backplanes/registry.ts';
 import { driverNames } from './drivers/registry.ts';
 import { backplaneIdsInUse } from './backplane-ids.ts';
+import { hostTools } from './host-tools.ts';
 
 /** Tries each link type in a throwaway namespace; nothing outlives the probe. */
 export async function probeCapabilities(): Promise<Capabilities> {
@@ -79,6 +80,7 @@ export async function facts(stateDir: string): Promise<FactsResult> {
     capabilities: await capabilities(stateDir),
     drivers: driverNames(),
     node: process.version,
+    tools: await hostTools(),
     ...pushedBundle(),
     clockMs: Date.now(),
     backplaneIds: backplaneIdsInUse(stateDir),

@@ -43,10 +43,30 @@ export interface FactsResult {
   node?: string;
   /** The content hash of the pushed agent bundle running, when the controller brought it. */
   bundle?: string;
+  /** Programs, file systems and cgroups the agent and labs use (absent from older agents). */
+  tools?: HostTools;
   /** The host's clock when it answered (ms since the epoch; absent from older agents): the controller checks the skew. */
   clockMs?: number;
   /** The backplane ids the deployments on this host use (absent from older agents): a controller plans around them. */
   backplaneIds?: BackplaneIdUse[];
+}
+
+/** What facts found of the host's programs (their path or version; null: missing), file systems and cgroups. */
+export interface HostTools {
+  /** The iproute2 version (`ip -V`), e.g. "iproute2-6.1.0". */
+  iproute2: string | null;
+  tc: string | null;
+  /** The container driver's launcher and the one-process namespace set-up run on it. */
+  python3: string | null;
+  nsenter: string | null;
+  /** `ediv capture`. */
+  tcpdump: string | null;
+  /** FRR's zebra (labs that run FRR routers). */
+  frr: string | null;
+  /** The kernel knows overlayfs (the container driver's copy-on-write roots). */
+  overlayfs: boolean;
+  /** The cgroup layout ("v2", "v1 (cpu, memory, ...)"); null: none mounted. */
+  cgroups: string | null;
 }
 
 /** A backplane id (VLAN id or VNI) in use on a host, and by what. */

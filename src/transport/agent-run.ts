@@ -123,10 +123,21 @@ export function sudoRefusal(host: AgentHost | string, op: string, r: { exitCode:
         : reason === 'tty'
           ? `${head}: sudo wants a terminal (\`Defaults requiretty\`). Add \`Defaults:${user} !requiretty\` next to the rule. ${rule}`
           : `${head}: sudo is not installed there. Install it (apt-get install sudo), or log in as root (remove ssh.sudo, set ssh.user: root).`;
-  return new OperationError(`${message}${said && reason !== 'missing' ? `\nsudo said: ${said}` : ''}`, {
+  return new AgentFailedError(`${message}${said && reason !== 'missing' ? `\nsudo said: ${said}` : ''}`, {
     host: hostName,
     details: { exitCode: r.exitCode, stderr: r.stderr, sudo: reason, user: login.user },
   });
+}
+
+/**
+ * The agent was reached (the host answered over SSH) and failed, or could not be started there
+ * (sudo refused, no such program, a bad Node.js): a fault of the host's set-up, not of the network.
+ */
+export class AgentFailedError extends OperationError {
+  constructor(message: string, opts: ConstructorParameters<typeof OperationError>[1] = {}) {
+    super(message, opts);
+    this.name = 'AgentFailedError';
+  }
 }
 
 const MB = 1024 * 1024;
@@ -351,7 +362,7 @@ export class StrayOutput {
 
 /** The error of an agent's failed result line, naming the host and carrying the agent's error. */
 export function agentFailure(hostName: string, op: string, result: ResultLine): OperationError {
-  return new OperationError(`${hostName}: agent ${op} failed: ${printable(String(result.error?.message ?? 'unknown error'))}`, {
+  return new AgentFailedError(`${hostName}: agent ${op} failed: ${printable(String(result.error?.message ?? 'unknown error'))}`, {
     host: hostName,
     details: result.error,
   });
@@ -378,7 +389,7 @@ export function agentEnded(
         ? " (is Node.js installed there? the host's agentNode in the cluster file names the one to run)"
         : " (is ediv installed there? see the host's agentCommand in the cluster file)"
       : '';
-  return new OperationError(
+  return new AgentFailedError(
     `${hostName}: agent ${op} ${how} without ${hadResult ? 'success' : 'a result'}${hint}${tail ? `:\n${tail}` : ''}`,
     { host: hostName, details: { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr } },
   );

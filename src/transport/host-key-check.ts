@@ -7,7 +7,7 @@
 // complete the handshake gets nothing written.
 import type { ClusterHost } from '../protocol/cluster.ts';
 import { knownHostsProblem } from './file-safety.ts';
-import { addKnownHost, checkHostKey, fingerprint, keyBlobType, knownHostName, knownKeyTypes, readKnownHostsFile } from './known-hosts.ts';
+import { addKnownHost, certAuthoritiesFor, checkHostKey, fingerprint, keyBlobType, knownHostName, knownKeyTypes, readKnownHostsFile } from './known-hosts.ts';
 import type { HostKeyVerdict, KnownHostEntry } from './known-hosts.ts';
 import type { SshTarget } from './ssh-target.ts';
 
@@ -22,6 +22,8 @@ export interface HostKeyDecision {
   recordTo?: string;
   /** Files whose entries were checked, and what they say, for messages. */
   files: string[];
+  /** The entries checked (for the message of a refusal). */
+  entries: KnownHostFileEntry[];
 }
 
 /**
@@ -39,7 +41,7 @@ export function loadKnownHosts(t: SshTarget): KnownHostFileEntry[] {
 /** Whether to go on with the key presented; records nothing (see recordHostKey). */
 export function verifyHostKey(t: SshTarget, entries: KnownHostFileEntry[], key: Buffer, acceptNew: boolean): HostKeyDecision {
   const verdict = checkHostKey(entries, t.keyHost, t.keyPort, key);
-  const d = { verdict, key, files: t.knownHosts };
+  const d = { verdict, key, files: t.knownHosts, entries };
   if (verdict.status === 'ok') return { ...d, accept: true };
   if (verdict.status === 'unknown' && acceptNew) return { ...d, accept: true, recordTo: t.knownHosts[0]! };
   return { ...d, accept: false };
@@ -63,6 +65,16 @@ export function hostKeyRefusal(host: ClusterHost, t: SshTarget, d: HostKeyDecisi
   const presented = `${keyBlobType(d.key)} ${fingerprint(d.key)}`;
   const file = t.knownHosts[0]!;
   const v = d.verdict;
+  const authorities = v.status === 'unknown' ? certAuthoritiesFor(d.entries, t.keyHost, t.keyPort) : [];
+  if (authorities.length > 0) {
+    const at = authorities.map((e) => `${(e as { file?: string }).file ?? file}:${e.line}`).join(', ');
+    return (
+      `the SSH host key of ${host.name} (${name}) is vouched for only by a @cert-authority line (${at}), and ediv cannot check ` +
+      `host certificates: its SSH library (ssh2) does not negotiate certificate host keys. It presented ${presented}. ` +
+      `Add the host's plain key next to the CA line after checking that fingerprint on the host ` +
+      `(ssh-keyscan${t.port === 22 ? '' : ` -p ${t.port}`} ${t.hostName} >> ${file}, or --accept-new-host-keys).`
+    );
+  }
   if (v.status === 'unknown') {
     return (
       `the SSH host key of ${host.name} (${name}) is not known: it presented ${presented}, which is in none of ` +

@@ -163,6 +163,12 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
   return mine.length ? { status: 'changed', entries: mine } : { status: 'unknown' };
 }
 
+/** The @cert-authority lines whose host patterns name this host (certificates are not checked: see hostKeyRefusal). */
+export function certAuthoritiesFor(entries: KnownHostEntry[], host: string, port: number): KnownHostEntry[] {
+  const names = lookupNames(host, port);
+  return entries.filter((e) => e.marker === 'cert-authority' && entryMatchesNames(e, names));
+}
+
 /** Key types known for a host, to put first when negotiating (as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
   const names = lookupNames(host, port);

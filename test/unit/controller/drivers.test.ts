@@ -14,7 +14,7 @@ import {
   vmTypeNotices,
 } from '../../../src/controller/drivers.ts';
 import { parseClusterText } from '../../../src/controller/cluster.ts';
-import { factsProblems } from '../../../src/controller/health-check.ts';
+import { hostRequirements, unmet } from '../../../src/controller/host-requirements.ts';
 import { makePlan } from '../../../src/controller/plan.ts';
 import type { FactsResult } from '../../../src/protocol/agent.ts';
 import { parseScenarioText } from '../../../src/scenario/index.ts';
@@ -138,9 +138,9 @@ describe('drivers: which driver runs a VM', () => {
     });
     const auto = cluster(HOSTS);
     expect(hostDrivers(auto, auto.hosts[0]!)).to.deep.equal([AUTO]);
-    expect(factsProblems(auto, auto.hosts[0]!, facts([AUTO]), '1')).to.deep.equal([]);
+    expect(unmet(hostRequirements(auto, auto.hosts[0]!, facts([AUTO]), { controllerVersion: '1' }))).to.deep.equal([]);
     const mapped = cluster(`drivers: {lxc: container}\n${HOSTS}`);
-    expect(factsProblems(mapped, mapped.hosts[0]!, facts(['netns']), '1')).to.deep.equal(['driver container is not available (available: netns)']);
+    expect(unmet(hostRequirements(mapped, mapped.hosts[0]!, facts(['netns']), { controllerVersion: '1' }))).to.deep.equal(['driver: container: the agent has no driver container (it has: netns)']);
     const named = cluster(`driver: qemu\n${HOSTS}`);
     expect(hostDrivers(named, named.hosts[1]!)).to.deep.equal(['qemu']);
   });

@@ -15,6 +15,8 @@ import {
   patternListMatches,
   readKnownHostsFile,
 } from '../../../src/transport/known-hosts.ts';
+import { hostKeyRefusal, loadKnownHosts, verifyHostKey } from '../../../src/transport/host-key-check.ts';
+import type { ClusterHost } from '../../../src/protocol/cluster.ts';
 import { keyIdentity, sameKey } from '../../../src/transport/key-identity.ts';
 
 // Real ed25519 public keys; the hashed lines were written by `ssh-keygen -H` (OpenSSH 9.2)
@@ -192,6 +194,29 @@ describe('known_hosts', () => {
       expect(readFileSync(f, 'utf8')).to.equal(`alpha ssh-ed25519 ${K1}\n# no newline\n[beta]:2200 ssh-ed25519 ${K2}\ngamma.lab ssh-ed25519 ${K2}\n`);
       const e = readKnownHostsFile(f);
       expect(checkHostKey(e, 'beta', 2200, k2).status).to.equal('ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a host vouched for only by a @cert-authority line', () => {
+  it('is refused with a message that says certificates are not checked and what to add', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-kh-ca-'));
+    try {
+      const file = path.join(dir, 'known_hosts');
+      writeFileSync(file, `# site CA\n@cert-authority *.lab.example ssh-ed25519 ${K2}\n`);
+      const t = { name: 'n1', hostName: 'n1.lab.example', port: 22, user: 'root', identities: [], knownHosts: [file], keyHost: 'n1.lab.example', keyPort: 22, jumps: [] };
+      const d = verifyHostKey(t, loadKnownHosts(t), Buffer.from(K1, 'base64'), true);
+      expect(d.accept, 'the CA line is no key of the host: unknown, so accept-new may record the plain key').to.equal(true);
+      const refused = verifyHostKey(t, loadKnownHosts(t), Buffer.from(K1, 'base64'), false);
+      expect(refused.accept).to.equal(false);
+      const msg = hostKeyRefusal({ name: 'n1' } as ClusterHost, t, refused);
+      expect(msg).to.include(`vouched for only by a @cert-authority line (${file}:2)`);
+      expect(msg).to.match(/ediv cannot check host certificates: its SSH library \(ssh2\) does not negotiate certificate host keys/);
+      expect(msg).to.include(`ssh-keyscan n1.lab.example >> ${file}`);
+      const other = { ...t, hostName: 'n1.elsewhere', keyHost: 'n1.elsewhere' };
+      expect(hostKeyRefusal({ name: 'n1' } as ClusterHost, other, verifyHostKey(other, loadKnownHosts(other), Buffer.from(K1, 'base64'), false))).to.match(/is not known: it presented/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
