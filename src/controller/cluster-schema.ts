@@ -46,6 +46,11 @@ const host = {
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
         identity: { type: 'string', minLength: 1, description: 'Private key file (relative to the cluster file).' },
         knownHosts: { type: 'string', minLength: 1, description: 'known_hosts file (relative to the cluster file).' },
+        client: {
+          enum: ['ssh2', 'openssh'],
+          default: 'ssh2',
+          description: "The SSH client: ediv's own (ssh2), or openssh: the system's ssh program, with its own configuration, host certificates (@cert-authority) and ProxyJump.",
+        },
         sudo: {
           type: 'boolean',
           default: false,

@@ -82,6 +82,7 @@ function toHost(h: RawHost, baseDir: string, driver: string): ClusterHost {
   if (knownHosts !== undefined) host.ssh.knownHosts = knownHosts;
   // `sudo` is checked by the schema (a boolean); cluster-rules.ts's RawHost does not list it.
   if ((h.ssh as { sudo?: unknown } | undefined)?.sudo === true) host.ssh.sudo = true;
+  if ((h.ssh as { client?: unknown } | undefined)?.client === 'openssh') host.ssh.client = 'openssh';
   if (h.trunkAddress !== undefined) host.trunkAddress = h.trunkAddress;
   if (h.memMB !== undefined) host.memMB = h.memMB;
   if (h.maxVMs !== undefined) host.maxVMs = h.maxVMs;

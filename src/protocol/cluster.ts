@@ -44,6 +44,12 @@ export interface SshSettings {
    * allowed to run the agent command as root without a password. Absent or false: run directly.
    */
   sudo?: boolean;
+  /**
+   * The SSH client: ediv's own (ssh2, the default: absent) or `openssh`, the system's `ssh`
+   * program, whose own configuration, host certificates (@cert-authority), ProxyJump and
+   * authentication methods then apply (transport/openssh.ts).
+   */
+  client?: 'openssh';
 }
 
 export interface ClusterHost {

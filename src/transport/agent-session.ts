@@ -16,6 +16,8 @@ import {
   TailText,
   agentEnded,
   agentFailure,
+  agentHost,
+  agentOutcome,
   parseAgentLine,
   sudoRefusal,
   type AgentHost,
@@ -23,6 +25,7 @@ import {
 } from './agent-run.ts';
 import { agentBundle, bundleMissing, bundleRequest, type AgentBundle } from './agent-push.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
+import { countAgentStart } from './stats.ts';
 
 /** Ops a session runs (the others stream the user's terminal or packets). */
 const SESSION_OPS: ReadonlySet<AgentOp> = new Set(['facts', 'apply', 'exec', 'destroy', 'status', 'vm', 'serve']);
@@ -220,6 +223,29 @@ export class AgentSession {
       await this.prepare();
       return run();
     }
+  }
+
+  /**
+   * What every transport's runAgent does: the op through the session when it can take it (and
+   * `o.sessions`), else as a process of its own that `startAlone` starts (with alone()'s retry).
+   */
+  async runOp<T>(
+    host: ClusterHost,
+    op: AgentOp,
+    request: unknown,
+    onProgress: ((e: ProgressEvent) => void) | undefined,
+    o: { timeoutMs: number; signal?: AbortSignal; sessions: boolean },
+    startAlone: () => Started | Promise<Started>,
+  ): Promise<T> {
+    const call = { timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
+    if (o.sessions) {
+      const r = await this.run<T>(op, request, onProgress, call);
+      if (r) return r.value;
+    }
+    return this.alone(async () => {
+      countAgentStart(host.name);
+      return agentOutcome<T>(await startAlone(), agentHost(host), op, request, onProgress, call);
+    });
   }
 
   async run<T>(op: AgentOp, request: unknown, onProgress: ((e: ProgressEvent) => void) | undefined, o: { timeoutMs: number; signal?: AbortSignal }): Promise<{ value: T } | undefined> {

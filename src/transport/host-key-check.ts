@@ -71,7 +71,8 @@ export function hostKeyRefusal(host: ClusterHost, t: SshTarget, d: HostKeyDecisi
     return (
       `the SSH host key of ${host.name} (${name}) is vouched for only by a @cert-authority line (${at}), and ediv cannot check ` +
       `host certificates: its SSH library (ssh2) does not negotiate certificate host keys. It presented ${presented}. ` +
-      `Add the host's plain key next to the CA line after checking that fingerprint on the host ` +
+      `Set ssh.client: openssh for the host in the cluster file (the system's ssh checks the certificate), or ` +
+      `add the host's plain key next to the CA line after checking that fingerprint on the host ` +
       `(ssh-keyscan${t.port === 22 ? '' : ` -p ${t.port}`} ${t.hostName} >> ${file}, or --accept-new-host-keys).`
     );
   }

@@ -1,7 +1,9 @@
-// Transport entry point: a HostTransport for a cluster host — SSH (default) or local.
+// Transport entry point: a HostTransport for a cluster host — SSH (ediv's ssh2 client by
+// default, or the system's OpenSSH client: ssh.client) or local.
 import type { ClusterHost } from '../protocol/cluster.ts';
 import { LocalTransport } from './local.ts';
 import { SshTransport } from './ssh.ts';
+import { OpenSshTransport } from './openssh.ts';
 import type { HostTransport, TransportOptions } from './types.ts';
 
 export type { CallOptions, ExecOptions, ExecResult, HostTransport, InteractiveIo, TransportOptions } from './types.ts';
@@ -16,7 +18,7 @@ export { shQuote, shQuoteArgv } from './ssh-quote.ts';
  */
 export async function openTransport(host: ClusterHost, opts: TransportOptions = {}): Promise<HostTransport> {
   if (host.transport === 'local') return new LocalTransport(host, opts);
-  const t = new SshTransport(host, opts);
+  const t = host.ssh.client === 'openssh' ? new OpenSshTransport(host, opts) : new SshTransport(host, opts);
   await t.connect();
   return t;
 }

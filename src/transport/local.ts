@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
-import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
+import { agentArgv, agentHost, finish } from './agent-run.ts';
 import { AgentSession, sessionOptions } from './agent-session.ts';
 import type { Started } from './agent-run.ts';
 import { DEFAULTS } from './types.ts';
@@ -51,15 +51,8 @@ export class LocalTransport implements HostTransport {
   }
 
   async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
-    if (this.opts.agentSessions !== false) {
-      const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
-      if (r) return r.value;
-    }
-    return this.session.alone(() => {
-      countAgentStart(this.host.name);
-      const p = startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace));
-      return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
-    });
+    const call = { timeoutMs: this.timeout(o), signal: o?.signal, sessions: this.opts.agentSessions !== false };
+    return this.session.runOp<T>(this.host, op, request, onProgress, call, () => startLocal(this.host.name, agentArgv(this.host, op, this.opts.trace)));
   }
 
   prepareAgent(): Promise<void> {

@@ -8,8 +8,9 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { OperationError } from '../common/errors.ts';
 import type { ClusterHost } from '../protocol/cluster.ts';
 import type { AgentOp, ProgressEvent } from '../protocol/agent.ts';
-import { agentArgv, agentHost, agentOutcome, finish } from './agent-run.ts';
+import { agentArgv, agentHost, finish } from './agent-run.ts';
 import { AgentSession, sessionOptions } from './agent-session.ts';
+import { Slots } from './slots.ts';
 import type { Started } from './agent-run.ts';
 import { privateKeyProblem } from './file-safety.ts';
 import { hostKeyRefusal, loadKnownHosts, recordHostKey, serverHostKeyOrder, verifyHostKey } from './host-key-check.ts';
@@ -37,27 +38,6 @@ interface OpenChannel {
   exited: Promise<ExitStatus>;
   /** Settles `exited` early (a killed command whose close never comes). */
   settle(s: ExitStatus): void;
-}
-
-/** A counting semaphore: bounds the channels open at once on one connection. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.free = Math.max(1, n);
-  }
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-  give(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }
 
 export class SshTransport implements HostTransport {
@@ -415,15 +395,10 @@ export class SshTransport implements HostTransport {
   }
 
   async runAgent<T>(op: AgentOp, request: unknown, onProgress?: (e: ProgressEvent) => void, o?: CallOptions): Promise<T> {
-    if (this.opts.agentSessions !== false) {
-      const r = await this.session.run<T>(op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
-      if (r) return r.value;
-    }
-    return this.session.alone(async () => {
-      countAgentStart(this.host.name);
-      const p = await this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal });
-      return agentOutcome<T>(p, agentHost(this.host), op, request, onProgress, { timeoutMs: this.timeout(o), signal: o?.signal });
-    });
+    const call = { timeoutMs: this.timeout(o), signal: o?.signal, sessions: this.opts.agentSessions !== false };
+    return this.session.runOp<T>(this.host, op, request, onProgress, call, () =>
+      this.start(shQuoteArgv(agentArgv(this.host, op, this.opts.trace)), `agent ${op}`, { signal: o?.signal }),
+    );
   }
 
   prepareAgent(): Promise<void> {

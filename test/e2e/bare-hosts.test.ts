@@ -14,7 +14,8 @@ import YAML from 'yaml';
 import { sudoersLine } from '../../src/transport/agent-run.ts';
 import { agentBundle } from '../../src/transport/agent-push.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
-import { makeUser, removeUser, usersUnavailable } from '../helpers/unix-users.ts';
+import { removeUser } from '../helpers/unix-users.ts';
+import { installSudoers, makeClusterLogin, skipSuiteFor, sudoUnavailable } from '../helpers/sudo-login.ts';
 import { ediv, repoRoot, settleTo, snapshotHosts, useLabState, vmNamespaces, type CliResult, type HostSnapshot } from './helpers.ts';
 
 const INSTANCE = 44;
@@ -26,26 +27,9 @@ const SUDOERS = '/etc/sudoers.d/edivt-ediv44';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function unavailable(): string | undefined {
-  for (const tool of ['sudo', 'visudo']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed (scripts/setup installs it)`;
-    }
-  }
-  return usersUnavailable();
-}
-
 describe('e2e: bare hosts (no ediv on them: the controller brings its agent), one reached through sudo', function () {
   this.timeout(600_000);
-  const why = unavailable();
-  if (why) {
-    it(`skipped: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
+  if (skipSuiteFor(sudoUnavailable())) return;
   const ec = useEmulatedCluster({ instance: INSTANCE, hosts: HOSTS, timeoutMs: 120_000, bare: [2, 3] });
   const lab = useLabState(ec, 'bare');
   let baseline: Record<string, HostSnapshot>;
@@ -54,15 +38,8 @@ describe('e2e: bare hosts (no ediv on them: the controller brings its agent), on
 
   before(async function () {
     const node = ec.cluster.hosts[2]!.agentNode!;
-    makeUser(USER, lab.work());
-    execFileSync('usermod', ['--shell', '/bin/sh', '--password', '*', USER], { stdio: 'ignore' });
-    fs.chmodSync(ec.dir, 0o711);
-    fs.chmodSync(path.join(ec.dir, 'authorized_keys'), 0o644);
-    const draft = path.join(lab.work(), 'sudoers');
-    fs.writeFileSync(draft, `# ediv's test/e2e/bare-hosts.test.ts: removed when it ends\n${sudoersLine(USER, [node], true)}\n`, { mode: 0o440 });
-    execFileSync('visudo', ['-cf', draft], { stdio: 'pipe' });
-    fs.copyFileSync(draft, SUDOERS);
-    fs.chmodSync(SUDOERS, 0o440);
+    makeClusterLogin(USER, lab.work(), ec.dir);
+    installSudoers(SUDOERS, [sudoersLine(USER, [node], true)], lab.work(), 'test/e2e/bare-hosts.test.ts');
     const doc = YAML.parse(fs.readFileSync(ec.clusterFile, 'utf8')) as Json;
     Object.assign(doc.hosts[2].ssh, { user: USER, sudo: true });
     clusterFile = path.join(lab.work(), 'bare.yaml');

@@ -9,13 +9,13 @@
 // The emulated sshd reads every user's key from the cluster's one authorized_keys file, as that
 // user: the test makes the file readable (a public key) and its directory traversable.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { sudoersLine } from '../../src/transport/agent-run.ts';
 import { useEmulatedCluster } from '../helpers/emulated.ts';
-import { makeUser, removeUser, usersUnavailable } from '../helpers/unix-users.ts';
+import { removeUser } from '../helpers/unix-users.ts';
+import { installSudoers, makeClusterLogin, skipSuiteFor, sudoUnavailable } from '../helpers/sudo-login.ts';
 import { ediv, recordedIds, repoRoot, settleTo, snapshotHosts, useLabState, vmNamespaces, type CliResult, type HostSnapshot } from './helpers.ts';
 
 const INSTANCE = 43;
@@ -28,27 +28,9 @@ const SUDOERS = '/etc/sudoers.d/edivt-ediv43';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function sudoUnavailable(): string | undefined {
-  for (const tool of ['sudo', 'visudo']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed (scripts/setup installs it)`;
-    }
-  }
-  if (!fs.existsSync('/etc/sudoers.d')) return 'no /etc/sudoers.d';
-  return undefined;
-}
-
 describe('e2e: a non-root login user whose agent runs through sudo -n (ssh.sudo)', function () {
   this.timeout(600_000);
-  const why = usersUnavailable() ?? sudoUnavailable();
-  if (why) {
-    it(`skipped: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
+  if (skipSuiteFor(sudoUnavailable())) return;
   const ec = useEmulatedCluster({ instance: INSTANCE, hosts: HOSTS, timeoutMs: 120_000 });
   const lab = useLabState(ec, 'sudo');
   let baseline: Record<string, HostSnapshot>;
@@ -57,18 +39,8 @@ describe('e2e: a non-root login user whose agent runs through sudo -n (ssh.sudo)
 
   before(function () {
     const agentCommand = ec.cluster.hosts[0]!.agentCommand;
-    for (const name of [ALLOWED, REFUSED]) {
-      makeUser(name, lab.work());
-      // A login shell, and a password field sshd (without PAM) does not take for a locked account.
-      execFileSync('usermod', ['--shell', '/bin/sh', '--password', '*', name], { stdio: 'ignore' });
-    }
-    fs.chmodSync(ec.dir, 0o711);
-    fs.chmodSync(path.join(ec.dir, 'authorized_keys'), 0o644);
-    const draft = path.join(lab.work(), 'sudoers');
-    fs.writeFileSync(draft, `# ediv's test/e2e/sudo-login.test.ts: removed when it ends\n${sudoersLine(ALLOWED, agentCommand)}\n`, { mode: 0o440 });
-    execFileSync('visudo', ['-cf', draft], { stdio: 'pipe' });
-    fs.copyFileSync(draft, SUDOERS);
-    fs.chmodSync(SUDOERS, 0o440);
+    for (const name of [ALLOWED, REFUSED]) makeClusterLogin(name, lab.work(), ec.dir);
+    installSudoers(SUDOERS, [sudoersLine(ALLOWED, agentCommand)], lab.work(), 'test/e2e/sudo-login.test.ts');
     const doc = YAML.parse(fs.readFileSync(ec.clusterFile, 'utf8')) as Json;
     const variant = (user: string, file: string, only?: boolean): string => {
       const d = structuredClone(doc);

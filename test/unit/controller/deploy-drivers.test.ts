@@ -42,7 +42,7 @@ describe('deploy: drivers and warnings', () => {
     },
     close: () => {},
   });
-  const deps = () => ({ store, user: 'alice', sessions: new HostSessions(connector), makePlan, progress: silentProgress, version: '0.2.0' });
+  const deps = (version = '0.1.0') => ({ store, user: 'alice', sessions: new HostSessions(connector), makePlan, progress: silentProgress, version });
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ediv-drivers-'));
@@ -54,19 +54,29 @@ describe('deploy: drivers and warnings', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sends each host the driver of its fragment; reports the scenario warnings, then the deploy ones', async () => {
+  it("sends each host the driver of its fragment; reports the scenario's warnings with their locations", async () => {
     const scenario = parseScenarioText(XML, 'lab.xml');
     const cluster = parseClusterText('drivers: {lxc: container, libvirt: netns}\nhosts:\n  - {name: h1, trunk: eth0}\n  - {name: h2, trunk: eth0}\n', 'c.yaml');
     const r = await deploy({ scenario, scenarioPath: 'lab.xml', cluster, segmentator: 'round-robin' }, deps());
     expect(r.ok, JSON.stringify(r)).to.equal(true);
     expect(applies.map((a) => [a.host, a.driver]).sort()).to.deep.equal([['h1', 'container'], ['h2', 'netns']]);
     expect((await store.plan('lab')).hosts.h1!.driver).to.equal('container');
-    expect(r.warnings.map((w) => w.feature)).to.deep.equal(['vm-type', 'deploy', 'deploy']);
+    expect(r.warnings.map((w) => w.feature)).to.deep.equal(['vm-type']);
     expect(r.warnings[0]).to.deep.include({ vm: 'b', loc: { file: 'lab.xml', line: 4, column: 1 } });
-    expect(r.warnings.slice(1).map((w) => w.message)).to.deep.equal([
-      'host h1 runs ediv agent 0.1.0, the controller is 0.2.0',
-      'host h2 runs ediv agent 0.1.0, the controller is 0.2.0',
-    ]);
+  });
+
+  it("agents of another version than the controller's stop the deploy before anything is recorded or applied", async () => {
+    const scenario = parseScenarioText(XML, 'lab.xml');
+    const cluster = parseClusterText('drivers: {lxc: container, libvirt: netns}\nhosts:\n  - {name: h1, trunk: eth0}\n  - {name: h2, trunk: eth0}\n', 'c.yaml');
+    const r = await deploy({ scenario, scenarioPath: 'lab.xml', cluster, segmentator: 'round-robin' }, deps('0.2.0'));
+    if (r.ok) throw new Error('deployed');
+    expect(r.outcome).to.equal('untouched');
+    expect((r.error as { details: { reason: string; problems: string[] } }).details).to.deep.equal({
+      reason: 'hosts-not-ready',
+      problems: ['h1', 'h2'].map((h) => `${h}: agent: the controller's version, 0.2.0: update the host's ediv, or leave out agentCommand so the controller brings its own`),
+    });
+    expect(applies).to.deep.equal([]);
+    expect(await store.getScenario('lab')).to.equal(undefined);
   });
 
   it('a host whose VMs need two drivers is bad input: nothing recorded, nothing applied', async () => {

@@ -214,6 +214,7 @@ describe('a host vouched for only by a @cert-authority line', () => {
       const msg = hostKeyRefusal({ name: 'n1' } as ClusterHost, t, refused);
       expect(msg).to.include(`vouched for only by a @cert-authority line (${file}:2)`);
       expect(msg).to.match(/ediv cannot check host certificates: its SSH library \(ssh2\) does not negotiate certificate host keys/);
+      expect(msg).to.include('Set ssh.client: openssh for the host');
       expect(msg).to.include(`ssh-keyscan n1.lab.example >> ${file}`);
       const other = { ...t, hostName: 'n1.elsewhere', keyHost: 'n1.elsewhere' };
       expect(hostKeyRefusal({ name: 'n1' } as ClusterHost, other, verifyHostKey(other, loadKnownHosts(other), Buffer.from(K1, 'base64'), false))).to.match(/is not known: it presented/);
