@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const ALL = ['plan', 'host-apply', 'deploy', 'redeploy', 'shared-cluster', 'discovery'] as const;
+const ALL = ['plan', 'host-apply', 'deploy', 'redeploy', 'shared-cluster', 'discovery', 'agent-push'] as const;
 type Bench = (typeof ALL)[number];
 
 /** Every benchmark option: whether it takes a value, and which benchmarks take it. */
@@ -26,7 +26,7 @@ const OPTIONS: Record<string, { value: boolean; benches: Bench[]; help: string }
   '--driver': { value: true, benches: ['redeploy'], help: 'netns or container' },
   '--labs': { value: true, benches: ['shared-cluster'], help: 'tutorial copies' },
   '--controllers': { value: true, benches: ['shared-cluster'], help: 'controllers at once' },
-  '--runs': { value: true, benches: ['discovery'], help: 'repetitions' },
+  '--runs': { value: true, benches: ['discovery', 'agent-push'], help: 'repetitions' },
   '--stub': { value: false, benches: ['discovery'], help: 'only the in-process part (daemon ready time with a stub send)' },
 };
 

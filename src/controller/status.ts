@@ -2,7 +2,8 @@
 // an ordinary user's own labs, an administrator's every lab; --all adds what the cluster's hosts
 // hold that the store does not record (other controllers' labs).
 import type { DeploymentOwner, NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
-import type { Cluster, ClusterHost } from '../protocol/cluster.ts';
+import { VXLAN_DEFAULT_PORT, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
+import { BACKPLANES } from '../protocol/backplane.ts';
 import { visibleLabs, type Caller } from './owners.ts';
 import type { Progress } from './progress.ts';
 import { errorMessage, settleAll, type HostSessions } from './sessions.ts';
@@ -21,6 +22,8 @@ export interface ScenarioStatusReport {
   createdAt: string;
   updatedAt: string;
   ids: { net: string; id: number }[];
+  /** The backplane the lab's spanning nets use, as its cluster was at deploy: its kind, VXLAN's UDP port, the trunk path's MTU when set. */
+  backplane: { kind: string; port?: number; trunkMTU?: number };
   /** `driver`: what the recorded plan sends the host (absent for plans recorded before plans named it). */
   hosts: { host: string; status: HostStatus; error?: string; vms: number; driver?: string }[];
   /** Per VM: recorded and live state, and (container VMs) CPU seconds and MiB in use now; with a lab name, its links. */
@@ -96,6 +99,14 @@ export async function scenarioStatus(
   return report;
 }
 
+function backplaneOf(c: Cluster): ScenarioStatusReport['backplane'] {
+  return {
+    kind: c.backplane,
+    ...(c.backplane === BACKPLANES.vxlan.kind ? { port: c.vxlan?.port ?? VXLAN_DEFAULT_PORT } : {}),
+    ...(c.trunkMTU !== undefined ? { trunkMTU: c.trunkMTU } : {}),
+  };
+}
+
 /** One recorded lab: its record joined with what its hosts report now. */
 async function labReport(
   store: StateStore,
@@ -137,6 +148,7 @@ async function labReport(
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
     ids: idRecs.map((i) => ({ net: i.net, id: i.id })),
+    backplane: backplaneOf(recorded.cluster),
     hosts: recorded.hosts.map((h) => ({
       host: h.host,
       status: h.status,

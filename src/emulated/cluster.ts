@@ -210,6 +210,8 @@ async function build(dir: string, k: number, n: number, m: Manifest, say: (msg: 
   await run('ip', ['addr', 'replace', `${inst.controllerAddress}/${EMULATED.prefix}`, 'dev', inst.bridge]);
   await run('ip', ['link', 'set', inst.bridge, 'up']);
 
+  // A bare host may run a copy of this Node.js kept in the directory (layout.ts, bareHostNode).
+  if (m.bare?.length) journal(dir, m, { kind: 'path', path: path.join(dir, 'node') });
   const model = emulatedCluster(n, dir, k, m.bare);
   model.backplane = m.backplane;
   const hostKeys = await Promise.all(model.hosts.map((_, idx) => buildHost(dir, k, idx + 1, m, say)));

@@ -4,9 +4,8 @@
 // Management addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking test
 // networks), so they never collide with a real network the machine is on.
 import { spawnSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { OperationError } from '../common/errors.ts';
 import { AGENT_NODE_MAJOR } from '../protocol/agent.ts';
 import { AUTO_DRIVER, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
@@ -81,7 +80,7 @@ export function emulatedCluster(n: number, dir: string, k = 0, bare: readonly nu
       trunkAddress: emulatedHostAddress(i, k),
       cpu: 100,
       labels: { emulated: 'true' },
-      ...(bare.includes(i) ? { agentCommand: [], agentNode: bareHostNode() } : { agentCommand: [process.execPath, edivBin] }),
+      ...(bare.includes(i) ? { agentCommand: [], agentNode: bareHostNode(dir) } : { agentCommand: [process.execPath, edivBin] }),
       agentStateDir: path.join(dir, 'hosts', name, 'agent'),
       transport: 'ssh',
       driver: AUTO_DRIVER,
@@ -104,9 +103,10 @@ let bareNode: string | undefined;
 /**
  * The Node.js a bare emulated host runs the agent with: one its sshd can see, outside the ediv
  * package that is hidden from it. This Node when it is outside (an installed ediv), else the
- * machine's own (/usr/bin/node, /usr/local/bin/node) when it is recent enough.
+ * machine's own (/usr/bin/node, /usr/local/bin/node) when it is recent enough, else a copy of
+ * this one in the cluster directory `dir` (made once).
  */
-export function bareHostNode(): string {
+export function bareHostNode(dir: string): string {
   if (bareNode) return bareNode;
   const inside = (file: string) => {
     const rel = path.relative(realpathSync(edivRoot), realpathSync(file));
@@ -123,8 +123,12 @@ export function bareHostNode(): string {
       /* not there */
     }
   }
-  throw new OperationError(
-    `a bare emulated host needs a Node.js >= ${AGENT_NODE_MAJOR} outside ${edivRoot} (hidden from it), and there is none: ` +
-      `this one (${process.execPath}) is inside, and /usr/bin/node and /usr/local/bin/node are missing or older (apt-get install nodejs)`,
-  );
+  const copy = path.join(dir, 'node');
+  if (!existsSync(copy)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    copyFileSync(process.execPath, `${copy}.tmp`);
+    chmodSync(`${copy}.tmp`, 0o755);
+    renameSync(`${copy}.tmp`, copy);
+  }
+  return copy;
 }

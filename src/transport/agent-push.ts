@@ -52,7 +52,7 @@ if (!fs.existsSync(file)) {
   fs.writeFileSync(tmp, buf, { mode: 0o644 });
   fs.renameSync(tmp, file);
 }
-for (const f of [dir, file]) {
+for (const f of [path.join(stateDir, 'bundles'), dir, file]) {
   const st = fs.statSync(f);
   if (st.uid !== process.getuid() || (st.mode & 0o022) !== 0) fail(1, f + ' is not owned by this user alone (uid ' + st.uid + ', mode ' + (st.mode & 0o777).toString(8) + '): remove it');
 }

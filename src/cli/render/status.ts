@@ -22,6 +22,8 @@ export function renderStatus(r: StatusReport, one: boolean): string {
     s += `  owner: ${x.owner.user} (state store ${x.owner.store}); on the hosts: ${x.key}\n`;
     if (x.error) s += `  last error: ${x.error}\n`;
     if (x.ids.length) s += `  ids: ${x.ids.map((i) => `${i.net}=${i.id}`).join(', ')}\n`;
+    const b = x.backplane;
+    s += `  backplane: ${b.kind}${b.port !== undefined ? `, UDP port ${b.port}` : ''}${b.trunkMTU !== undefined ? `, trunk MTU ${b.trunkMTU}` : ''}\n`;
     const drivers = x.hosts.filter((h) => h.driver).map((h) => `${h.host}=${h.driver}`);
     if (drivers.length) s += `  drivers: ${drivers.join(', ')}\n`;
     const usage = x.vms.some((v) => v.cpuSeconds !== undefined || v.memMB !== undefined);

@@ -1,7 +1,8 @@
 // The package as a user installs it (issue 16): `npm pack` of this checkout (its prepack builds
 // the bundle), `npm install -g` of the tarball into a fresh prefix, then only the installed
-// command: --version, validate, and (as root) an emulated cluster, a deploy of the tutorial, an
-// exec across hosts, undeploy and cluster down, leaving nothing.
+// command: --version, validate, and (as root) an emulated cluster whose second host is bare (the
+// package hidden from it: the installed controller brings it its agent bundle), a deploy of the
+// tutorial, an exec across hosts, undeploy and cluster down, leaving nothing.
 //
 // No traffic leaves the machine: npm runs --offline, and --ignore-scripts (the dependencies'
 // install scripts only build optional native addons of ssh2, and node-gyp may download Node's
@@ -186,15 +187,16 @@ describe('the installed package (npm pack, npm install -g of the tarball)', func
 
     it('cluster up, deploy the tutorial, exec across hosts, undeploy, cluster down: nothing left', async function () {
       this.timeout(300_000);
-      const up = await ediv(['cluster', 'up', '--local', '2', '--instance', String(INSTANCE), '--dir', clusterDir, '--json']);
+      const up = await ediv(['cluster', 'up', '--local', '2', '--bare', '2', '--instance', String(INSTANCE), '--dir', clusterDir, '--json']);
       clusterUp = true;
       expect(up.code, up.stderr).to.equal(0);
       clusterFile = path.join(clusterDir, 'cluster.yaml');
-      // Each host runs the installed agent: this Node and the package's bin/ediv.
-      const written = parseYaml(readFileSync(clusterFile, 'utf8')) as { hosts: { name: string; agentCommand: string[]; agentStateDir: string }[] };
-      expect(written.hosts.map((h) => h.agentCommand)).to.deep.equal([
-        [process.execPath, path.join(pkg, 'bin', 'ediv')],
-        [process.execPath, path.join(pkg, 'bin', 'ediv')],
+      // Host 1 runs the installed agent (this Node and the package's bin/ediv); host 2 is bare (the
+      // package is hidden from it): the installed controller brings it the agent bundle it holds.
+      const written = parseYaml(readFileSync(clusterFile, 'utf8')) as { hosts: { name: string; agentCommand?: string[]; agentNode?: string; agentStateDir: string }[] };
+      expect(written.hosts.map((h) => [h.agentCommand, h.agentNode])).to.deep.equal([
+        [[process.execPath, path.join(pkg, 'bin', 'ediv')], undefined],
+        [undefined, process.execPath],
       ]);
       const tags = written.hosts.map((h) => tagOf(h.agentStateDir));
 
@@ -203,6 +205,11 @@ describe('the installed package (npm pack, npm install -g of the tarball)', func
       expect(dep.code, dep.stderr).to.equal(0);
       const hosts = new Set((dep.json.mapping as { vm: string; host: string }[]).map((m) => m.host));
       expect([...hosts].sort(), 'VMs on both hosts').to.deep.equal(['host1', 'host2']);
+
+      const bundles = path.join(written.hosts[1]!.agentStateDir, 'bundles');
+      expect(readdirSync(bundles), 'the bundle the package brought').to.have.length(1);
+      const builds = readdirSync(path.join(pkg, 'dist'));
+      expect(readFileSync(path.join(bundles, readdirSync(bundles)[0]!, 'ediv-agent.mjs')).equals(readFileSync(path.join(pkg, 'dist', builds[0]!, 'ediv-agent.mjs')))).to.equal(true);
 
       const ex = await ediv(['exec', 'tutorial', 'ping-across', '--cluster', clusterFile, '--state', state, '--json']);
       expect(ex.code, ex.stdout + ex.stderr).to.equal(0);

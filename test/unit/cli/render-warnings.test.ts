@@ -93,7 +93,7 @@ describe('reports: scenario warnings and drivers', () => {
       scenarios: [
         {
           name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running', source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
-          createdAt: 't0', updatedAt: 't1', ids: [],
+          createdAt: 't0', updatedAt: 't1', ids: [], backplane: { kind: 'vlan' },
           hosts: [{ host: 'h1', status: 'applied', vms: 1, driver: 'netns' }, { host: 'h2', status: 'applied', vms: 1 }],
           vms: [{ vm: 'a', host: 'h1', recorded: 'running', live: 'running' }],
         },
@@ -101,5 +101,6 @@ describe('reports: scenario warnings and drivers', () => {
       hosts: [],
     };
     expect(renderStatus(r, true)).to.include('  drivers: h1=netns\n');
+    expect(renderStatus(r, true)).to.include('  backplane: vlan\n');
   });
 });

@@ -69,7 +69,7 @@ describe('status report', () => {
       scenarios: [
         {
           name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running' as const, source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
-          createdAt: 't0', updatedAt: 't1', ids: [],
+          createdAt: 't0', updatedAt: 't1', ids: [], backplane: { kind: 'vxlan', port: 14789, trunkMTU: 1400 },
           hosts: [{ host: 'h1', status: 'applied' as const, vms: 2, driver: 'container' }],
           vms: [
             { vm: 'a', host: 'h1', recorded: 'running' as const, live: 'running' as const, cpuSeconds: 1.234, memMB: 3.25 },
@@ -86,13 +86,14 @@ describe('status report', () => {
     r.scenarios[0]!.vms = [{ vm: 'b', host: 'h1', recorded: 'running', live: 'stopped' }];
     expect(renderStatus(r, true)).to.not.include('CPU S');
     expect(text).to.include('owner: alice (state store 0123456789abcdef); on the hosts: lab.abcdef');
+    expect(text).to.include('  backplane: vxlan, UDP port 14789, trunk MTU 1400\n');
   });
 
   it('--all: an OWNER column, the labs only the hosts know, and how many labs are hidden', async () => {
     const { renderStatus } = await import('../../../src/cli/render/status.ts');
     const lab = {
       name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running' as const, source: 'lab.xml',
-      clusterFile: 'c.yaml', segmentator: 'round-robin', createdAt: 't0', updatedAt: 't1', ids: [{ net: 'Net0', id: 1000 }],
+      clusterFile: 'c.yaml', segmentator: 'round-robin', createdAt: 't0', updatedAt: 't1', ids: [{ net: 'Net0', id: 1000 }], backplane: { kind: 'vlan' },
       hosts: [{ host: 'h1', status: 'applied' as const, vms: 1 }], vms: [],
     };
     const text = renderStatus({

@@ -63,7 +63,15 @@ describe('cluster file (YAML / JSON)', () => {
     const text = 'hosts:\n  - name: h1\n    trunk: eth0\n    ssh: {user: ops, sudo: "yes"}\n';
     expectInputError(() => parseClusterText(text, 'c.yaml'), { file: 'c.yaml', line: 4, column: 28, message: /hosts\[0\]\.ssh\.sudo must be true or false \(found "yes"\)/ });
     const typo = 'hosts:\n  - name: h1\n    trunk: eth0\n    ssh: {user: ops, sudoo: true}\n';
-    expectInputError(() => parseClusterText(typo, 'c.yaml'), { file: 'c.yaml', line: 4, message: /unknown key "sudoo" in hosts\[0\]\.ssh \(allowed: user, port, identity, knownHosts, sudo\)/ });
+    expectInputError(() => parseClusterText(typo, 'c.yaml'), { file: 'c.yaml', line: 4, message: /unknown key "sudoo" in hosts\[0\]\.ssh \(allowed: user, port, identity, knownHosts, client, sudo\)/ });
+  });
+
+  it('ssh.client: ssh2 (the default: no key in the model) or openssh; anything else refused at its value', () => {
+    const one = (ssh: string) => parseClusterText(`hosts:\n  - {name: h1, trunk: eth0, ssh: ${ssh}}\n`, 'c.yaml').hosts[0]!.ssh;
+    expect(one('{client: openssh}')).to.deep.equal({ user: 'root', port: 22, client: 'openssh' });
+    expect(one('{client: ssh2}')).to.deep.equal({ user: 'root', port: 22 });
+    const text = 'hosts:\n  - name: h1\n    trunk: eth0\n    ssh: {client: putty}\n';
+    expectInputError(() => parseClusterText(text, 'c.yaml'), { file: 'c.yaml', line: 4, message: /hosts\[0\]\.ssh\.client must be one of ssh2, openssh \(found "putty"\)/ });
   });
 
   it('keeps label values as strings, whatever YAML scalar they were written as', () => {
