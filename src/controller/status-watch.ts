@@ -11,6 +11,8 @@ export interface StatusCommand extends CommonOptions {
   all?: boolean;
   /** Refresh every this many ms; 0: once. */
   intervalMs: number;
+  /** Measure each VM's CPU use over this many ms (the hosts wait that long before answering). */
+  sampleMs?: number;
 }
 
 export interface StatusView {
@@ -25,7 +27,7 @@ export async function statusCommand(cmd: StatusCommand, view: StatusView): Promi
   await withContext(cmd, async (ctx) => {
     if (cmd.name) await accessibleLab(ctx, cmd.name);
     const caller = callerOf(ctx.owner, ctx.clusterFile);
-    const request = { name: cmd.name, caller, all: cmd.all, cluster: ctx.clusterFile };
+    const request = { name: cmd.name, caller, all: cmd.all, cluster: ctx.clusterFile, ...(cmd.sampleMs ? { sampleMs: cmd.sampleMs } : {}) };
     const once = async (): Promise<void> => view.show(await scenarioStatus(request, { store: ctx.store, sessions: ctx.sessions, progress: silentProgress }));
     await once();
     if (!cmd.intervalMs) return;

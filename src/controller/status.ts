@@ -1,7 +1,7 @@
 // `ediv status`: the recorded scenarios joined with what the agents say now (load, VM state);
 // an ordinary user's own labs, an administrator's every lab; --all adds what the cluster's hosts
 // hold that the store does not record (other controllers' labs).
-import type { DeploymentOwner, NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
+import type { DeploymentOwner, HostUsage, NetLinks, StatusResult, VmLink, VmState, VmUsage } from '../protocol/agent.ts';
 import { VXLAN_DEFAULT_PORT, type Cluster, type ClusterHost } from '../protocol/cluster.ts';
 import { BACKPLANES } from '../protocol/backplane.ts';
 import { visibleLabs, type Caller } from './owners.ts';
@@ -44,7 +44,8 @@ export interface UnrecordedLab {
 
 export interface StatusReport {
   scenarios: ScenarioStatusReport[];
-  hosts: { host: string; address: string; reachable: boolean; loadAvg?: [number, number, number]; error?: string }[];
+  /** `usage`: the host's CPUs and memory (absent from older agents). */
+  hosts: { host: string; address: string; reachable: boolean; loadAvg?: [number, number, number]; usage?: HostUsage; error?: string }[];
   /** With --all: deployments on the cluster's hosts this store does not record. */
   unrecorded?: UnrecordedLab[];
   /** With --all: how many recorded labs of other owners the caller may not see. */
@@ -52,7 +53,7 @@ export interface StatusReport {
 }
 
 export async function scenarioStatus(
-  req: { name?: string; live?: boolean; caller?: Caller; all?: boolean; cluster?: Cluster },
+  req: { name?: string; live?: boolean; caller?: Caller; all?: boolean; cluster?: Cluster; sampleMs?: number },
   deps: { store: StateStore; sessions: HostSessions; progress: Progress },
 ): Promise<StatusReport> {
   const { store, sessions, progress } = deps;
@@ -75,12 +76,12 @@ export async function scenarioStatus(
   if (req.live !== false) {
     const one = req.name ? recs[0] : undefined;
     const results = await settleAll([...hostsByKey.values()], (h) =>
-      sessions.run<StatusResult>(h, 'status', { host: h.name, ...(one ? { deployment: one.key, detail: true } : {}) }, progress),
+      sessions.run<StatusResult>(h, 'status', { host: h.name, ...(one ? { deployment: one.key, detail: true } : {}), ...(req.sampleMs ? { sampleMs: req.sampleMs } : {}) }, progress),
     );
     for (const r of results) {
       if (r.ok) {
         live.set(hostKey(r.item), r.value);
-        hostReports.push({ host: r.item.name, address: r.item.address, reachable: true, loadAvg: r.value.loadAvg });
+        hostReports.push({ host: r.item.name, address: r.item.address, reachable: true, loadAvg: r.value.loadAvg, ...(r.value.host ? { usage: r.value.host } : {}) });
       } else {
         hostReports.push({ host: r.item.name, address: r.item.address, reachable: false, error: errorMessage(r.error) });
       }

@@ -28,7 +28,7 @@ import type {
 } from '../protocol/agent.ts';
 import type { VmAction } from '../protocol/vm-inventory.ts';
 import { validateRequest } from './validate.ts';
-import { capabilities, facts, loadAverage } from './facts.ts';
+import { capabilities, facts, hostUsage, loadAverage } from './facts.ts';
 import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
@@ -211,11 +211,17 @@ async function status(req: StatusRequest, stateDir: string): Promise<StatusResul
   const deployments = (req.deployment ? [req.deployment] : listDeployments(stateDir)).filter((d) =>
     fs.existsSync(deploymentDir(stateDir, d)),
   );
+  // A CPU sample: every VM's CPU time now and after sampleMs (one wait for all of them).
+  const before = req.sampleMs ? new Map(deployments.map((d) => [d, vmUsages(stateDir, d)])) : undefined;
+  const started = performance.now();
+  if (req.sampleMs) await new Promise((r) => setTimeout(r, req.sampleMs));
+  const seconds = (performance.now() - started) / 1000;
   return {
     loadAvg,
+    host: hostUsage(),
     deployments: await Promise.all(
       deployments.map(async (d) => {
-        const vms = vmsWithUsage(stateDir, d);
+        const vms = vmsWithUsage(stateDir, d, before && { before: before.get(d)!, seconds });
         const who = labAndOwner(stateDir, d);
         if (!(req.detail && req.deployment)) return { name: d, ...who, vms };
         const links = await deploymentLinks(driverContext(stateDir, d).journal);
@@ -233,15 +239,31 @@ function labAndOwner(stateDir: string, deployment: string): Pick<StatusResult['d
   return { ...(applied?.lab ? { lab: applied.lab } : {}), ...(owner ? { owner } : {}), ...(backplane?.length ? { backplane } : {}) };
 }
 
-/** A deployment's VMs with their states and, where the driver counts it, what they use. */
-function vmsWithUsage(stateDir: string, deployment: string): StatusResult['deployments'][number]['vms'] {
-  const usage = deploymentDriver(stateDir, deployment).vmUsage?.(driverContext(stateDir, deployment)) ?? {};
-  return Object.entries(vmStates(stateDir, deployment)).map(([name, state]: [string, VmState]) => ({ name, state, ...roundUsage(usage[name]) }));
+/** What each VM of a deployment uses now, where its driver counts it (the container driver: its cgroups). */
+function vmUsages(stateDir: string, deployment: string): Record<string, VmUsage> {
+  return deploymentDriver(stateDir, deployment).vmUsage?.(driverContext(stateDir, deployment)) ?? {};
 }
 
-function roundUsage(u: VmUsage | undefined): VmUsage {
+/**
+ * A deployment's VMs with their states and what they use; with `sample` (their usage `seconds`
+ * ago), the CPU share used since.
+ */
+function vmsWithUsage(stateDir: string, deployment: string, sample?: { before: Record<string, VmUsage>; seconds: number }): StatusResult['deployments'][number]['vms'] {
+  const usage = vmUsages(stateDir, deployment);
+  return Object.entries(vmStates(stateDir, deployment)).map(([name, state]: [string, VmState]) => ({ name, state, ...roundUsage(usage[name], sample && { before: sample.before[name], seconds: sample.seconds }) }));
+}
+
+function roundUsage(u: VmUsage | undefined, sample?: { before: VmUsage | undefined; seconds: number }): VmUsage {
   const out: VmUsage = {};
   if (u?.cpuSeconds !== undefined) out.cpuSeconds = Math.round(u.cpuSeconds * 100) / 100;
   if (u?.memMB !== undefined) out.memMB = Math.round(u.memMB * 10) / 10;
+  const cpu = cpuPercent(sample?.before?.cpuSeconds, u?.cpuSeconds, sample?.seconds);
+  if (cpu !== undefined) out.cpuPercent = cpu;
   return out;
+}
+
+/** CPU share over a sample (100 = one CPU), from the CPU time before and after; undefined when not measurable (a VM restarted meanwhile counts again from 0). */
+export function cpuPercent(before: number | undefined, after: number | undefined, seconds: number | undefined): number | undefined {
+  if (before === undefined || after === undefined || !seconds || after < before) return undefined;
+  return Math.round(((after - before) / seconds) * 1000) / 10;
 }

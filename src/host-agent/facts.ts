@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Capabilities, FactsResult } from '../protocol/agent.ts';
+import type { Capabilities, FactsResult, HostUsage } from '../protocol/agent.ts';
 import { version } from '../protocol/version.ts';
 import { isRoot } from '../common/root.ts';
 import { bootId, run } from './sys.ts';
@@ -97,4 +97,23 @@ function pushedBundle(): { bundle?: string } {
 export function loadAverage(): [number, number, number] {
   const [l1, l5, l15] = os.loadavg();
   return [l1, l5, l15];
+}
+
+/** CPUs and memory (MemTotal, MemAvailable of /proc/meminfo; os.totalmem/freemem where it cannot be read). */
+export function hostUsage(meminfo?: string): HostUsage {
+  let text = meminfo;
+  try {
+    text ??= fs.readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    /* not Linux's /proc */
+  }
+  const kB = (key: string) => {
+    const m = text && new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) / 1024 : undefined;
+  };
+  return {
+    cpus: os.availableParallelism(),
+    memTotalMB: Math.round(kB('MemTotal') ?? os.totalmem() / 2 ** 20),
+    memAvailableMB: Math.round(kB('MemAvailable') ?? os.freemem() / 2 ** 20),
+  };
 }

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { InputError, type InputProblem } from '../common/errors.ts';
 import { isSafeName } from '../common/names.ts';
-import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, VM_LIFE_ACTIONS, type CaptureRequest, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
+import { MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, STATUS_SAMPLE_MAX_MS, VM_LIFE_ACTIONS, type CaptureRequest, type ConnectRequest, type VmActionRequest, type AgentExecRequest, type AgentOp, type ApplyRequest, type DestroyRequest, type StatusRequest } from '../protocol/agent.ts';
 import type { BackplaneLink } from '../protocol/plan.ts';
 import { BACKPLANE_KINDS, MTU_BOUNDS } from '../protocol/cluster.ts';
 import { BACKPLANES, backplaneDescriptors, isBackplaneKind } from '../protocol/backplane.ts';
@@ -186,10 +186,13 @@ export function validateRequest(op: AgentOp, req: unknown): void {
     }
     case 'status': {
       const s = r as Partial<StatusRequest>;
-      c.unknownKeys(r, ['deployment', 'host', 'detail']);
+      c.unknownKeys(r, ['deployment', 'host', 'detail', 'sampleMs']);
       c.deployment(s.deployment, 'deployment', true);
       c.name(s.host, 'host');
       if (s.detail !== undefined && typeof s.detail !== 'boolean') c.fail('detail', 'must be true or false');
+      if (s.sampleMs !== undefined && !(Number.isInteger(s.sampleMs) && s.sampleMs >= 1 && s.sampleMs <= STATUS_SAMPLE_MAX_MS)) {
+        c.fail('sampleMs', `must be an integer of milliseconds, 1 to ${STATUS_SAMPLE_MAX_MS}`);
+      }
       break;
     }
   }

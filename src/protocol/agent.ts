@@ -265,7 +265,12 @@ export interface StatusRequest {
   host: string;
   /** With a deployment: its links too (StatusResult's `links` and `nets`). */
   detail?: boolean;
+  /** Measure each VM's CPU use over this many milliseconds (1..STATUS_SAMPLE_MAX_MS): VmUsage.cpuPercent. */
+  sampleMs?: number;
 }
+
+/** The longest CPU sample a status request may ask for. */
+export const STATUS_SAMPLE_MAX_MS = 10_000;
 
 /** A VM interface as `ediv status LAB` shows it. */
 export interface VmLink {
@@ -294,10 +299,21 @@ export interface VmUsage {
   cpuSeconds?: number;
   /** Memory in use now, in MiB. */
   memMB?: number;
+  /** CPU use over the status request's sample (sampleMs): 100 = one CPU busy all the time. */
+  cpuPercent?: number;
+}
+
+/** The host's CPUs and memory as its kernel counts them (/proc/meminfo: MemAvailable is what can be had without swapping). */
+export interface HostUsage {
+  cpus: number;
+  memTotalMB: number;
+  memAvailableMB: number;
 }
 
 export interface StatusResult {
   loadAvg: [number, number, number];
+  /** Absent from older agents. */
+  host?: HostUsage;
   deployments: { name: string; lab?: string; owner?: DeploymentOwner; backplane?: { kind: BackplaneKind; id: number; net: string }[]; vms: ({ name: string; state: VmState; links?: VmLink[] } & VmUsage)[]; nets?: NetLinks[] }[];
 }
 

@@ -27,9 +27,10 @@ export function renderStatus(r: StatusReport, one: boolean): string {
     const drivers = x.hosts.filter((h) => h.driver).map((h) => `${h.host}=${h.driver}`);
     if (drivers.length) s += `  drivers: ${drivers.join(', ')}\n`;
     const usage = x.vms.some((v) => v.cpuSeconds !== undefined || v.memMB !== undefined);
-    const head = ['VM', 'HOST', 'RECORDED', 'LIVE', ...(usage ? ['CPU S', 'MEM MB'] : [])];
+    const sampled = x.vms.some((v) => v.cpuPercent !== undefined);
+    const head = ['VM', 'HOST', 'RECORDED', 'LIVE', ...(sampled ? ['CPU %'] : []), ...(usage ? ['CPU S', 'MEM MB'] : [])];
     const num = (n: number | undefined, digits: number) => (n === undefined ? '-' : n.toFixed(digits));
-    s += '\n' + table(head, x.vms.map((v) => [v.vm, v.host, v.recorded, v.live, ...(usage ? [num(v.cpuSeconds, 2), num(v.memMB, 1)] : [])]));
+    s += '\n' + table(head, x.vms.map((v) => [v.vm, v.host, v.recorded, v.live, ...(sampled ? [num(v.cpuPercent, 1)] : []), ...(usage ? [num(v.cpuSeconds, 2), num(v.memMB, 1)] : [])]));
     const links = x.vms.flatMap((v) => (v.links ?? []).map((l) => [v.vm, l.name, l.net, l.addresses.join(' ') || '-', l.mac ?? '-', `${v.host}:${l.hostSide}`]));
     if (links.length) s += '\n' + table(['VM', 'IF', 'NET', 'ADDRESSES', 'MAC', 'HOST-SIDE LINK'], links);
     if (x.nets?.length) {
@@ -38,8 +39,15 @@ export function renderStatus(r: StatusReport, one: boolean): string {
   }
   if (r.hosts.length > 0) {
     s += '\n' + table(
-      ['HOST', 'ADDRESS', 'LOAD', 'STATE'],
-      r.hosts.map((h) => [h.host, h.address, h.loadAvg ? h.loadAvg.map((l) => l.toFixed(2)).join(' ') : '-', h.reachable ? 'up' : `unreachable: ${h.error}`]),
+      ['HOST', 'ADDRESS', 'LOAD', 'CPUS', 'MEM FREE', 'STATE'],
+      r.hosts.map((h) => [
+        h.host,
+        h.address,
+        h.loadAvg ? h.loadAvg.map((l) => l.toFixed(2)).join(' ') : '-',
+        h.usage?.cpus ?? '-',
+        h.usage ? `${h.usage.memAvailableMB} of ${h.usage.memTotalMB} MB` : '-',
+        h.reachable ? 'up' : `unreachable: ${h.error}`,
+      ]),
     );
   }
   return s;

@@ -33,6 +33,8 @@ const fragment = vnx(
     <exec seq="ping" type="verbatim">ping -c1 -W3 10.77.0.2</exec>
     <exec seq="show-tree" type="verbatim">cat /etc/edivt-conf/greeting</exec>
     <exec seq="raw-disk" type="verbatim">mknod /tmp/disk b 254 0</exec>
+    <exec seq="busy" type="verbatim">sh -c 'while :; do :; done' &gt;/dev/null 2&gt;&amp;1 &amp; echo $! &gt; /tmp/busy</exec>
+    <exec seq="unbusy" type="verbatim">kill $(cat /tmp/busy)</exec>
   </vm>
   <vm name="b" type="lxc">
     <if id="1" net="N0"><ipv4>10.77.0.2/24</ipv4></if>
@@ -161,6 +163,26 @@ describe('integration: the container driver on one host namespace', function () 
     }
     // a's execs ran in a's cgroup: it has used CPU time of its own
     expect(vms.find((v) => v.name === 'a')!.cpuSeconds).to.be.greaterThan(0);
+  });
+
+  it("status with a CPU sample: a busy VM uses its one vcpu, an idle one nothing; the host's CPUs and memory", async function () {
+    if (detectCgroups().version === 0) this.skip();
+    const [busy] = await exec('busy', ['a']);
+    expect(busy!.commands[0]!.exitCode).to.equal(0);
+    try {
+      const r = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1', sampleMs: 1000 }, stateDir);
+      const res = r.result.result as StatusResult;
+      const vm = (name: string) => res.deployments[0]!.vms.find((v) => v.name === name)!;
+      // a's cgroup caps it at one CPU (vcpu="1"); this machine has more than one.
+      expect(vm('a').cpuPercent, 'a spins').to.be.within(60, 105);
+      expect(vm('b').cpuPercent, 'b idles').to.be.below(10);
+      expect(res.host!.cpus).to.be.greaterThan(0);
+      expect(res.host!.memAvailableMB).to.be.greaterThan(0).and.at.most(res.host!.memTotalMB);
+    } finally {
+      await exec('unbusy', ['a']);
+    }
+    const after = await runAgent(HOST, 'status', { deployment: DEP, host: 'h1', sampleMs: 500 }, stateDir);
+    expect((after.result.result as StatusResult).deployments[0]!.vms.find((v) => v.name === 'a')!.cpuPercent, 'a idles again').to.be.below(10);
   });
 
   it('stop ends the machine; start boots it again with its files kept', async () => {

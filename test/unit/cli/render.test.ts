@@ -1,5 +1,6 @@
 // The text reports of the controller commands, on failure as on success.
 import { expect } from 'chai';
+import type { StatusReport } from '../../../src/controller/status.ts';
 import { HostFailedError, InterruptedError } from '../../../src/common/errors.ts';
 import type { DeployFailure, DeploySuccess } from '../../../src/controller/deploy.ts';
 import type { UndeployReport } from '../../../src/controller/undeploy.ts';
@@ -65,7 +66,7 @@ describe('text reports', () => {
 describe('status report', () => {
   it('shows CPU seconds and MiB per VM when the drivers count them, "-" for VMs they do not', async () => {
     const { renderStatus } = await import('../../../src/cli/render/status.ts');
-    const r = {
+    const r: StatusReport = {
       scenarios: [
         {
           name: 'lab', key: 'lab.abcdef', owner: { user: 'alice', store: '0123456789abcdef' }, status: 'running' as const, source: 'lab.xml', clusterFile: 'c.yaml', segmentator: 'round-robin',
@@ -83,6 +84,14 @@ describe('status report', () => {
     expect(text).to.match(/VM +HOST +RECORDED +LIVE +CPU S +MEM MB\n/);
     expect(text).to.match(/\na +h1 +running +running +1\.23 +3\.3\n/);
     expect(text).to.match(/\nb +h1 +running +stopped +- +-\n/);
+    expect(text, 'no CPU % without a sample').to.not.include('CPU %');
+    r.scenarios[0]!.vms[0]!.cpuPercent = 97.5;
+    r.hosts = [{ host: 'h1', address: '10.0.0.1', reachable: true, loadAvg: [1, 0.5, 0.25], usage: { cpus: 2, memTotalMB: 24105, memAvailableMB: 20000 } }];
+    const sampled = renderStatus(r, true);
+    expect(sampled).to.match(/VM +HOST +RECORDED +LIVE +CPU % +CPU S +MEM MB\n/);
+    expect(sampled).to.match(/\na +h1 +running +running +97\.5 +1\.23 +3\.3\n/);
+    expect(sampled).to.match(/\nh1 +10\.0\.0\.1 +1\.00 0\.50 0\.25 +2 +20000 of 24105 MB +up\n/);
+    r.hosts = [];
     r.scenarios[0]!.vms = [{ vm: 'b', host: 'h1', recorded: 'running', live: 'stopped' }];
     expect(renderStatus(r, true)).to.not.include('CPU S');
     expect(text).to.include('owner: alice (state store 0123456789abcdef); on the hosts: lab.abcdef');
