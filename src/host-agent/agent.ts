@@ -29,6 +29,7 @@ import type {
 import type { VmAction } from '../protocol/vm-inventory.ts';
 import { validateRequest } from './validate.ts';
 import { capabilities, facts, hostUsage, loadAverage } from './facts.ts';
+import { cpuPercent } from '../protocol/agent.ts';
 import { parseFragment } from './fragment.ts';
 import { checkBackplaneSupport } from './backplanes/registry.ts';
 import { driverFor } from './drivers/registry.ts';
@@ -262,8 +263,3 @@ function roundUsage(u: VmUsage | undefined, sample?: { before: VmUsage | undefin
   return out;
 }
 
-/** CPU share over a sample (100 = one CPU), from the CPU time before and after; undefined when not measurable (a VM restarted meanwhile counts again from 0). */
-export function cpuPercent(before: number | undefined, after: number | undefined, seconds: number | undefined): number | undefined {
-  if (before === undefined || after === undefined || !seconds || after < before) return undefined;
-  return Math.round(((after - before) / seconds) * 1000) / 10;
-}

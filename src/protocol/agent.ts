@@ -303,6 +303,12 @@ export interface VmUsage {
   cpuPercent?: number;
 }
 
+/** CPU share over a sample (100 = one CPU), from the CPU time before and after; undefined when not measurable (a VM restarted meanwhile counts again from 0). */
+export function cpuPercent(before: number | undefined, after: number | undefined, seconds: number | undefined): number | undefined {
+  if (before === undefined || after === undefined || !seconds || after < before) return undefined;
+  return Math.round(((after - before) / seconds) * 1000) / 10;
+}
+
 /** The host's CPUs and memory as its kernel counts them (/proc/meminfo: MemAvailable is what can be had without swapping). */
 export interface HostUsage {
   cpus: number;

@@ -1,10 +1,9 @@
 // What the status op measures (issue 17's figures): a VM's CPU share over a sample, the host's
 // CPUs and memory from /proc/meminfo, and the bounds of the sample a request may ask for.
 import { expect } from 'chai';
-import { cpuPercent } from '../../../src/host-agent/agent.ts';
 import { hostUsage } from '../../../src/host-agent/facts.ts';
 import { validateRequest } from '../../../src/host-agent/validate.ts';
-import { STATUS_SAMPLE_MAX_MS } from '../../../src/protocol/agent.ts';
+import { STATUS_SAMPLE_MAX_MS, cpuPercent } from '../../../src/protocol/agent.ts';
 
 describe('status: CPU samples and host memory', () => {
   it('CPU share: CPU time used over the sample, 100 = one CPU; not measurable when the VM restarted or no time passed', () => {
@@ -29,5 +28,18 @@ describe('status: CPU samples and host memory', () => {
     for (const bad of [0, -5, 1.5, STATUS_SAMPLE_MAX_MS + 1, '500']) {
       expect(() => validateRequest('status', { host: 'h1', sampleMs: bad }), String(bad)).to.throw(/sampleMs: must be an integer of milliseconds, 1 to 10000/);
     }
+  });
+});
+
+describe('status --watch: CPU shares between refreshes', () => {
+  it("each VM's share since the refresh before, unless sampled; a VM that moved or restarted gets none", async () => {
+    const { withCpuSince } = await import('../../../src/controller/status-watch.ts');
+    type Report = Parameters<typeof withCpuSince>[0];
+    const report = (vms: { vm: string; host: string; cpuSeconds?: number; cpuPercent?: number }[]): Report =>
+      ({ scenarios: [{ name: 'lab', vms: vms.map((v) => ({ recorded: 'running', live: 'running', ...v })) }], hosts: [] }) as unknown as Report;
+    const before = report([{ vm: 'a', host: 'h1', cpuSeconds: 10 }, { vm: 'b', host: 'h1', cpuSeconds: 5 }, { vm: 'c', host: 'h1', cpuSeconds: 7 }, { vm: 'd', host: 'h1', cpuSeconds: 1 }]);
+    const now = report([{ vm: 'a', host: 'h1', cpuSeconds: 13 }, { vm: 'b', host: 'h2', cpuSeconds: 6 }, { vm: 'c', host: 'h1', cpuSeconds: 0.5 }, { vm: 'd', host: 'h1', cpuSeconds: 2, cpuPercent: 42 }]);
+    withCpuSince(now, before, 2);
+    expect(now.scenarios[0]!.vms.map((v) => [v.vm, v.cpuPercent])).to.deep.equal([['a', 150], ['b', undefined], ['c', undefined], ['d', 42]]);
   });
 });
