@@ -200,7 +200,8 @@ async function deployOrFail(req: DeployRequest, deps: DeployDeps, log: DeployLog
   const clash = addressClash(req.scenario, req.cluster.hosts.map((h) => h.address), await runningLabs(store));
   if (clash) throw new OperationError(`cannot deploy ${name}: ${clash}`);
 
-  // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning.
+  // 1. Facts from every host in parallel; unreachable hosts are excluded with a warning, a
+  //    reached host that cannot take its part stops the deploy (gatherFacts).
   const { active, excluded } = await gatherFacts(req.cluster, sessions, progress, deps.version, warn, labNeeds(req.scenario));
   log.excluded = excluded;
   const factsDone = Date.now();
@@ -402,12 +403,12 @@ export async function gatherFacts(
   const results = await settleAll(cluster.hosts, (h) => sessions.run<FactsResult>(h, 'facts', {}, progress));
   const active: ActiveHost[] = [];
   const excluded: { host: string; reason: string }[] = [];
-  const unready: string[] = [];
+  const unready: { host: string; line: string }[] = [];
   for (const r of results) {
     if (!r.ok && r.error instanceof AgentFailedError) {
       // Reached, but its agent cannot run (sudo refused, no Node.js, ...): set-up to fix, not a host that is down.
       progress.host(r.item.name, 'not ready', { message: 'agent failed' });
-      unready.push(errorMessage(r.error)); // (it names the host)
+      unready.push({ host: r.item.name, line: errorMessage(r.error) }); // (the message names the host)
       continue;
     }
     if (!r.ok) {
@@ -421,16 +422,17 @@ export async function gatherFacts(
     const problems = unmet(hostRequirements(cluster, r.item, f, { ...(version !== undefined ? { controllerVersion: version } : {}), ...(lab ? { lab } : {}) }));
     if (problems.length > 0) {
       progress.host(r.item.name, 'not ready', { message: `${problems.length} problem(s)` });
-      unready.push(...problems.map((p) => `${r.item.name}: ${p}`));
+      unready.push(...problems.map((p) => ({ host: r.item.name, line: `${r.item.name}: ${p}` })));
       continue;
     }
     progress.host(r.item.name, 'ready', { message: `load ${f.loadAvg?.[0] ?? '?'}` });
     active.push({ host: r.item, raw: f, facts: hostFacts(r.item, f) });
   }
   if (unready.length > 0) {
-    throw new OperationError(`hosts cannot take their part (nothing was touched; \`ediv cluster check\` lists every item):\n  ${unready.join('\n  ')}`, {
-      host: unready[0]!.slice(0, unready[0]!.indexOf(':')),
-      details: { reason: 'hosts-not-ready', problems: unready },
+    const lines = unready.map((u) => u.line);
+    throw new OperationError(`hosts cannot take their part (nothing was touched; \`ediv cluster check\` lists every item):\n  ${lines.join('\n  ')}`, {
+      host: unready[0]!.host,
+      details: { reason: 'hosts-not-ready', problems: lines },
     });
   }
   return { active, excluded };

@@ -1,5 +1,6 @@
 // Helpers for the agent integration tests: "host" namespaces named edivt-*, the agent run
 // inside them, and leftover checks. Everything is removed by exact name or pid.
+import { expect } from 'chai';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -66,6 +67,22 @@ export function useTrunkedHostPair(o: { h1: string; h2: string; net: string; dep
     for (const d of Object.values(state)) fs.rmSync(d, { recursive: true, force: true });
   });
   return state;
+}
+
+/**
+ * Destroys `deployment` on both hosts of a trunked pair at once and checks that neither keeps
+ * anything of it: both succeed, no VM namespace is left, no link but lo and eth0 in either host.
+ */
+export async function destroyOnBothAndCheck(h1: string, h2: string, deployment: string, state: Record<string, string>): Promise<void> {
+  const [d1, d2] = await Promise.all([
+    runAgent(h1, 'destroy', { deployment, host: 'host1' }, state[h1]!),
+    runAgent(h2, 'destroy', { deployment, host: 'host2' }, state[h2]!),
+  ]);
+  expect(d1.code).to.equal(0);
+  expect(d2.code).to.equal(0);
+  expect(namespacesWith(`${deployment}.`)).to.deep.equal([]);
+  expect(linksIn(h1, ['lo', 'eth0'])).to.deep.equal([]);
+  expect(linksIn(h2, ['lo', 'eth0'])).to.deep.equal([]);
 }
 
 /**

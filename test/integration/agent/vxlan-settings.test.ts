@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
 import type { BackplaneLink } from '../../../src/protocol/plan.ts';
-import { useTrunkedHostPair, linksIn, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
+import { useTrunkedHostPair, destroyOnBothAndCheck, linksIn, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
 
 const H1 = 'edivt-vp1';
 const H2 = 'edivt-vp2';
@@ -103,14 +103,6 @@ describe('integration: a vxlan backplane on a non-default UDP port, with a trunk
   });
 
   it('destroy on both hosts leaves nothing on either', async () => {
-    const [d1, d2] = await Promise.all([
-      runAgent(H1, 'destroy', { deployment: DEP, host: 'host1' }, state[H1]),
-      runAgent(H2, 'destroy', { deployment: DEP, host: 'host2' }, state[H2]),
-    ]);
-    expect(d1.code).to.equal(0);
-    expect(d2.code).to.equal(0);
-    expect(namespacesWith(`${DEP}.`)).to.deep.equal([]);
-    expect(linksIn(H1, ['lo', 'eth0'])).to.deep.equal([]);
-    expect(linksIn(H2, ['lo', 'eth0'])).to.deep.equal([]);
+    await destroyOnBothAndCheck(H1, H2, DEP, state);
   });
 });

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import type { AgentExecResult, ApplyResult } from '../../../src/protocol/agent.ts';
-import { useTrunkedHostPair, linksIn, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
+import { useTrunkedHostPair, destroyOnBothAndCheck, namespacesWith, runAgent, sh, vnx } from './helpers.ts';
 
 const H1 = 'edivt-h1';
 const H2 = 'edivt-h2';
@@ -67,15 +67,7 @@ describe('integration: two hosts, a net spanning both on vxlan', function () {
   });
 
   it('destroy on both hosts leaves nothing on either', async () => {
-    const [d1, d2] = await Promise.all([
-      runAgent(H1, 'destroy', { deployment: DEP, host: 'host1' }, state[H1]),
-      runAgent(H2, 'destroy', { deployment: DEP, host: 'host2' }, state[H2]),
-    ]);
-    expect(d1.code).to.equal(0);
-    expect(d2.code).to.equal(0);
-    expect(namespacesWith(`${DEP}.`)).to.deep.equal([]);
-    expect(linksIn(H1, ['lo', 'eth0'])).to.deep.equal([]);
-    expect(linksIn(H2, ['lo', 'eth0'])).to.deep.equal([]);
+    await destroyOnBothAndCheck(H1, H2, DEP, state);
     expect(fs.readdirSync(`${state[H1]}/deployments`)).to.deep.equal([]);
     expect(fs.readdirSync(`${state[H2]}/deployments`)).to.deep.equal([]);
   });
