@@ -50,7 +50,8 @@ export async function rebalanceCommand(cmd: RebalanceCommand): Promise<Rebalance
       throw InputError.at(rec.sourcePath, undefined, undefined, `the scenario file changed since ${cmd.lab} was deployed (its VMs are not the lab's${unknown.length ? `: ${unknown.slice(0, 5).join(', ')} not deployed` : ''}); redeploy it first`);
     }
     const restrictions = cmd.restrictions ? await loadRestrictions(cmd.restrictions, scenario, cluster) : noRestrictions();
-    const status = await scenarioStatus({ name: cmd.lab, sampleMs: cmd.sampleMs }, { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress });
+    // Every host of the lab's cluster, not only those it uses now: the moves may go to any (all).
+    const status = await scenarioStatus({ name: cmd.lab, sampleMs: cmd.sampleMs, all: true, cluster }, { store: ctx.store, sessions: ctx.sessions, progress: ctx.progress });
     ctx.progress.done();
     const down = status.hosts.filter((h) => !h.reachable);
     if (down.length) throw new OperationError(`cannot measure ${cmd.lab}: ${down.map((h) => `${h.host} (${h.error})`).join('; ')}`, { host: down[0]!.host });
